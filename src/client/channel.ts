@@ -1,0 +1,154 @@
+import type { Codec } from "../codec/codec.js";
+import { Code } from "../core/code.js";
+import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
+import type { Limits } from "../core/limits.js";
+import { RpcError } from "../core/rpc-error.js";
+import { ClientSession } from "../protocol/farcall/client-session.js";
+import { connect } from "../transport/tcp.js";
+
+/** Reconnect backoff: the wait after the n-th failed attempt is min(maxMs, initialMs·multiplier^(n-1)) ± jitter. */
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  multiplier: number;
+  /** Fraction of the wait added or taken at random, 0..1. */
+  jitter: number;
+}
+
+export const defaultBackoff: Readonly<BackoffOptions> = Object.freeze({
+  initialMs: 100,
+  maxMs: 10_000,
+  multiplier: 1.6,
+  jitter: 0.2,
+});
+
+/** The wait before attempt `failures + 1`, jittered. */
+export function backoffDelay(failures: number, b: BackoffOptions, random: () => number = Math.random): number {
+  const base = Math.min(b.maxMs, b.initialMs * b.multiplier ** Math.max(0, failures - 1));
+  return Math.max(0, Math.round(base * (1 + b.jitter * (2 * random() - 1))));
+}
+
+/**
+ * One endpoint's connection: made lazily on the first call, shared by every call (multiplexed),
+ * replaced when it drains or drops. After a failed attempt, calls fail fast with `unavailable`
+ * (safe to retry) until the backoff has passed; then the next call tries again. No timer runs in
+ * the background.
+ *
+ * States: idle (no session) → connecting → ready → (goaway or close) → idle; a failed connect
+ * leaves `retryAt` set.
+ */
+export class Channel {
+  private session: ClientSession | undefined;
+  private connecting: Promise<ClientSession> | undefined;
+  private readonly old = new Set<ClientSession>();
+  private failures = 0;
+  private retryAt = 0;
+  private lastError: RpcError | undefined;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly address: string,
+    private readonly codec: Codec,
+    private readonly limits: Limits,
+    private readonly connectTimeoutMs: number,
+    private readonly backoff: BackoffOptions,
+  ) {}
+
+  /** Sends a call on the current connection, connecting first if needed. */
+  call(req: RpcRequest): Promise<RpcResponse> {
+    const session = this.session;
+    if (session?.usable) return this.send(session, req, true);
+    return this.connect().then((s) => this.send(s, req, true));
+  }
+
+  /** Round-trip time to the server in ms. */
+  async ping(): Promise<number> {
+    const s = this.session?.usable ? this.session : await this.connect();
+    return s.ping();
+  }
+
+  /** Lets calls in flight finish, then closes every connection; new calls fail. */
+  close(): Promise<void> {
+    this.closed = true;
+    const sessions = [...this.old];
+    if (this.session !== undefined) sessions.push(this.session);
+    for (const s of sessions) s.shutdown();
+    if (this.old.size === 0 && this.session === undefined && this.connecting === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private send(session: ClientSession, req: RpcRequest, mayRetry: boolean): Promise<RpcResponse> {
+    const p = session.call(req.method, req.input, req);
+    if (!mayRetry || req.method.kind !== "unary") return p;
+    // A unary call the server refused unprocessed because it was draining is sent once more on a
+    // fresh connection: it cannot have run.
+    return p.catch((err: unknown) => {
+      if (
+        !(err instanceof RpcError) ||
+        !err.safeToRetry ||
+        err.code !== Code.Unavailable ||
+        session.usable ||
+        this.closed
+      )
+        throw err;
+      return this.connect().then((s) => this.send(s, req, false));
+    });
+  }
+
+  private connect(): Promise<ClientSession> {
+    if (this.closed) return Promise.reject(new RpcError(Code.Unavailable, "client is closed", { safeToRetry: true }));
+    if (this.session?.usable) return Promise.resolve(this.session);
+    if (this.connecting !== undefined) return this.connecting;
+    const wait = this.retryAt - Date.now();
+    if (wait > 0) {
+      const last = this.lastError?.rawMessage ?? "connection failed";
+      return Promise.reject(
+        new RpcError(Code.Unavailable, `${last}; next attempt in ${wait} ms`, {
+          safeToRetry: true,
+          cause: this.lastError,
+        }),
+      );
+    }
+    this.connecting = connect(this.address, this.connectTimeoutMs).then(
+      (stream) => {
+        this.connecting = undefined;
+        this.failures = 0;
+        const session: ClientSession = new ClientSession(stream, this.codec, this.limits, {
+          onDrain: () => this.retire(session),
+          onClose: () => {
+            this.retire(session);
+            this.old.delete(session);
+            this.checkIdle();
+          },
+        });
+        stream.attach(session);
+        if (this.closed) session.shutdown();
+        this.session = session;
+        return session;
+      },
+      (err: unknown) => {
+        this.connecting = undefined;
+        this.failures++;
+        this.retryAt = Date.now() + backoffDelay(this.failures, this.backoff);
+        this.lastError = RpcError.from(err, Code.Unavailable);
+        this.checkIdle();
+        throw this.lastError;
+      },
+    );
+    return this.connecting;
+  }
+
+  /** Stops giving `session` new calls; it closes itself once its calls are done. */
+  private retire(session: ClientSession): void {
+    if (this.session === session) this.session = undefined;
+    if (!session.closed) this.old.add(session);
+  }
+
+  private checkIdle(): void {
+    if (!this.closed || this.old.size > 0 || this.session !== undefined || this.connecting !== undefined) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,98 @@
+import type { Codec } from "../codec/codec.js";
+import { findCodec } from "../codec/index.js";
+import { Code } from "../core/code.js";
+import { deadlineFromTimeout } from "../core/deadline.js";
+import { compose, type Handler, type Interceptor, type RpcResponse } from "../core/interceptor.js";
+import { type Limits, resolveLimits } from "../core/limits.js";
+import { createMetadata } from "../core/metadata.js";
+import { RpcError } from "../core/rpc-error.js";
+import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
+import { type BackoffOptions, Channel, defaultBackoff } from "./channel.js";
+import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
+
+/** Options for {@link createClient}. */
+export interface ClientOptions {
+  /** `msgpack` (default), `json`, or a codec object. */
+  codec?: "msgpack" | "json" | Codec;
+  /** Limits on what the server may send; see {@link Limits}. */
+  limits?: Partial<Limits>;
+  /** Client interceptors; the first is outermost. */
+  interceptors?: readonly Interceptor[];
+  /** How long a connection attempt may take. Default 10,000 ms. */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff after failed attempts. */
+  backoff?: Partial<BackoffOptions>;
+}
+
+const noMetadata = Object.freeze(createMetadata());
+
+/**
+ * A connection to one farcall server: hands out typed stubs and carries their calls over one
+ * lazily opened, multiplexed connection.
+ */
+export class Client {
+  private readonly channel: Channel;
+  private readonly handler: Handler;
+
+  constructor(
+    readonly address: string,
+    options: ClientOptions = {},
+  ) {
+    const codec = typeof options.codec === "object" ? options.codec : findCodec(options.codec ?? "msgpack");
+    if (codec === undefined) throw new TypeError(`unknown codec ${String(options.codec)}`);
+    const limits: Limits = resolveLimits(options.limits);
+    this.channel = new Channel(address, codec, limits, options.connectTimeoutMs ?? 10_000, {
+      ...defaultBackoff,
+      ...options.backoff,
+    });
+    const terminal: Handler = (req) => this.channel.call(req);
+    this.handler = compose(options.interceptors ?? [], terminal);
+  }
+
+  /** A typed stub for a service defined with `defineService`. */
+  service<M extends Record<string, AnySpec>>(service: ServiceDescriptor<M>): ServiceClient<M> {
+    return createServiceClient(this.invoke, service);
+  }
+
+  /** A stub for a service registered net/rpc style, typed by `T` alone. */
+  proxy<T>(serviceName: string): ProxyClient<T> {
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(serviceName))
+      throw new TypeError(`invalid service name ${JSON.stringify(serviceName)}`);
+    return createProxyClient<T>(this.invoke, serviceName);
+  }
+
+  /**
+   * Makes one call through the interceptors: the low-level path under every stub.
+   * @throws RpcError
+   */
+  readonly invoke = (method: MethodDescriptor, input: unknown, options?: CallOptions): Promise<RpcResponse> => {
+    if (options === undefined) return this.handler({ method, input, metadata: noMetadata });
+    if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) {
+      return Promise.reject(
+        new RpcError(Code.InvalidArgument, `timeoutMs must be a number >= 0, got ${options.timeoutMs}`),
+      );
+    }
+    return this.handler({
+      method,
+      input,
+      metadata: options.metadata ?? noMetadata,
+      signal: options.signal,
+      deadline: deadlineFromTimeout(options.timeoutMs),
+    });
+  };
+
+  /** Round-trip time to the server in ms (PING). */
+  ping(): Promise<number> {
+    return this.channel.ping();
+  }
+
+  /** Lets calls in flight finish, then closes the connection. Later calls fail with `unavailable`. */
+  close(): Promise<void> {
+    return this.channel.close();
+  }
+}
+
+/** Creates a client for `tcp://host:port` or `unix:///path`. Nothing connects until the first call. */
+export function createClient(address: string, options?: ClientOptions): Client {
+  return new Client(address, options);
+}

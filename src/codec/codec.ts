@@ -1,0 +1,33 @@
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+
+/**
+ * Turns values into bytes and back; knows nothing of frames or sockets.
+ * A codec never instantiates a type named by the peer and never yields an object with a
+ * `__proto__` key; input nested deeper than `maxDepth` is rejected before it is built.
+ */
+export interface Codec {
+  /** Name in docs and options: `json`, `msgpack`. */
+  readonly name: string;
+  /** Number in the farcall connection preface. */
+  readonly id: number;
+  /** @throws RpcError `internal` when the value cannot be encoded. */
+  encode(value: unknown): Uint8Array;
+  /** @throws RpcError `invalid_argument` on malformed or over-deep input. */
+  decode(bytes: Uint8Array, maxDepth: number): unknown;
+}
+
+/** The error for bytes a codec cannot decode. */
+export function malformed(codec: string, detail: string): RpcError {
+  return new RpcError(Code.InvalidArgument, `malformed ${codec} message: ${detail}`);
+}
+
+/** The error for nesting beyond the limit. */
+export function tooDeep(maxDepth: number): RpcError {
+  return new RpcError(Code.InvalidArgument, `message nesting exceeds maxDepth ${maxDepth}`);
+}
+
+/** The error for a `__proto__` key in input. */
+export function forbiddenKey(): RpcError {
+  return new RpcError(Code.InvalidArgument, "message contains the forbidden key __proto__");
+}

@@ -1,0 +1,92 @@
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+import { fromBase64, toBase64 } from "./base64.js";
+import { type Codec, forbiddenKey, malformed, tooDeep } from "./codec.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The key that carries bytes in JSON: `{"$bytes": "<base64>"}` stands for a `Uint8Array`. */
+export const bytesKey = "$bytes";
+
+function hasBytes(value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null || depth > 64) return false;
+  if (value instanceof Uint8Array) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasBytes(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (hasBytes((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+function bytesReplacer(this: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify has already applied Buffer's toJSON to `value`; read the original from the holder.
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Uint8Array ? { [bytesKey]: toBase64(original) } : value;
+}
+
+function reviver(key: string, value: unknown): unknown {
+  if (key === "__proto__") throw forbiddenKey();
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const text = (value as Record<string, unknown>)[bytesKey];
+    if (typeof text === "string" && Object.keys(value).length === 1) {
+      const bytes = fromBase64(text);
+      if (bytes === undefined) throw malformed("json", "invalid base64 in $bytes");
+      return bytes;
+    }
+  }
+  return value;
+}
+
+/** Depth of `[`/`{` nesting outside strings, failing fast once past `maxDepth`. */
+function checkDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > maxDepth) throw tooDeep(maxDepth);
+    } else if (c === 93 || c === 125) depth--;
+  }
+}
+
+/**
+ * JSON (RFC 8259) as UTF-8. `Uint8Array` values travel as `{"$bytes": "<base64>"}`;
+ * `undefined` object fields are dropped, as JSON.stringify does.
+ */
+export const jsonCodec: Codec = {
+  name: "json",
+  id: 1,
+  encode(value) {
+    let text: string | undefined;
+    try {
+      text = hasBytes(value, 0) ? JSON.stringify(value, bytesReplacer) : JSON.stringify(value);
+    } catch (err) {
+      throw new RpcError(Code.Internal, `cannot encode value as json: ${(err as Error).message}`, { cause: err });
+    }
+    if (text === undefined) throw new RpcError(Code.Internal, `cannot encode ${typeof value} as json`);
+    return encoder.encode(text);
+  },
+  decode(bytes, maxDepth) {
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      throw malformed("json", "invalid utf-8");
+    }
+    if (text.length > maxDepth) checkDepth(text, maxDepth);
+    try {
+      return text.includes("__proto__") || text.includes(bytesKey) ? JSON.parse(text, reviver) : JSON.parse(text);
+    } catch (err) {
+      if (err instanceof RpcError) throw err;
+      throw malformed("json", (err as Error).message);
+    }
+  },
+};

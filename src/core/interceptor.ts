@@ -1,0 +1,82 @@
+import type { Metadata } from "./metadata.js";
+import type { MethodDescriptor } from "./service.js";
+
+/** Who is on the other end of a connection. */
+export interface Peer {
+  /** `tcp`, `unix`, or `memory` for in-process pipes. */
+  readonly transport: string;
+  /** IP address, socket path, or a name. */
+  readonly address: string;
+  readonly port?: number | undefined;
+}
+
+/** What a handler learns about its call, and how it answers with metadata. */
+export interface HandlerContext {
+  readonly method: MethodDescriptor;
+  /** Aborted when the caller cancels, the deadline passes, or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** Epoch ms by which the caller wants an answer, if it set one. */
+  readonly deadline: number | undefined;
+  /** Milliseconds left until the deadline; `Infinity` without one. */
+  remainingMs(): number;
+  /** Request metadata; read-only. */
+  readonly metadata: Readonly<Metadata>;
+  readonly peer: Peer;
+  /** Metadata sent back with the reply (or with the end of a stream, or with an error). */
+  readonly responseMetadata: Metadata;
+}
+
+/**
+ * One call as interceptors see it, on both sides. For client-streaming and bidi methods `input` is
+ * an `AsyncIterable`; for server-streaming and bidi methods the response's `output` is one.
+ */
+export interface RpcRequest {
+  readonly method: MethodDescriptor;
+  readonly input: unknown;
+  readonly metadata: Readonly<Metadata>;
+  /** The caller's signal; always set on the server. */
+  readonly signal?: AbortSignal | undefined;
+  /** Epoch ms. */
+  readonly deadline?: number | undefined;
+  /** Set on the server only. */
+  readonly context?: HandlerContext | undefined;
+}
+
+/** The result of a call. */
+export interface RpcResponse {
+  readonly output: unknown;
+  readonly metadata: Metadata;
+}
+
+/** A call as a function. */
+export type Handler = (req: RpcRequest) => Promise<RpcResponse>;
+
+/**
+ * A function over calls: gets the next handler, returns one that wraps it. Used alike by clients
+ * (wrapping the transport) and servers (wrapping the method). It should forward `req.signal`,
+ * return what `next` returned or throw an `RpcError`.
+ */
+export type Interceptor = (next: Handler) => Handler;
+
+/**
+ * Composes interceptors; the first is outermost. Synchronous throws become rejections.
+ * @throws TypeError when an element is not a function.
+ */
+export function compose(interceptors: readonly Interceptor[], terminal: Handler): Handler {
+  for (const i of interceptors) {
+    if (typeof i !== "function") throw new TypeError("interceptor must be a function (next) => handler");
+  }
+  let handler = terminal;
+  for (let i = interceptors.length - 1; i >= 0; i--) {
+    const wrapped = (interceptors[i] as Interceptor)(handler);
+    if (typeof wrapped !== "function") throw new TypeError("interceptor must return a handler function");
+    handler = (req) => {
+      try {
+        return wrapped(req);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+  }
+  return handler;
+}

@@ -1,0 +1,44 @@
+/**
+ * Limits on everything read from a peer. Every length read off the wire is checked against one of
+ * these before anything is allocated for it.
+ */
+export interface Limits {
+  /** Largest encoded message (request, response or stream item). Default 4 MiB. */
+  maxMessageBytes: number;
+  /** Largest encoded metadata block on one frame. Default 8 KiB. */
+  maxMetadataBytes: number;
+  /** Deepest nesting of arrays and objects in a decoded message. Default 64. */
+  maxDepth: number;
+  /** Calls running plus queued on one connection; beyond it a call is refused, safe to retry. Default 20,000. */
+  maxInflight: number;
+  /** Calls whose handlers run at once on one connection; the rest wait in the queue. Default 10,000. */
+  maxConcurrentCalls: number;
+  /** Bytes of stream messages a receiver accepts before granting more credit. Default 1 MiB. */
+  streamWindowBytes: number;
+}
+
+/**
+ * Safe defaults. 4 MiB matches gRPC's default message limit; 8 KiB of metadata matches common
+ * HTTP header limits; depth 64 is far beyond real payloads but far below where a recursive decoder
+ * exhausts the stack.
+ */
+export const defaultLimits: Readonly<Limits> = Object.freeze({
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxMetadataBytes: 8 * 1024,
+  maxDepth: 64,
+  maxInflight: 20_000,
+  maxConcurrentCalls: 10_000,
+  streamWindowBytes: 1024 * 1024,
+});
+
+/** Fills missing limits with the defaults and rejects nonsense values. */
+export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
+  const limits = { ...defaultLimits, ...partial };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
+      throw new RangeError(`limit ${key} must be an integer from 1 to 4294967295, got ${String(value)}`);
+    }
+  }
+  if (limits.maxMetadataBytes > 0xffff) throw new RangeError("limit maxMetadataBytes must be at most 65535");
+  return limits;
+}

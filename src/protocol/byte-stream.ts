@@ -1,0 +1,33 @@
+import type { Peer } from "../core/interceptor.js";
+
+/**
+ * What a protocol session gets from a transport: an ordered, reliable byte stream.
+ * The transport owns the socket; the session owns the framing. Chunks handed to `write` must not
+ * be modified afterwards.
+ */
+export interface ByteStream {
+  readonly peer: Peer;
+  /** Writes the chunks, in order, as one batch (one syscall where the transport can). */
+  write(chunks: Uint8Array[]): void;
+  /** True while more is buffered than the transport wants; wait for `onDrain` before writing more. */
+  readonly needDrain: boolean;
+  /** Calls `cb` once, when the buffered output has drained (at once when nothing is buffered). */
+  onDrain(cb: () => void): void;
+  /** Runs `cb` after the current batch of work (Node: process.nextTick), to coalesce writes. */
+  schedule(cb: () => void): void;
+  /** Stops delivering data until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Flushes what is buffered, then closes the writing side; the stream closes when the peer does. */
+  end(): void;
+  /** Closes at once; pending output is dropped. */
+  destroy(): void;
+}
+
+/** What a transport delivers to a session. */
+export interface ByteStreamHandler {
+  /** A chunk of bytes; it stays valid after the call (the session may keep views of it). */
+  onData(chunk: Uint8Array): void;
+  /** The stream closed (peer FIN, reset, or `destroy`); `error` says why when it was not clean. */
+  onClose(error?: Error): void;
+}

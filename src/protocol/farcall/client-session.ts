@@ -1,0 +1,414 @@
+import type { Codec } from "../../codec/codec.js";
+import { Code } from "../../core/code.js";
+import { canceledBy, deadlineExceeded } from "../../core/deadline.js";
+import type { RpcResponse } from "../../core/interceptor.js";
+import type { Limits } from "../../core/limits.js";
+import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { MethodDescriptor } from "../../core/service.js";
+import type { ByteStream } from "../byte-stream.js";
+import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
+import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
+import { decodeMetadata, encodeMetadata, encodeText, PayloadReader, parseError } from "./payload.js";
+import { protocolError, Session } from "./session.js";
+
+/** Per-call options the session understands (the stub has turned `timeoutMs` into `deadline`). */
+export interface SessionCallOptions {
+  metadata?: Readonly<Metadata> | undefined;
+  /** Epoch ms. */
+  deadline?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+const noMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
+
+/**
+ * One outgoing call. Exactly one of `finish` or `abort` ends it; both clear the timer and the
+ * abort listener and remove the call from the session.
+ */
+class ClientCall {
+  done = false;
+  resolve: ((r: RpcResponse) => void) | undefined;
+  reject: ((e: RpcError) => void) | undefined;
+  output: MessageQueue<unknown> | undefined;
+  trailers: Metadata | undefined;
+  credit: SendCredit | undefined;
+  grants: GrantCounter | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  readonly onAbort = () => this.session.cancel(this, canceledBy(this.signal as AbortSignal));
+
+  constructor(
+    readonly session: ClientSession,
+    readonly id: number,
+    readonly method: MethodDescriptor,
+  ) {}
+
+  cleanup(): void {
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.signal?.removeEventListener("abort", this.onAbort);
+    this.credit?.release();
+  }
+}
+
+/**
+ * The client side of one farcall connection (docs/protocol.md): sends calls, matches replies by
+ * call id, runs stream flow control, and fails what is open when the connection goes.
+ * Owned by a channel; it never reconnects by itself.
+ */
+export class ClientSession extends Session {
+  private calls = new Map<number, ClientCall>();
+  private nextId = 1;
+  private methodIds = new Map<string, number>();
+  private methodNames = new Map<string, Uint8Array>();
+  private nextMethodId = 1;
+  /** Set when the server sent GOAWAY: in-flight calls finish, new ones go elsewhere. */
+  draining = false;
+  /** Set when the server's preface arrived and matched. */
+  ready = false;
+
+  constructor(
+    stream: ByteStream,
+    readonly codec: Codec,
+    limits: Limits,
+    private readonly hooks: { onDrain?: () => void; onClose?: (error: RpcError) => void } = {},
+  ) {
+    super(stream, limits);
+    this.sendPreface(codec.id);
+    this.sendSettings();
+  }
+
+  /** Calls in flight. */
+  get inflight(): number {
+    return this.calls.size;
+  }
+
+  /** True when new calls may use this session. */
+  get usable(): boolean {
+    return !this.closed && !this.draining;
+  }
+
+  onPreface(preface: Uint8Array): void {
+    const codecId = this.checkPreface(preface, "server");
+    if (codecId < 0) return;
+    if (codecId !== this.codec.id) {
+      this.fail(protocolError(`server answered with codec ${codecId}, asked for ${this.codec.id}`));
+      return;
+    }
+    this.ready = true;
+  }
+
+  /**
+   * Starts a call. Unary and client-streaming calls resolve with the reply; server-streaming and
+   * bidi calls resolve at once with `output` an async iterator (errors arrive through it) and
+   * `metadata` filled in when the stream ends. Oneway calls resolve once queued for writing.
+   */
+  call(method: MethodDescriptor, input: unknown, options: SessionCallOptions): Promise<RpcResponse> {
+    if (!this.usable) {
+      return Promise.reject(
+        new RpcError(Code.Unavailable, "connection is closing; the call was not sent", { safeToRetry: true }),
+      );
+    }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(canceledBy(signal));
+    let timeoutMs: number | undefined;
+    if (options.deadline !== undefined) {
+      timeoutMs = options.deadline - Date.now();
+      if (timeoutMs <= 0) return Promise.reject(deadlineExceeded());
+      timeoutMs = Math.ceil(timeoutMs);
+    }
+    const kind = method.kind;
+    const streamIn = kind === "client_stream" || kind === "bidi_stream";
+    let message: Uint8Array | undefined;
+    let md: Uint8Array | undefined;
+    try {
+      if (!streamIn) message = this.encodeMessage(input);
+      if (options.metadata !== undefined && !isEmptyMetadata(options.metadata)) {
+        md = encodeMetadata(options.metadata, this.peer.maxMetadataBytes);
+      }
+    } catch (err) {
+      return Promise.reject(RpcError.from(err, Code.Internal));
+    }
+    if (this.calls.size >= this.peer.maxInflight && kind !== "oneway") {
+      return Promise.reject(
+        new RpcError(
+          Code.ResourceExhausted,
+          `calls in flight exceed the server's maxInflight ${this.peer.maxInflight}`,
+          {
+            safeToRetry: true,
+          },
+        ),
+      );
+    }
+    const id = this.allocateId();
+    this.writeRequest(id, method.path, kind, streamIn, timeoutMs, md, message);
+    if (kind === "oneway") return Promise.resolve({ output: undefined, metadata: noMetadata });
+
+    const call = new ClientCall(this, id, method);
+    this.calls.set(id, call);
+    if (timeoutMs !== undefined) {
+      call.timer = setTimeout(() => this.cancel(call, deadlineExceeded()), timeoutMs);
+    }
+    if (signal !== undefined) {
+      call.signal = signal;
+      signal.addEventListener("abort", call.onAbort, { once: true });
+    }
+    if (streamIn) {
+      call.credit = new SendCredit(this.peer.streamWindowBytes);
+      void this.pump(call, input);
+    }
+    if (kind === "unary" || kind === "client_stream") {
+      return new Promise((resolve, reject) => {
+        call.resolve = resolve;
+        call.reject = reject;
+      });
+    }
+    const grants = new GrantCounter(this.limits.streamWindowBytes);
+    call.grants = grants;
+    call.trailers = createMetadata();
+    call.output = new MessageQueue(
+      (bytes) => {
+        const n = grants.take(bytes);
+        if (n > 0 && !call.done) this.sendWindow(id, n);
+      },
+      () => this.cancel(call, new RpcError(Code.Canceled, "stream closed by its consumer")),
+    );
+    return Promise.resolve({ output: call.output, metadata: call.trailers });
+  }
+
+  /** Ends a call locally with `error` and tells the server with CANCEL. */
+  cancel(call: ClientCall, error: RpcError): void {
+    if (call.done) return;
+    this.calls.delete(call.id);
+    call.cleanup();
+    if (!this.closed) this.writer.frame(FrameType.Cancel, 0, call.id, 0, undefined);
+    this.settle(call, error);
+  }
+
+  /** Sends GOAWAY and closes once the calls in flight are done. */
+  shutdown(): void {
+    if (this.closed) return;
+    if (!this.draining) {
+      this.draining = true;
+      this.sendGoAway(Code.Unavailable, "client closing");
+    }
+    if (this.calls.size === 0) this.endStream();
+  }
+
+  protected onGoAway(error: RpcError): void {
+    this.draining = true;
+    this.hooks.onDrain?.();
+    if (error.code !== Code.Unavailable) this.terminate(error);
+    if (this.calls.size === 0) this.endStream();
+  }
+
+  protected terminate(error: RpcError): void {
+    const calls = [...this.calls.values()];
+    this.calls.clear();
+    for (const call of calls) {
+      call.cleanup();
+      this.settle(call, error);
+    }
+    if (this.closed) this.hooks.onClose?.(error);
+  }
+
+  protected onCallFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
+    const call = this.calls.get(id);
+    if (call === undefined) {
+      // Late frames for calls that ended here (canceled, timed out) are expected; REQUEST is not.
+      if (type === FrameType.Request || type === FrameType.Cancel)
+        this.fail(protocolError("server sent a client frame"));
+      return;
+    }
+    try {
+      switch (type) {
+        case FrameType.Response: {
+          if (call.resolve === undefined) throw protocolError("RESPONSE on a streaming call");
+          const r = new PayloadReader(payload);
+          const md =
+            (flags & Flag.Metadata) !== 0
+              ? decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"))
+              : noMetadata;
+          const output = this.decodeMessage(r.rest());
+          this.finish(call);
+          call.resolve({ output, metadata: md });
+          return;
+        }
+        case FrameType.Error: {
+          const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b));
+          this.finish(call);
+          this.settle(call, error);
+          return;
+        }
+        case FrameType.Data: {
+          const output = call.output;
+          if (output === undefined) throw protocolError("DATA on a call without a response stream");
+          const cost = dataCost(payload.length);
+          if (output.buffered + cost > this.limits.streamWindowBytes + dataCost(this.limits.maxMessageBytes)) {
+            throw new RpcError(Code.ResourceExhausted, "server overran the stream flow-control window");
+          }
+          output.push(this.decodeMessage(payload), cost);
+          return;
+        }
+        case FrameType.End: {
+          if (call.output === undefined) throw protocolError("END on a call without a response stream");
+          if ((flags & Flag.Metadata) !== 0) {
+            const md = decodeMetadata(new PayloadReader(payload).block(this.limits.maxMetadataBytes, "metadata"));
+            Object.assign(call.trailers as Metadata, md);
+          }
+          this.finish(call);
+          call.output.end();
+          return;
+        }
+        case FrameType.Window: {
+          if (payload.length !== 4) throw protocolError("WINDOW must carry 4 bytes");
+          const n = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
+          call.credit?.grant(n);
+          return;
+        }
+        default:
+          throw protocolError("server sent a client frame");
+      }
+    } catch (err) {
+      const error = RpcError.from(err, Code.Internal);
+      // A malformed reply fails its call only; the connection carries on.
+      this.cancel(call, new RpcError(Code.Internal, `bad reply from server: ${error.rawMessage}`, { cause: error }));
+    }
+  }
+
+  private finish(call: ClientCall): void {
+    this.calls.delete(call.id);
+    call.cleanup();
+    if (this.draining && this.calls.size === 0) this.endStream();
+  }
+
+  private settle(call: ClientCall, error: RpcError): void {
+    if (call.reject !== undefined) call.reject(error);
+    else call.output?.fail(error);
+  }
+
+  private endStream(): void {
+    this.writer.flush();
+    this.stream.end();
+  }
+
+  private allocateId(): number {
+    let id = this.nextId;
+    while (this.calls.has(id)) id = id === 0xffff_ffff ? 1 : id + 1;
+    this.nextId = id === 0xffff_ffff ? 1 : id + 1;
+    return id;
+  }
+
+  private encodeMessage(value: unknown): Uint8Array | undefined {
+    if (value === undefined) return undefined;
+    const bytes = this.codec.encode(value);
+    if (bytes.length > this.peer.maxMessageBytes) {
+      throw new RpcError(
+        Code.ResourceExhausted,
+        `message size ${bytes.length} exceeds the server's maxMessageBytes ${this.peer.maxMessageBytes}`,
+      );
+    }
+    return bytes;
+  }
+
+  private decodeMessage(bytes: Uint8Array): unknown {
+    if (bytes.length === 0) return undefined;
+    if (bytes.length > this.limits.maxMessageBytes) {
+      throw new RpcError(
+        Code.ResourceExhausted,
+        `message size ${bytes.length} exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
+      );
+    }
+    return this.codec.decode(bytes, this.limits.maxDepth);
+  }
+
+  private writeRequest(
+    id: number,
+    path: string,
+    kind: MethodDescriptor["kind"],
+    streamIn: boolean,
+    timeoutMs: number | undefined,
+    md: Uint8Array | undefined,
+    message: Uint8Array | undefined,
+  ): void {
+    let methodId = this.methodIds.get(path) ?? 0;
+    let name: Uint8Array | undefined;
+    if (methodId === 0) {
+      name = this.methodNames.get(path);
+      if (name === undefined) {
+        name = encodeText(path);
+        this.methodNames.set(path, name);
+      }
+      if (this.nextMethodId <= maxMethodIds) {
+        methodId = this.nextMethodId++;
+        this.methodIds.set(path, methodId);
+      }
+    }
+    let flags = 0;
+    let prefix = 2;
+    if (name !== undefined) {
+      flags |= Flag.Name;
+      prefix += 2 + name.length;
+    }
+    if (timeoutMs !== undefined) {
+      flags |= Flag.Deadline;
+      prefix += 4;
+    }
+    if (md !== undefined) {
+      flags |= Flag.Metadata;
+      prefix += 2 + md.length;
+    }
+    if (kind === "oneway") flags |= Flag.Oneway;
+    if (streamIn) flags |= Flag.Stream;
+    if (kind === "server_stream" || kind === "bidi_stream") flags |= Flag.ResponseStream;
+    this.writer.frame(FrameType.Request, flags, id, prefix, message, (v, b, at) => {
+      v.setUint16(at, methodId);
+      at += 2;
+      if (name !== undefined) {
+        v.setUint16(at, name.length);
+        b.set(name, at + 2);
+        at += 2 + name.length;
+      }
+      if (timeoutMs !== undefined) {
+        v.setUint32(at, Math.min(timeoutMs, 0xffff_ffff));
+        at += 4;
+      }
+      if (md !== undefined) {
+        v.setUint16(at, md.length);
+        b.set(md, at + 2);
+      }
+    });
+  }
+
+  private sendWindow(id: number, n: number): void {
+    this.writer.frame(FrameType.Window, 0, id, 4, undefined, (v, _b, at) => v.setUint32(at, n));
+  }
+
+  /** Writes the request stream as DATA frames within the server's credit, then END. */
+  private async pump(call: ClientCall, input: unknown): Promise<void> {
+    const credit = call.credit as SendCredit;
+    try {
+      if (!isIterable(input))
+        throw new RpcError(Code.InvalidArgument, `${call.method.path} takes an iterable of messages`);
+      await this.settingsReady();
+      credit.credit = this.peer.streamWindowBytes;
+      for await (const item of input) {
+        if (call.done) return;
+        if (!credit.available) await credit.ready();
+        if (this.stream.needDrain) await new Promise<void>((r) => this.stream.onDrain(r));
+        if (call.done) return;
+        const bytes = this.encodeMessage(item);
+        credit.spend(dataCost(bytes?.length ?? 0));
+        this.writer.frame(FrameType.Data, 0, call.id, 0, bytes);
+      }
+      if (!call.done) this.writer.frame(FrameType.End, 0, call.id, 0, undefined);
+    } catch (err) {
+      this.cancel(call, RpcError.from(err, Code.Canceled));
+    }
+  }
+}
+
+function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
+  return typeof value === "object" && value !== null && (Symbol.asyncIterator in value || Symbol.iterator in value);
+}

@@ -1,0 +1,77 @@
+/**
+ * farcall wire protocol v1 constants. The byte-level specification is docs/protocol.md; keep the
+ * two in step.
+ */
+
+/** `7F 46 41 52`: DEL, then "FAR". No HTTP method, JSON text, TLS record or ONC RPC record mark starts so. */
+export const magic = Uint8Array.of(0x7f, 0x46, 0x41, 0x52);
+export const protocolVersion = 1;
+export const prefaceBytes = 8;
+export const headerBytes = 10;
+
+export const FrameType = {
+  Request: 0x01,
+  Response: 0x02,
+  Error: 0x03,
+  Cancel: 0x04,
+  Data: 0x05,
+  End: 0x06,
+  Window: 0x07,
+  Ping: 0x08,
+  Pong: 0x09,
+  GoAway: 0x0a,
+  Settings: 0x0b,
+} as const;
+
+export const frameTypeNames: readonly string[] = [
+  "?",
+  "REQUEST",
+  "RESPONSE",
+  "ERROR",
+  "CANCEL",
+  "DATA",
+  "END",
+  "WINDOW",
+  "PING",
+  "PONG",
+  "GOAWAY",
+  "SETTINGS",
+];
+
+export const Flag = {
+  /** REQUEST: binds the method id to the method name that follows. */
+  Name: 0x01,
+  /** REQUEST: a u32 timeout in ms follows. */
+  Deadline: 0x02,
+  /** REQUEST, RESPONSE, ERROR, END: a metadata block follows. */
+  Metadata: 0x04,
+  /** REQUEST: the caller expects no reply. */
+  Oneway: 0x08,
+  /** REQUEST: the request messages follow as DATA frames, closed by END. */
+  Stream: 0x10,
+  /** REQUEST: the caller expects a stream of replies (DATA frames, closed by END). */
+  ResponseStream: 0x20,
+  /** ERROR: the call was refused before any handler ran; it is safe to send again. */
+  NotProcessed: 0x20,
+  /** ERROR: codec-encoded details follow. */
+  Details: 0x40,
+} as const;
+
+export const Setting = {
+  MaxMessageBytes: 1,
+  MaxMetadataBytes: 2,
+  MaxInflight: 3,
+  StreamWindowBytes: 4,
+} as const;
+
+/** Method ids a client may bind on one connection (1..maxMethodIds). */
+export const maxMethodIds = 1024;
+/** Longest method name, in UTF-8 bytes. */
+export const maxMethodNameBytes = 256;
+/** Room for a frame's fixed fields and method name beyond message and metadata. */
+export const frameOverheadBytes = 512;
+
+/** What one DATA frame costs against the stream window: its payload plus its header. */
+export function dataCost(payloadBytes: number): number {
+  return payloadBytes + headerBytes;
+}

@@ -1,0 +1,118 @@
+import { Code } from "../../core/code.js";
+import { RpcError } from "../../core/rpc-error.js";
+import { headerBytes, prefaceBytes } from "./constants.js";
+
+/** Receives what a {@link FrameReader} parses. */
+export interface FrameSink {
+  onPreface(preface: Uint8Array): void;
+  /** `payload` is a view that stays valid; copy only what must outlive the frame's use. */
+  onFrame(type: number, flags: number, id: number, payload: Uint8Array): void;
+}
+
+/**
+ * Splits a byte stream into the preface and then frames, whatever the chunk boundaries.
+ * A frame wholly inside one chunk is passed as a view of that chunk (no copy); one that spans
+ * chunks is assembled once into a buffer of its declared size, and only after that size was
+ * checked against `maxFrameBytes`. An oversized declaration throws an `RpcError` at once.
+ */
+export class FrameReader {
+  private readonly head = new Uint8Array(headerBytes);
+  private headFill = 0;
+  private prefaceLeft = prefaceBytes;
+  private body: Uint8Array | undefined;
+  private bodyFill = 0;
+  private type = 0;
+  private flags = 0;
+  private id = 0;
+  /** Set after an error: everything after it is ignored. */
+  private failed = false;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  /** True when no frame is half read: a stream may end cleanly here. */
+  get idle(): boolean {
+    return this.headFill === 0 && this.body === undefined && this.prefaceLeft === 0;
+  }
+
+  /** @throws RpcError on a declared length over the limit; the stream must then be closed. */
+  push(chunk: Uint8Array): void {
+    if (this.failed) return;
+    try {
+      this.parse(chunk);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  private parse(chunk: Uint8Array): void {
+    let pos = 0;
+    const len = chunk.length;
+    if (this.prefaceLeft > 0) {
+      const n = Math.min(this.prefaceLeft, len);
+      this.head.set(chunk.subarray(0, n), prefaceBytes - this.prefaceLeft);
+      this.prefaceLeft -= n;
+      pos = n;
+      if (this.prefaceLeft > 0) return;
+      this.sink.onPreface(this.head.slice(0, prefaceBytes));
+    }
+    while (pos < len && !this.failed) {
+      const body = this.body;
+      if (body !== undefined) {
+        const n = Math.min(body.length - this.bodyFill, len - pos);
+        body.set(chunk.subarray(pos, pos + n), this.bodyFill);
+        this.bodyFill += n;
+        pos += n;
+        if (this.bodyFill === body.length) {
+          this.body = undefined;
+          this.sink.onFrame(this.type, this.flags, this.id, body);
+        }
+        continue;
+      }
+      let src: Uint8Array;
+      let at: number;
+      if (this.headFill === 0 && len - pos >= headerBytes) {
+        src = chunk;
+        at = pos;
+        pos += headerBytes;
+      } else {
+        const n = Math.min(headerBytes - this.headFill, len - pos);
+        this.head.set(chunk.subarray(pos, pos + n), this.headFill);
+        this.headFill += n;
+        pos += n;
+        if (this.headFill < headerBytes) return;
+        this.headFill = 0;
+        src = this.head;
+        at = 0;
+      }
+      const length =
+        (src[at] as number) * 0x1000000 +
+        (((src[at + 1] as number) << 16) | ((src[at + 2] as number) << 8) | (src[at + 3] as number));
+      const type = src[at + 4] as number;
+      const flags = src[at + 5] as number;
+      const id =
+        (src[at + 6] as number) * 0x1000000 +
+        (((src[at + 7] as number) << 16) | ((src[at + 8] as number) << 8) | (src[at + 9] as number));
+      if (length > this.maxFrameBytes) {
+        throw new RpcError(
+          Code.ResourceExhausted,
+          `frame length ${length} exceeds maxFrameBytes ${this.maxFrameBytes}`,
+        );
+      }
+      if (len - pos >= length) {
+        const payload = chunk.subarray(pos, pos + length);
+        pos += length;
+        this.sink.onFrame(type, flags, id, payload);
+      } else {
+        this.type = type;
+        this.flags = flags;
+        this.id = id;
+        this.body = new Uint8Array(length);
+        this.bodyFill = 0;
+      }
+    }
+  }
+}

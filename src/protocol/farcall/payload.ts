@@ -1,0 +1,198 @@
+import { Code, codeFromNumber } from "../../core/code.js";
+import { createMetadata, type Metadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import { Flag, maxMethodNameBytes } from "./constants.js";
+
+/**
+ * Encoders and parsers for the structured parts of frame payloads (docs/protocol.md §4).
+ * Parsers check every length against the bytes present before reading, and throw `RpcError`
+ * `invalid_argument` on anything malformed.
+ */
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const keyPattern = /^[0-9a-z_.-]{1,255}$/;
+
+function bad(what: string): RpcError {
+  return new RpcError(Code.InvalidArgument, `malformed frame: ${what}`);
+}
+
+/** Decodes UTF-8, rejecting invalid sequences. */
+export function decodeText(bytes: Uint8Array, what: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw bad(`${what} is not valid utf-8`);
+  }
+}
+
+/** Encodes text as UTF-8. */
+export function encodeText(text: string): Uint8Array {
+  return utf8.encode(text);
+}
+
+/**
+ * Encodes a metadata block: u16 count, then per entry u8 key length, key, u16 value length, value.
+ * @throws RpcError `invalid_argument` for a bad key or a block over `maxBytes`.
+ */
+export function encodeMetadata(md: Readonly<Metadata>, maxBytes: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 2;
+  let count = 0;
+  for (const rawKey of Object.keys(md)) {
+    const value = md[rawKey];
+    if (typeof value !== "string") continue;
+    const key = rawKey.toLowerCase();
+    if (!keyPattern.test(key)) {
+      throw new RpcError(Code.InvalidArgument, `invalid metadata key ${JSON.stringify(rawKey)}: use 0-9 a-z _ . -`);
+    }
+    const k = utf8.encode(key);
+    const v = utf8.encode(value);
+    if (v.length > 0xffff) throw new RpcError(Code.InvalidArgument, `metadata value for ${key} is over 65535 bytes`);
+    parts.push(k, v);
+    size += 3 + k.length + v.length;
+    count++;
+  }
+  if (size > maxBytes || count > 0xffff) {
+    throw new RpcError(Code.ResourceExhausted, `metadata size ${size} exceeds maxMetadataBytes ${maxBytes}`);
+  }
+  const out = new Uint8Array(size);
+  out[0] = count >>> 8;
+  out[1] = count & 255;
+  let at = 2;
+  for (let i = 0; i < parts.length; i += 2) {
+    const k = parts[i] as Uint8Array;
+    const v = parts[i + 1] as Uint8Array;
+    out[at++] = k.length;
+    out.set(k, at);
+    at += k.length;
+    out[at++] = v.length >>> 8;
+    out[at++] = v.length & 255;
+    out.set(v, at);
+    at += v.length;
+  }
+  return out;
+}
+
+/** Parses a metadata block (without its u16 length prefix). */
+export function decodeMetadata(block: Uint8Array): Metadata {
+  if (block.length < 2) throw bad("metadata block shorter than its count");
+  const count = ((block[0] as number) << 8) | (block[1] as number);
+  const md = createMetadata();
+  let at = 2;
+  for (let i = 0; i < count; i++) {
+    if (at + 1 > block.length) throw bad("metadata entry truncated");
+    const klen = block[at++] as number;
+    if (klen === 0 || at + klen + 2 > block.length) throw bad("metadata key truncated");
+    const key = decodeText(block.subarray(at, at + klen), "metadata key");
+    if (!keyPattern.test(key)) throw bad(`metadata key ${JSON.stringify(key)} has characters outside 0-9 a-z _ . -`);
+    at += klen;
+    const vlen = ((block[at] as number) << 8) | (block[at + 1] as number);
+    at += 2;
+    if (at + vlen > block.length) throw bad("metadata value truncated");
+    md[key] = decodeText(block.subarray(at, at + vlen), "metadata value");
+    at += vlen;
+  }
+  if (at !== block.length) throw bad("bytes after the metadata block");
+  return md;
+}
+
+/** A cursor over a payload that checks each read against what is left. */
+export class PayloadReader {
+  pos = 0;
+  constructor(readonly bytes: Uint8Array) {}
+  u8(what: string): number {
+    if (this.pos + 1 > this.bytes.length) throw bad(`${what} truncated`);
+    return this.bytes[this.pos++] as number;
+  }
+  u16(what: string): number {
+    if (this.pos + 2 > this.bytes.length) throw bad(`${what} truncated`);
+    const b = this.bytes;
+    const v = ((b[this.pos] as number) << 8) | (b[this.pos + 1] as number);
+    this.pos += 2;
+    return v;
+  }
+  u32(what: string): number {
+    if (this.pos + 4 > this.bytes.length) throw bad(`${what} truncated`);
+    const b = this.bytes;
+    const p = this.pos;
+    this.pos += 4;
+    return (
+      (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number))
+    );
+  }
+  take(n: number, what: string): Uint8Array {
+    if (this.pos + n > this.bytes.length) throw bad(`${what} truncated`);
+    const out = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  /** A u16-length-prefixed block, checked against `max` before it is read. */
+  block(max: number, what: string): Uint8Array {
+    const n = this.u16(`${what} length`);
+    if (n > max) throw new RpcError(Code.ResourceExhausted, `${what} size ${n} exceeds limit ${max}`);
+    return this.take(n, what);
+  }
+  rest(): Uint8Array {
+    const out = this.bytes.subarray(this.pos);
+    this.pos = this.bytes.length;
+    return out;
+  }
+}
+
+/** A parsed REQUEST payload (docs/protocol.md §4.1). */
+export interface RequestHead {
+  methodId: number;
+  name: string | undefined;
+  timeoutMs: number | undefined;
+  metadata: Metadata | undefined;
+  message: Uint8Array;
+}
+
+/** Parses a REQUEST payload. */
+export function parseRequest(flags: number, payload: Uint8Array, maxMetadataBytes: number): RequestHead {
+  const r = new PayloadReader(payload);
+  const methodId = r.u16("method id");
+  let name: string | undefined;
+  if ((flags & Flag.Name) !== 0) {
+    const n = r.u16("method name length");
+    if (n === 0 || n > maxMethodNameBytes) throw bad(`method name length ${n} outside 1..${maxMethodNameBytes}`);
+    name = decodeText(r.take(n, "method name"), "method name");
+  } else if (methodId === 0) throw bad("method id 0 without a method name");
+  const timeoutMs = (flags & Flag.Deadline) !== 0 ? r.u32("timeout") : undefined;
+  const metadata = (flags & Flag.Metadata) !== 0 ? decodeMetadata(r.block(maxMetadataBytes, "metadata")) : undefined;
+  return { methodId, name, timeoutMs, metadata, message: r.rest() };
+}
+
+/** A parsed ERROR payload (docs/protocol.md §4.3), as the `RpcError` it stands for. */
+export function parseError(
+  flags: number,
+  payload: Uint8Array,
+  maxMetadataBytes: number,
+  decodeDetails: (bytes: Uint8Array) => unknown,
+): RpcError {
+  const r = new PayloadReader(payload);
+  const code = codeFromNumber(r.u8("error code"));
+  const message = decodeText(r.take(r.u16("error message length"), "error message"), "error message");
+  const metadata = (flags & Flag.Metadata) !== 0 ? decodeMetadata(r.block(maxMetadataBytes, "metadata")) : undefined;
+  let details: unknown[] | undefined;
+  if ((flags & Flag.Details) !== 0) {
+    const value = decodeDetails(r.rest());
+    details = Array.isArray(value) ? value : [value];
+  }
+  if (r.pos !== payload.length) throw bad("bytes after the error");
+  return new RpcError(code, message, {
+    metadata,
+    details,
+    safeToRetry: (flags & Flag.NotProcessed) !== 0,
+  });
+}
+
+/** Trims text to at most `max` UTF-8 bytes. */
+export function encodeLimitedText(text: string, max: number): Uint8Array {
+  const bytes = utf8.encode(text);
+  if (bytes.length <= max) return bytes;
+  let end = max;
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--; // do not split a character
+  return bytes.subarray(0, end);
+}

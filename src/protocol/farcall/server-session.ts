@@ -1,0 +1,484 @@
+import type { Codec } from "../../codec/codec.js";
+import { Code } from "../../core/code.js";
+import { deadlineExceeded } from "../../core/deadline.js";
+import type { Limits } from "../../core/limits.js";
+import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { MethodDescriptor, MethodKind } from "../../core/service.js";
+import type { ByteStream } from "../byte-stream.js";
+import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
+import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
+import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
+import { decodeMetadata, decodeText, encodeLimitedText, encodeMetadata, PayloadReader } from "./payload.js";
+import { protocolError, Session } from "./session.js";
+
+const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
+
+function kindOf(flags: number): MethodKind {
+  if ((flags & Flag.Oneway) !== 0) return "oneway";
+  const streamIn = (flags & Flag.Stream) !== 0;
+  const streamOut = (flags & Flag.ResponseStream) !== 0;
+  if (streamIn) return streamOut ? "bidi_stream" : "client_stream";
+  return streamOut ? "server_stream" : "unary";
+}
+
+/** A method id bound by the client (docs/protocol.md §4.1). */
+interface Binding {
+  path: string;
+  method: MethodDescriptor | undefined;
+}
+
+/** One incoming call. `done` is set once its final frame went out (or it was canceled). */
+class ServerCall {
+  done = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  input: MessageQueue<unknown> | undefined;
+  credit: SendCredit | undefined;
+  constructor(
+    readonly id: number,
+    readonly method: MethodDescriptor,
+    readonly ctx: ServerCallContext,
+    readonly payload: unknown,
+  ) {}
+}
+
+/** Hooks a server gives each session. */
+export interface ServerSessionHooks {
+  /** The session is closed; every call in it has ended. */
+  onClose?: () => void;
+}
+
+/**
+ * The server side of one farcall connection: reads calls, runs them through the dispatcher with
+ * the per-connection concurrency limit, writes replies, and drains on `goAway`.
+ *
+ * Concurrency: at most `maxConcurrentCalls` handlers run; further calls wait in a FIFO queue;
+ * beyond `maxInflight` (running + queued) a call is refused with `unavailable`, marked not processed.
+ */
+export class ServerSession extends Session {
+  private codec: Codec | undefined;
+  private calls = new Map<number, ServerCall>();
+  private bindings: (Binding | undefined)[] = [];
+  private queue: ServerCall[] = [];
+  private queueHead = 0;
+  private running = 0;
+  private draining = false;
+
+  constructor(
+    stream: ByteStream,
+    limits: Limits,
+    private readonly codecs: readonly Codec[],
+    private readonly dispatcher: ServerDispatcher,
+    private readonly hooks: ServerSessionHooks = {},
+  ) {
+    super(stream, limits);
+  }
+
+  /** Calls open on this connection. */
+  get inflight(): number {
+    return this.calls.size;
+  }
+
+  onPreface(preface: Uint8Array): void {
+    const codecId = preface[5] as number;
+    const codec = this.codecs.find((c) => c.id === codecId);
+    // Answer with our own preface first, so a client of another version can read ours and say why.
+    this.sendPreface(codec?.id ?? 0);
+    if (this.checkPreface(preface, "client") < 0) return;
+    if (codec === undefined) {
+      const known = this.codecs.map((c) => `${c.name} (${c.id})`).join(", ");
+      this.fail(new RpcError(Code.Unimplemented, `codec ${codecId} is not supported; this server has ${known}`));
+      return;
+    }
+    this.codec = codec;
+    this.sendSettings();
+  }
+
+  /**
+   * Starts a graceful close: GOAWAY now, refuse new calls (not processed, safe to retry), and end
+   * the connection once the calls in flight are done.
+   */
+  goAway(): void {
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    this.sendGoAway(Code.Unavailable, "server is shutting down");
+    this.endIfIdle();
+  }
+
+  /** Ends every open call with `unavailable` and closes the connection now. */
+  forceClose(): void {
+    if (this.closed) return;
+    const error = new RpcError(Code.Unavailable, "server closed before the call finished");
+    for (const call of [...this.calls.values()]) {
+      this.sendError(call, error);
+      this.finish(call, error);
+    }
+    this.writer.flush();
+    this.closed = true;
+    this.writer.close();
+    this.stream.destroy();
+  }
+
+  protected onGoAway(): void {
+    // The client will send no more calls; the ones in flight still get their replies.
+  }
+
+  protected terminate(error: RpcError): void {
+    for (const call of [...this.calls.values()]) this.finish(call, error);
+    this.hooks.onClose?.();
+  }
+
+  protected onCallFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
+    if (type === FrameType.Request) return this.onRequest(flags, id, payload);
+    const call = this.calls.get(id);
+    if (call === undefined) {
+      if (type === FrameType.Response || type === FrameType.Error)
+        this.fail(protocolError("client sent a server frame"));
+      return; // late frames for calls that have ended
+    }
+    switch (type) {
+      case FrameType.Cancel:
+        this.finish(call, new RpcError(Code.Canceled, "call canceled by client"));
+        return;
+      case FrameType.Data: {
+        const input = call.input;
+        if (input === undefined) return this.failCall(call, protocolError("DATA on a call without a request stream"));
+        const cost = dataCost(payload.length);
+        if (input.buffered + cost > this.limits.streamWindowBytes + dataCost(this.limits.maxMessageBytes)) {
+          return this.failCall(
+            call,
+            new RpcError(Code.ResourceExhausted, "client overran the stream flow-control window"),
+          );
+        }
+        try {
+          input.push(this.decodeMessage(payload), cost);
+        } catch (err) {
+          this.failCall(call, RpcError.from(err, Code.InvalidArgument));
+        }
+        return;
+      }
+      case FrameType.End:
+        if (call.input === undefined)
+          return this.failCall(call, protocolError("END on a call without a request stream"));
+        call.input.end();
+        return;
+      case FrameType.Window: {
+        if (payload.length !== 4) return this.fail(protocolError("WINDOW must carry 4 bytes"));
+        call.credit?.grant(new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0));
+        return;
+      }
+      default:
+        this.fail(protocolError("client sent a server frame"));
+    }
+  }
+
+  private onRequest(flags: number, id: number, payload: Uint8Array): void {
+    if (this.codec === undefined) return;
+    if (this.calls.has(id)) return this.fail(protocolError(`REQUEST reuses call id ${id}, which is still open`));
+    const oneway = (flags & Flag.Oneway) !== 0;
+    const refuse = (error: RpcError) => {
+      if (!oneway) this.writeError(id, error);
+    };
+    const r = new PayloadReader(payload);
+    let binding: Binding | undefined;
+    try {
+      const methodId = r.u16("method id");
+      if (methodId > maxMethodIds) return this.fail(protocolError(`method id ${methodId} exceeds ${maxMethodIds}`));
+      if ((flags & Flag.Name) !== 0) {
+        const n = r.u16("method name length");
+        if (n === 0 || n > maxMethodNameBytes) {
+          return this.fail(protocolError(`method name length ${n} outside 1..${maxMethodNameBytes}`));
+        }
+        const path = decodeText(r.take(n, "method name"), "method name");
+        binding = { path, method: this.dispatcher.resolve(path) };
+        if (methodId !== 0) this.bindings[methodId] = binding;
+      } else {
+        binding = methodId === 0 ? undefined : this.bindings[methodId];
+        if (binding === undefined) return this.fail(protocolError(`method id ${methodId} was never bound`));
+      }
+    } catch (err) {
+      return this.fail(RpcError.from(err, Code.Internal));
+    }
+    if (this.draining) {
+      return refuse(new RpcError(Code.Unavailable, "server is shutting down", { safeToRetry: true }));
+    }
+    const method = binding.method;
+    if (method === undefined) return refuse(new RpcError(Code.Unimplemented, `unknown method ${binding.path}`));
+    const kind = kindOf(flags);
+    if (kind !== method.kind) {
+      return refuse(new RpcError(Code.Unimplemented, `${method.path} is a ${method.kind} method, called as ${kind}`));
+    }
+    if (this.calls.size >= this.limits.maxInflight) {
+      return refuse(
+        new RpcError(
+          Code.Unavailable,
+          `too many calls in flight on this connection (maxInflight ${this.limits.maxInflight})`,
+          {
+            safeToRetry: true,
+          },
+        ),
+      );
+    }
+    let timeoutMs: number | undefined;
+    let metadata: Metadata = emptyMetadata;
+    let input: unknown;
+    try {
+      if ((flags & Flag.Deadline) !== 0) timeoutMs = r.u32("timeout");
+      if ((flags & Flag.Metadata) !== 0) metadata = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
+      const message = r.rest();
+      if ((flags & Flag.Stream) !== 0) {
+        if (message.length !== 0) throw protocolError("streaming REQUEST carries a message");
+      } else input = this.decodeMessage(message);
+    } catch (err) {
+      return refuse(RpcError.from(err, Code.InvalidArgument));
+    }
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    const ctx = new ServerCallContext(method, metadata, this.stream.peer, deadline);
+    const call = new ServerCall(id, method, ctx, input);
+    this.calls.set(id, call);
+    if (timeoutMs !== undefined) {
+      call.timer = setTimeout(() => {
+        const error = deadlineExceeded();
+        this.sendError(call, error);
+        this.finish(call, error);
+      }, timeoutMs);
+    }
+    if ((flags & Flag.Stream) !== 0) {
+      const grants = new GrantCounter(this.limits.streamWindowBytes);
+      call.input = new MessageQueue(
+        (bytes) => {
+          const n = grants.take(bytes);
+          if (n > 0 && !call.done)
+            this.writer.frame(FrameType.Window, 0, id, 4, undefined, (v, _b, at) => v.setUint32(at, n));
+        },
+        () => {
+          // The handler stopped reading early; further DATA is dropped.
+        },
+      );
+    }
+    if (kind === "server_stream" || kind === "bidi_stream") call.credit = new SendCredit(this.peer.streamWindowBytes);
+    if (this.running < this.limits.maxConcurrentCalls) this.start(call);
+    else this.queue.push(call);
+  }
+
+  private start(call: ServerCall): void {
+    this.running++;
+    const input = call.input ?? call.payload;
+    let result: Promise<unknown>;
+    try {
+      result = this.dispatcher.dispatch(call.method, input, call.ctx);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (output) => {
+        this.handlerDone();
+        this.reply(call, output);
+      },
+      (err: unknown) => {
+        this.handlerDone();
+        if (call.done) return;
+        const error = this.dispatcher.toWire(err, call.method);
+        this.sendError(call, error);
+        this.finish(call, error);
+      },
+    );
+  }
+
+  private handlerDone(): void {
+    this.running--;
+    while (this.running < this.limits.maxConcurrentCalls && this.queueHead < this.queue.length) {
+      const next = this.queue[this.queueHead] as ServerCall;
+      this.queue[this.queueHead++] = undefined as unknown as ServerCall;
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      if (!next.done) this.start(next);
+    }
+  }
+
+  private reply(call: ServerCall, output: unknown): void {
+    if (call.done) return;
+    const kind = call.method.kind;
+    if (kind === "oneway") return this.finish(call);
+    if (kind === "server_stream" || kind === "bidi_stream") {
+      void this.pump(call, output);
+      return;
+    }
+    let message: Uint8Array | undefined;
+    let md: Uint8Array | undefined;
+    try {
+      message = this.encodeMessage(output);
+      md = this.encodeResponseMetadata(call);
+    } catch (err) {
+      const error = RpcError.from(err, Code.Internal);
+      this.sendError(call, error);
+      return this.finish(call, error);
+    }
+    const prefix = md === undefined ? 0 : 2 + md.length;
+    this.writer.frame(
+      FrameType.Response,
+      md === undefined ? 0 : Flag.Metadata,
+      call.id,
+      prefix,
+      message,
+      (v, b, at) => {
+        if (md !== undefined) {
+          v.setUint16(at, md.length);
+          b.set(md, at + 2);
+        }
+      },
+    );
+    this.finish(call);
+  }
+
+  /** Writes a handler's reply stream as DATA frames within the client's credit, then END. */
+  private async pump(call: ServerCall, output: unknown): Promise<void> {
+    const credit = call.credit as SendCredit;
+    let iterator: AsyncIterator<unknown> | Iterator<unknown> | undefined;
+    try {
+      if (typeof output !== "object" || output === null)
+        throw new RpcError(Code.Internal, "handler returned no iterable");
+      if (Symbol.asyncIterator in output) iterator = (output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      else if (Symbol.iterator in output) iterator = (output as Iterable<unknown>)[Symbol.iterator]();
+      else throw new RpcError(Code.Internal, "handler returned no iterable");
+      for (;;) {
+        if (!credit.available) await credit.ready();
+        if (this.stream.needDrain) await new Promise<void>((r) => this.stream.onDrain(r));
+        if (call.done) break;
+        const next = await iterator.next();
+        if (call.done) break;
+        if (next.done) {
+          const md = this.encodeResponseMetadata(call);
+          this.writer.frame(
+            FrameType.End,
+            md === undefined ? 0 : Flag.Metadata,
+            call.id,
+            md === undefined ? 0 : 2 + md.length,
+            undefined,
+            (v, b, at) => {
+              if (md !== undefined) {
+                v.setUint16(at, md.length);
+                b.set(md, at + 2);
+              }
+            },
+          );
+          this.finish(call);
+          return;
+        }
+        const bytes = this.encodeMessage(next.value);
+        credit.spend(dataCost(bytes?.length ?? 0));
+        this.writer.frame(FrameType.Data, 0, call.id, 0, bytes);
+      }
+      // The call ended under us (cancel, deadline, shutdown): stop the handler's generator.
+      await iterator.return?.();
+    } catch (err) {
+      if (call.done) return;
+      const error = this.dispatcher.toWire(err, call.method);
+      this.sendError(call, error);
+      this.finish(call, error);
+      try {
+        await iterator?.return?.();
+      } catch {
+        // The generator failed while closing; the call is already over.
+      }
+    }
+  }
+
+  private encodeResponseMetadata(call: ServerCall): Uint8Array | undefined {
+    const md = call.ctx.responseMetadataIfSet;
+    if (md === undefined || isEmptyMetadata(md)) return undefined;
+    return encodeMetadata(md, this.peer.maxMetadataBytes);
+  }
+
+  private encodeMessage(value: unknown): Uint8Array | undefined {
+    if (value === undefined) return undefined;
+    const bytes = (this.codec as Codec).encode(value);
+    if (bytes.length > this.peer.maxMessageBytes) {
+      throw new RpcError(
+        Code.ResourceExhausted,
+        `reply size ${bytes.length} exceeds the client's maxMessageBytes ${this.peer.maxMessageBytes}`,
+      );
+    }
+    return bytes;
+  }
+
+  private decodeMessage(bytes: Uint8Array): unknown {
+    if (bytes.length === 0) return undefined;
+    if (bytes.length > this.limits.maxMessageBytes) {
+      throw new RpcError(
+        Code.ResourceExhausted,
+        `message size ${bytes.length} exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
+      );
+    }
+    return (this.codec as Codec).decode(bytes, this.limits.maxDepth);
+  }
+
+  /** Fails one call: ERROR to the client, abort for the handler. */
+  private failCall(call: ServerCall, error: RpcError): void {
+    this.sendError(call, error);
+    this.finish(call, error);
+  }
+
+  private sendError(call: ServerCall, error: RpcError): void {
+    if (call.done || call.method.kind === "oneway") return;
+    const md = call.ctx.responseMetadataIfSet;
+    this.writeError(call.id, error, md);
+  }
+
+  private writeError(id: number, error: RpcError, extra?: Metadata): void {
+    if (this.closed) return;
+    const text = encodeLimitedText(error.rawMessage, 4096);
+    let md: Uint8Array | undefined;
+    let details: Uint8Array | undefined;
+    try {
+      const merged = extra === undefined ? error.metadata : { ...extra, ...error.metadata };
+      if (!isEmptyMetadata(merged)) md = encodeMetadata(merged, this.peer.maxMetadataBytes);
+    } catch {
+      md = undefined;
+    }
+    if (error.details.length > 0) {
+      try {
+        details = (this.codec as Codec).encode(error.details);
+      } catch {
+        details = undefined;
+      }
+    }
+    let flags = error.safeToRetry ? Flag.NotProcessed : 0;
+    if (md !== undefined) flags |= Flag.Metadata;
+    if (details !== undefined) flags |= Flag.Details;
+    const prefix = 3 + text.length + (md === undefined ? 0 : 2 + md.length);
+    this.writer.frame(FrameType.Error, flags, id, prefix, details, (v, b, at) => {
+      v.setUint8(at, error.code);
+      v.setUint16(at + 1, text.length);
+      b.set(text, at + 3);
+      at += 3 + text.length;
+      if (md !== undefined) {
+        v.setUint16(at, md.length);
+        b.set(md, at + 2);
+      }
+    });
+  }
+
+  /** Ends a call here: no more frames for it; `abortWith` aborts its handler's signal. */
+  private finish(call: ServerCall, abortWith?: RpcError): void {
+    if (call.done) return;
+    call.done = true;
+    this.calls.delete(call.id);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    call.credit?.release();
+    if (abortWith !== undefined) {
+      call.ctx.abort(abortWith);
+      call.input?.fail(abortWith);
+    }
+    this.endIfIdle();
+  }
+
+  private endIfIdle(): void {
+    if (this.draining && this.calls.size === 0 && !this.closed) {
+      this.writer.flush();
+      this.stream.end();
+    }
+  }
+}

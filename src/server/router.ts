@@ -1,0 +1,124 @@
+import { Code } from "../core/code.js";
+import { compose, type Handler, type Interceptor, type RpcRequest } from "../core/interceptor.js";
+import { RpcError } from "../core/rpc-error.js";
+import { runSchema, type StandardSchemaV1 } from "../core/schema.js";
+import type { MethodDescriptor } from "../core/service.js";
+import type { ServerCallContext, ServerDispatcher } from "../protocol/call-context.js";
+
+/** A server-side method implementation: `(input, ctx) => output`. */
+export type HandlerFn = (input: unknown, ctx: ServerCallContext) => unknown;
+
+/** A method as registered: its descriptor plus what runs it. */
+export interface Route extends MethodDescriptor {
+  readonly run: (input: unknown, ctx: ServerCallContext) => Promise<unknown>;
+}
+
+/** How the router reports and redacts handler failures. */
+export interface ErrorPolicy {
+  /** Send the messages of non-RpcError throws to clients (default false: they see "internal error"). */
+  exposeErrors: boolean;
+  /** Sees every error that is not an `RpcError` (for logging). */
+  onError: ((error: unknown, method: MethodDescriptor) => void) | undefined;
+}
+
+/**
+ * The table from method path to implementation, and the dispatcher that protocols call.
+ * Lookups use a Map, so a path such as `Arith/constructor` is just an unknown method.
+ */
+export class Router implements ServerDispatcher {
+  private routes = new Map<string, Route>();
+
+  constructor(
+    private readonly interceptors: () => readonly Interceptor[],
+    private readonly policy: ErrorPolicy,
+  ) {}
+
+  /** Adds a method. @throws TypeError on a duplicate path. */
+  add(method: MethodDescriptor, fn: HandlerFn): void {
+    if (this.routes.has(method.path)) throw new TypeError(`method ${method.path} is already registered`);
+    if (typeof fn !== "function") throw new TypeError(`handler for ${method.path} is not a function`);
+    this.routes.set(method.path, { ...method, run: this.wrap(method, fn) });
+  }
+
+  /** Paths of every registered method. */
+  paths(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  resolve(path: string): MethodDescriptor | undefined {
+    return this.routes.get(path);
+  }
+
+  dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): Promise<unknown> {
+    return (method as Route).run(input, ctx);
+  }
+
+  /** Turns anything a handler threw into the `RpcError` the peer may see. */
+  toWire(err: unknown, method: MethodDescriptor): RpcError {
+    if (err instanceof RpcError) return err;
+    this.policy.onError?.(err, method);
+    if (this.policy.exposeErrors) return RpcError.from(err, Code.Internal);
+    return new RpcError(Code.Internal, "internal error", { cause: err });
+  }
+
+  private wrap(method: MethodDescriptor, fn: HandlerFn): Route["run"] {
+    const schema = method.input;
+    const streamIn = method.kind === "client_stream" || method.kind === "bidi_stream";
+    const invoke = async (input: unknown, ctx: ServerCallContext): Promise<unknown> => {
+      if (schema !== undefined)
+        input = streamIn
+          ? validateEach(schema, input as AsyncIterable<unknown>, method)
+          : await validate(schema, input, method);
+      return fn(input, ctx);
+    };
+    const interceptors = this.interceptors();
+    if (interceptors.length === 0) {
+      return async (input, ctx) => {
+        try {
+          return await invoke(input, ctx);
+        } catch (err) {
+          throw this.toWire(err, method);
+        }
+      };
+    }
+    const terminal: Handler = async (req) => {
+      const ctx = req.context as ServerCallContext;
+      return { output: await invoke(req.input, ctx), metadata: ctx.responseMetadata };
+    };
+    const chain = compose(interceptors, terminal);
+    return async (input, ctx) => {
+      const req: RpcRequest = {
+        method,
+        input,
+        metadata: ctx.metadata,
+        deadline: ctx.deadline,
+        context: ctx,
+        get signal() {
+          return ctx.signal;
+        },
+      };
+      try {
+        const res = await chain(req);
+        if (res.metadata !== ctx.responseMetadata) Object.assign(ctx.responseMetadata, res.metadata);
+        return res.output;
+      } catch (err) {
+        throw this.toWire(err, method);
+      }
+    };
+  }
+}
+
+async function validate(schema: StandardSchemaV1, value: unknown, method: MethodDescriptor): Promise<unknown> {
+  const result = await runSchema(schema, value);
+  if (result.ok) return result.value;
+  const summary = result.issues
+    .map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message))
+    .join("; ");
+  throw new RpcError(Code.InvalidArgument, `invalid request for ${method.path}: ${summary}`, {
+    details: result.issues,
+  });
+}
+
+async function* validateEach(schema: StandardSchemaV1, inputs: AsyncIterable<unknown>, method: MethodDescriptor) {
+  for await (const item of inputs) yield await validate(schema, item, method);
+}

@@ -1,0 +1,91 @@
+import type { Socket } from "node:net";
+import type { Peer } from "../core/interceptor.js";
+import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
+
+/** How long an ended socket may wait for the peer's close before it is destroyed. */
+const lingerMs = 5_000;
+
+/**
+ * Adapts a `net.Socket` to a {@link ByteStream}. Batches go out corked, so several chunks become
+ * one writev; drain waiters are released on 'drain' and on close, so nobody waits forever.
+ */
+export class SocketStream implements ByteStream {
+  readonly peer: Peer;
+  private handler: ByteStreamHandler | undefined;
+  private drainWaiters: (() => void)[] = [];
+  private error: Error | undefined;
+
+  constructor(private readonly socket: Socket) {
+    socket.setNoDelay(true);
+    this.peer =
+      socket.remoteAddress !== undefined
+        ? { transport: "tcp", address: socket.remoteAddress, port: socket.remotePort }
+        : { transport: "unix", address: socket.localAddress ?? "unix" };
+    socket.on("error", (err) => {
+      this.error = err;
+    });
+    socket.on("drain", () => this.releaseDrain());
+    socket.on("close", () => {
+      this.releaseDrain();
+      this.handler?.onClose(this.error);
+    });
+  }
+
+  /** Starts delivering data to `handler`. */
+  /** Delivers data to `handler` from now on (replacing an earlier handler). */
+  attach(handler: ByteStreamHandler): void {
+    const first = this.handler === undefined;
+    this.handler = handler;
+    if (first) this.socket.on("data", (chunk: Buffer) => this.handler?.onData(chunk));
+    if (this.socket.destroyed) handler.onClose(this.error);
+  }
+
+  write(chunks: Uint8Array[]): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    if (chunks.length === 1) {
+      socket.write(chunks[0] as Uint8Array);
+      return;
+    }
+    socket.cork();
+    for (const chunk of chunks) socket.write(chunk);
+    socket.uncork();
+  }
+
+  get needDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  onDrain(cb: () => void): void {
+    if (!this.socket.writableNeedDrain || this.socket.destroyed) cb();
+    else this.drainWaiters.push(cb);
+  }
+
+  schedule(cb: () => void): void {
+    process.nextTick(cb);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.end();
+    this.socket.setTimeout(lingerMs, () => this.socket.destroy());
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private releaseDrain(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,110 @@
+import { unlinkSync } from "node:fs";
+import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+import { type Endpoint, formatAddress, parseAddress } from "./address.js";
+import { SocketStream } from "./socket-stream.js";
+
+/** A listening socket. */
+export interface Listener {
+  /** The address actually bound (with the real port when port 0 was asked for). */
+  readonly address: string;
+  /** Stops accepting connections; open connections are not touched. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on a `tcp://` or `unix://` address and hands every accepted connection to `accept`.
+ * A stale unix socket file (nobody listening) is replaced.
+ * @throws the listen error (EADDRINUSE …) as it is.
+ */
+export async function listen(address: string, accept: (stream: SocketStream) => void): Promise<Listener> {
+  const endpoint = parseAddress(address);
+  const server = createServer({ noDelay: true }, (socket) => accept(new SocketStream(socket)));
+  try {
+    await bind(server, endpoint);
+  } catch (err) {
+    if (
+      endpoint.kind !== "unix" ||
+      (err as NodeJS.ErrnoException).code !== "EADDRINUSE" ||
+      (await isLive(endpoint.path))
+    ) {
+      throw err;
+    }
+    unlinkSync(endpoint.path);
+    await bind(server, endpoint);
+  }
+  const bound = server.address();
+  const actual: Endpoint =
+    typeof bound === "object" && bound !== null ? { kind: "tcp", host: bound.address, port: bound.port } : endpoint;
+  return {
+    address: formatAddress(actual),
+    // net.Server removes a unix socket file itself when it closes.
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function bind(server: Server, endpoint: Endpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    const done = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    if (endpoint.kind === "unix") server.listen(endpoint.path, done);
+    else server.listen(endpoint.port, endpoint.host, done);
+  });
+}
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = netConnect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Opens a connection. Fails with `unavailable` (marked safe to retry: nothing was sent) on any
+ * connect error or after `timeoutMs`.
+ */
+export function connect(address: string, timeoutMs: number): Promise<SocketStream> {
+  let endpoint: Endpoint;
+  try {
+    endpoint = parseAddress(address);
+  } catch (err) {
+    return Promise.reject(new RpcError(Code.InvalidArgument, (err as Error).message));
+  }
+  return new Promise((resolve, reject) => {
+    const socket: Socket =
+      endpoint.kind === "unix"
+        ? netConnect(endpoint.path)
+        : netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    const fail = (err: Error) => {
+      cleanup();
+      socket.destroy();
+      reject(
+        new RpcError(Code.Unavailable, `cannot connect to ${address}: ${err.message}`, {
+          cause: err,
+          safeToRetry: true,
+        }),
+      );
+    };
+    const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onConnect = () => {
+      cleanup();
+      resolve(new SocketStream(socket));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off("connect", onConnect);
+      socket.off("error", fail);
+    };
+    socket.once("connect", onConnect);
+    socket.once("error", fail);
+  });
+}
