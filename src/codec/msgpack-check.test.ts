@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+import { checkMsgpack } from "./msgpack-check.js";
+
+function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, "");
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function rejects(hex: string, pattern: RegExp, maxDepth = 64): void {
+  assert.throws(
+    () => checkMsgpack(fromHex(hex), maxDepth),
+    (err: unknown) => {
+      assert.ok(err instanceof RpcError, `expected RpcError, got ${String(err)}`);
+      assert.equal(err.code, Code.InvalidArgument);
+      assert.match(err.rawMessage, pattern);
+      return true;
+    },
+  );
+}
+
+const proto = "5f5f70726f746f5f5f"; // "__proto__"
+
+describe("checkMsgpack", () => {
+  test("accepts one value of every non-extension format", () => {
+    const ok = [
+      "00",
+      "7f",
+      "e0",
+      "c0",
+      "c2",
+      "c3",
+      "cc01",
+      "cd0102",
+      "ce01020304",
+      "cf0102030405060708",
+      "d001",
+      "d10102",
+      "d201020304",
+      "d30102030405060708",
+      "ca3fc00000",
+      "cb3ff8000000000000",
+      "a3616263",
+      "d903616263",
+      "da0003616263",
+      "db00000003616263",
+      "c403010203",
+      "c50003010203",
+      "c600000003010203",
+      "93010203",
+      "dc0003010203",
+      "dd00000003010203",
+      "81a16101",
+      "de0001a16101",
+      "df00000001a16101",
+      "d6ff00000000",
+      "d7ff0000000000000000",
+      "c70cff000000000000000000000000",
+      "c8000cff000000000000000000000000",
+      "c90000000cff000000000000000000000000",
+    ];
+    for (const hex of ok) assert.doesNotThrow(() => checkMsgpack(fromHex(hex), 64), hex);
+  });
+
+  test("walks past the end of nested containers back to the parent", () => {
+    // [[1, [2]], {"a": [3]}, 4]
+    assert.doesNotThrow(() => checkMsgpack(fromHex("93 92 01 91 02 81 a1 61 91 03 04"), 64));
+    rejects("93 92 01 91 02 81 a1 61 91 03", /truncated/);
+    rejects("93 92 01 91 02 81 a1 61 91 03 04 05", /1 bytes after the value/);
+  });
+
+  test("rejects truncation at every byte of a valid value", () => {
+    const full = fromHex("93 92 cd0102 91 a3616263 81 a161 c403010203 cb3ff8000000000000");
+    checkMsgpack(full, 64);
+    for (let n = 0; n < full.length; n++) {
+      assert.throws(() => checkMsgpack(full.subarray(0, n), 64), RpcError, `prefix of ${n} bytes`);
+    }
+  });
+
+  test("a count larger than the bytes left is rejected before anything is walked", () => {
+    rejects("dc0003 0102", /truncated/);
+    rejects("de0002 a16101", /truncated/);
+    rejects("ddffffffff", /truncated/);
+    rejects(`dfffffffff${"00".repeat(64)}`, /truncated/);
+  });
+
+  test("string and binary lengths are checked against the bytes left", () => {
+    rejects("a5 68656c6c", /truncated/);
+    rejects("dbffffffff 00", /truncated/);
+    rejects("c6ffffffff 00", /truncated/);
+    rejects("c5ffff 00", /truncated/);
+  });
+
+  test("0xc1 is an invalid byte", () => {
+    rejects("c1", /invalid byte 0xc1/);
+  });
+
+  test("only the timestamp extension (-1) in its three sizes is accepted", () => {
+    rejects("d4ff00", /extension/);
+    rejects("d5ff0000", /extension/);
+    rejects(`d8ff${"00".repeat(16)}`, /extension/);
+    rejects("d60100000000", /extension/);
+    rejects("d7650000000000000000", /extension/);
+    rejects(`c70c78${"00".repeat(12)}`, /extension/);
+    rejects("c704ff00000000", /extension/);
+    rejects(`c8000cff${"00".repeat(11)}`, /truncated/);
+  });
+
+  test("__proto__ is rejected as a map key in every string format", () => {
+    for (const key of [`a9${proto}`, `d909${proto}`, `da0009${proto}`, `db00000009${proto}`]) {
+      rejects(`81 ${key} c0`, /__proto__/);
+      rejects(`82 a161 01 ${key} c0`, /__proto__/);
+      rejects(`91 91 81 ${key} c0`, /__proto__/);
+    }
+  });
+
+  test("__proto__ as a map value or array element is allowed", () => {
+    assert.doesNotThrow(() => checkMsgpack(fromHex(`81 a161 a9${proto}`), 64));
+    assert.doesNotThrow(() => checkMsgpack(fromHex(`92 a9${proto} a9${proto}`), 64));
+    // A map value that is itself a map: the key slot parity is restored after it.
+    assert.doesNotThrow(() => checkMsgpack(fromHex(`82 a161 81 a162 a9${proto} a163 a9${proto}`), 64));
+  });
+
+  test("near misses of __proto__ are ordinary keys", () => {
+    assert.doesNotThrow(() => checkMsgpack(fromHex("81 a8 5f5f70726f746f5f c0"), 64)); // "__proto_"
+    assert.doesNotThrow(() => checkMsgpack(fromHex("81 a9 5f5f50524f544f5f5f c0"), 64)); // "__PROTO__"
+  });
+
+  test("depth counts nested non-empty containers against maxDepth", () => {
+    assert.doesNotThrow(() => checkMsgpack(fromHex("91 91 91 01"), 3));
+    rejects("91 91 91 01", /maxDepth 2/, 2);
+    rejects("81 a161 81 a161 81 a161 01", /maxDepth 2/, 2);
+  });
+});

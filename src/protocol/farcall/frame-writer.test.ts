@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { ByteStream } from "../byte-stream.js";
+import { headerBytes } from "./constants.js";
+import { FrameReader } from "./frame-reader.js";
+import { FrameWriter } from "./frame-writer.js";
+
+/** A ByteStream that records writes and queues scheduled callbacks for the test to run. */
+class FakeStream implements ByteStream {
+  readonly peer = { transport: "memory", address: "fake" };
+  readonly needDrain = false;
+  writes: Uint8Array[][] = [];
+  scheduled: (() => void)[] = [];
+  write(chunks: Uint8Array[]): void {
+    this.writes.push(chunks);
+  }
+  onDrain(cb: () => void): void {
+    cb();
+  }
+  schedule(cb: () => void): void {
+    this.scheduled.push(cb);
+  }
+  /** Runs what was scheduled so far, as the end of a tick would. */
+  tick(): void {
+    const cbs = this.scheduled;
+    this.scheduled = [];
+    for (const cb of cbs) cb();
+  }
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const preface = Uint8Array.of(0x7f, 0x46, 0x41, 0x52, 1, 2, 0, 0);
+
+interface Parsed {
+  preface: Uint8Array | undefined;
+  frames: { type: number; flags: number; id: number; payload: Uint8Array }[];
+}
+
+/** Parses written bytes; a stream written without a preface gets one so FrameReader can start. */
+function parse(bytes: Uint8Array): Parsed {
+  const startsWithPreface = bytes[0] === 0x7f;
+  const out: Parsed = { preface: undefined, frames: [] };
+  const reader = new FrameReader(
+    {
+      onPreface(p) {
+        out.preface = p;
+      },
+      onFrame(type, flags, id, payload) {
+        out.frames.push({ type, flags, id, payload: payload.slice() });
+      },
+    },
+    1 << 30,
+  );
+  reader.push(startsWithPreface ? bytes : concat([preface, bytes]));
+  assert.equal(reader.idle, true, "stream ends mid-frame");
+  return out;
+}
+
+function filled(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 255;
+  return out;
+}
+
+describe("FrameWriter", () => {
+  test("nothing is written until the scheduled flush runs", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    writer.raw(preface);
+    writer.frame(8, 0, 0, 0, Uint8Array.of(1, 2, 3));
+    assert.equal(stream.writes.length, 0);
+    assert.equal(stream.scheduled.length, 1, "one flush scheduled for the whole batch");
+    stream.tick();
+    assert.equal(stream.writes.length, 1);
+  });
+
+  test("frames queued before a flush go out as one write of one contiguous chunk", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    writer.raw(preface);
+    writer.frame(1, 1, 1, 0, Uint8Array.of(0xaa));
+    writer.frame(2, 0, 1, 0, undefined);
+    writer.frame(5, 0xff, 0xffff_fffe, 0, new Uint8Array(100).fill(7));
+    stream.tick();
+    assert.equal(stream.writes.length, 1);
+    const chunks = stream.writes[0] ?? [];
+    assert.equal(chunks.length, 1);
+    const parsed = parse(concat(chunks));
+    assert.deepEqual(parsed.preface, preface);
+    assert.deepEqual(parsed.frames, [
+      { type: 1, flags: 1, id: 1, payload: Uint8Array.of(0xaa) },
+      { type: 2, flags: 0, id: 1, payload: new Uint8Array(0) },
+      { type: 5, flags: 0xff, id: 0xffff_fffe, payload: new Uint8Array(100).fill(7) },
+    ]);
+  });
+
+  test("the header is u32 length, u8 type, u8 flags, u32 id, big-endian", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    writer.frame(0x0b, 0x40, 0x01020304, 0, Uint8Array.of(9, 8));
+    stream.tick();
+    assert.deepEqual(concat(stream.writes[0] ?? []), Uint8Array.of(0, 0, 0, 2, 0x0b, 0x40, 1, 2, 3, 4, 9, 8));
+  });
+
+  test("fill writes the prefix between the header and the message", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    writer.frame(3, 0, 9, 3, Uint8Array.of(0xee), (view, bytes, at) => {
+      view.setUint16(at, 0xabcd);
+      bytes[at + 2] = 0x42;
+    });
+    writer.frame(3, 0, 10, 2, undefined, (view, _bytes, at) => view.setUint16(at, 0x0102));
+    stream.tick();
+    const { frames } = parse(concat(stream.writes[0] ?? []));
+    assert.deepEqual(frames, [
+      { type: 3, flags: 0, id: 9, payload: Uint8Array.of(0xab, 0xcd, 0x42, 0xee) },
+      { type: 3, flags: 0, id: 10, payload: Uint8Array.of(1, 2) },
+    ]);
+  });
+
+  test("payloads of 16 KiB and more are passed as their own chunk by reference", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    const big = filled(16 * 1024, 1);
+    const small = filled(16 * 1024 - 1, 2);
+    writer.frame(5, 0, 1, 0, small);
+    writer.frame(5, 0, 2, 4, big, (view, _bytes, at) => view.setUint32(at, 77));
+    writer.frame(5, 0, 3, 0, Uint8Array.of(1));
+    stream.tick();
+    const chunks = stream.writes[0] ?? [];
+    assert.equal(stream.writes.length, 1);
+    assert.equal(chunks.length, 3, "slab region, big payload, slab region");
+    assert.equal(chunks[1], big, "the big payload is not copied");
+    assert.ok(!chunks.includes(small), "a payload under 16 KiB is copied into the slab");
+    const { frames } = parse(concat(chunks));
+    assert.deepEqual(
+      frames.map((f) => f.id),
+      [1, 2, 3],
+    );
+    assert.deepEqual(frames[0]?.payload, small);
+    assert.deepEqual(frames[1]?.payload, concat([Uint8Array.of(0, 0, 0, 77), big]));
+  });
+
+  test("a tick's worth of frames larger than the slab still parses back in order", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    const sent: Uint8Array[] = [];
+    writer.raw(preface);
+    for (let i = 0; i < 200; i++) {
+      const payload = filled(((i * 997) % 16_000) + 1, i);
+      sent.push(payload);
+      writer.frame(5, 0, i, 0, payload);
+    }
+    stream.tick();
+    assert.equal(stream.writes.length, 1);
+    const parsed = parse(concat(stream.writes[0] ?? []));
+    assert.deepEqual(parsed.preface, preface);
+    assert.deepEqual(
+      parsed.frames.map((f) => f.payload),
+      sent,
+    );
+  });
+
+  test("a second batch goes out in a second write and leaves the first batch's bytes alone", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    writer.frame(8, 0, 0, 0, filled(64, 1));
+    stream.tick();
+    const first = stream.writes[0] ?? [];
+    const snapshot = first.map((c) => c.slice());
+    writer.frame(9, 0, 0, 0, filled(64, 2));
+    writer.frame(9, 0, 1, 0, filled(64, 3));
+    assert.equal(stream.scheduled.length, 1);
+    stream.tick();
+    assert.equal(stream.writes.length, 2);
+    assert.deepEqual(first, snapshot, "written chunks were rewritten");
+    assert.deepEqual(
+      parse(concat(stream.writes[1] ?? [])).frames.map((f) => [f.type, f.id]),
+      [
+        [9, 0],
+        [9, 1],
+      ],
+    );
+  });
+
+  test("an explicit flush writes at once and the scheduled flush then writes nothing", () => {
+    const stream = new FakeStream();
+    const writer = new FrameWriter(stream);
+    writer.frame(8, 0, 0, 0, undefined);
+    writer.flush();
+    assert.equal(stream.writes.length, 1);
+    assert.equal(concat(stream.writes[0] ?? []).length, headerBytes);
+    stream.tick();
+    assert.equal(stream.writes.length, 1);
+  });
+
+  describe("close", () => {
+    test("drops queued frames", () => {
+      const stream = new FakeStream();
+      const writer = new FrameWriter(stream);
+      writer.frame(8, 0, 0, 0, Uint8Array.of(1));
+      writer.frame(5, 0, 1, 0, filled(20_000, 1));
+      writer.close();
+      stream.tick();
+      assert.equal(stream.writes.length, 0);
+    });
+
+    test("refuses frames and raw bytes afterwards", () => {
+      const stream = new FakeStream();
+      const writer = new FrameWriter(stream);
+      writer.frame(8, 0, 0, 0, Uint8Array.of(1));
+      stream.tick();
+      writer.close();
+      writer.raw(preface);
+      writer.frame(8, 0, 1, 0, Uint8Array.of(2));
+      writer.frame(5, 0, 1, 0, filled(20_000, 1));
+      writer.flush();
+      stream.tick();
+      assert.equal(stream.writes.length, 1, "only the batch from before close");
+      assert.equal(stream.scheduled.length, 0);
+    });
+  });
+});
