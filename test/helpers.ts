@@ -4,8 +4,21 @@ import { setImmediate as tick } from "node:timers/promises";
 /** Resource kinds that must not outlive a test. */
 const tracked = new Set(["TCPServerWrap", "TCPSocketWrap", "PipeServerWrap", "PipeWrap", "Timeout", "Immediate"]);
 
+function count(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) if (tracked.has(r)) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return counts;
+}
+
+/** What was open when the test file loaded (the runner's own stdio pipes, for one). */
+const baseline = count();
+
 function open(): string[] {
-  return process.getActiveResourcesInfo().filter((r) => tracked.has(r));
+  const left: string[] = [];
+  for (const [kind, n] of count()) {
+    for (let i = baseline.get(kind) ?? 0; i < n; i++) left.push(kind);
+  }
+  return left;
 }
 
 /**

@@ -30,12 +30,11 @@ export type ServiceClient<M extends Record<string, AnySpec>> = { readonly [K in 
 
 /** The client side of a net/rpc-style object: every method takes one argument and returns a promise. */
 export type ProxyClient<T> = {
-  readonly [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (
-    input: infer I,
-    ...rest: never[]
-  ) => infer R
-    ? (input: I, options?: CallOptions) => Promise<Awaited<R>>
-    : never;
+  readonly [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends () => infer R
+    ? (input?: undefined, options?: CallOptions) => Promise<Awaited<R>>
+    : T[K] extends (input: infer I, ...rest: never[]) => infer R
+      ? (input: I, options?: CallOptions) => Promise<Awaited<R>>
+      : never;
 };
 
 /**

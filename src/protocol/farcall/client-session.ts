@@ -130,17 +130,6 @@ export class ClientSession extends Session {
     } catch (err) {
       return Promise.reject(RpcError.from(err, Code.Internal));
     }
-    if (this.calls.size >= this.peer.maxInflight && kind !== "oneway") {
-      return Promise.reject(
-        new RpcError(
-          Code.ResourceExhausted,
-          `calls in flight exceed the server's maxInflight ${this.peer.maxInflight}`,
-          {
-            safeToRetry: true,
-          },
-        ),
-      );
-    }
     const id = this.allocateId();
     this.writeRequest(id, method.path, kind, streamIn, timeoutMs, md, message);
     if (kind === "oneway") return Promise.resolve({ output: undefined, metadata: noMetadata });

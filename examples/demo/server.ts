@@ -1,0 +1,26 @@
+// The demo server alone: `npm run server -- --host 127.0.0.1 --port 4000` (or `--listen unix:///tmp/farcall.sock`).
+// It serves Arith and Time until stopped (Ctrl-C / SIGTERM), then drains gracefully.
+import { parseArgs } from "node:util";
+import { createServer } from "../../src/index.js";
+import { Arith, arithImpl, Time, timeImpl } from "./services.js";
+
+const { values } = parseArgs({
+  options: {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "4000" },
+    listen: { type: "string", multiple: true },
+  },
+});
+const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
+
+const server = createServer({ onError: (err, method) => console.error(`handler ${method.path} failed:`, err) })
+  .add(Arith, arithImpl((line) => console.log(`log: ${line}`)))
+  .add(Time, timeImpl);
+for (const address of addresses) console.log(`farcall demo server listening on ${await server.listen(address)}`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`${signal}: draining`);
+    void server.close({ graceMs: 5_000 }).then(() => console.log("closed"));
+  });
+}

@@ -1,0 +1,55 @@
+import { type Client, type ClientOptions, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
+import { Arith, arithImpl, Time, timeImpl } from "../examples/demo/services.js";
+
+/** A demo server on a free loopback port and a client for it; `close()` closes both. */
+export interface Harness {
+  server: Server;
+  client: Client;
+  address: string;
+  logged: string[];
+  close(): Promise<void>;
+}
+
+export async function startDemo(
+  serverOptions: ServerOptions = {},
+  clientOptions: ClientOptions = {},
+  address = "tcp://127.0.0.1:0",
+): Promise<Harness> {
+  const logged: string[] = [];
+  const server = createServer(serverOptions)
+    .add(Arith, arithImpl((line) => logged.push(line)))
+    .add(Time, timeImpl);
+  const bound = await server.listen(address);
+  const client = createClient(bound, clientOptions);
+  return {
+    server,
+    client,
+    address: bound,
+    logged,
+    async close() {
+      await client.close();
+      await server.close({ graceMs: 1_000 });
+    },
+  };
+}
+
+/** Waits until `predicate` holds, polling every few ms; throws after `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Rejects unless `p` rejects with an RpcError of `code`; returns the error. */
+export async function rejectsWith<T>(p: Promise<T>, code: number): Promise<import("../src/index.js").RpcError> {
+  try {
+    await p;
+  } catch (err) {
+    const { RpcError } = await import("../src/index.js");
+    if (err instanceof RpcError && err.code === code) return err;
+    throw new Error(`expected code ${code}, got ${String(err)}`);
+  }
+  throw new Error(`expected code ${code}, but the call succeeded`);
+}
