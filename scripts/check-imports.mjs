@@ -44,7 +44,8 @@ for (const file of walk(root)) {
     const typeOnly = /^\s*(?:import|export)\s+type\s/.test(m[0]);
     const layer = layerOf(file);
     if (spec.startsWith("node:")) {
-      if (!nodeAllowed.has(layer)) problems.push(`${relative(root, file)}: imports ${spec}; node: belongs in transport/ or cli/`);
+      if (!nodeAllowed.has(layer))
+        problems.push(`${relative(root, file)}: imports ${spec}; node: belongs in transport/ or cli/`);
       continue;
     }
     if (!spec.startsWith(".")) continue;
@@ -66,7 +67,10 @@ function visit(node) {
   stack.push(node);
   for (const next of graph.get(node) ?? []) {
     if (state.get(next) === 1) {
-      const cycle = stack.slice(stack.indexOf(next)).concat(next).map((f) => relative(root, f));
+      const cycle = stack
+        .slice(stack.indexOf(next))
+        .concat(next)
+        .map((f) => relative(root, f));
       problems.push(`import cycle: ${cycle.join(" -> ")}`);
     } else if (!state.has(next)) visit(next);
   }

@@ -1,5 +1,12 @@
-import { type Client, type ClientOptions, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
 import { Arith, arithImpl, Time, timeImpl } from "../examples/demo/services.js";
+import {
+  type Client,
+  type ClientOptions,
+  createClient,
+  createServer,
+  type Server,
+  type ServerOptions,
+} from "../src/index.js";
 
 /** A demo server on a free loopback port and a client for it; `close()` closes both. */
 export interface Harness {
@@ -17,7 +24,10 @@ export async function startDemo(
 ): Promise<Harness> {
   const logged: string[] = [];
   const server = createServer(serverOptions)
-    .add(Arith, arithImpl((line) => logged.push(line)))
+    .add(
+      Arith,
+      arithImpl((line) => logged.push(line)),
+    )
     .add(Time, timeImpl);
   const bound = await server.listen(address);
   const client = createClient(bound, clientOptions);

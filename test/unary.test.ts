@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
+import { Arith, Time } from "../examples/demo/services.js";
 import {
   Code,
   compose,
@@ -11,9 +12,8 @@ import {
   RpcError,
   unary,
 } from "../src/index.js";
-import { Arith, Time } from "../examples/demo/services.js";
-import { assertNoLeaks } from "./helpers.js";
 import { rejectsWith, startDemo } from "./fixtures.js";
+import { assertNoLeaks } from "./helpers.js";
 
 afterEach(() => assertNoLeaks());
 
@@ -70,7 +70,10 @@ describe("errors", () => {
 
   test("a schema violation is invalid_argument with the issues as details", async () => {
     const h = await startDemo();
-    const err = await rejectsWith(h.client.service(Arith).divide({ a: 1, b: "x" as unknown as number }), Code.InvalidArgument);
+    const err = await rejectsWith(
+      h.client.service(Arith).divide({ a: 1, b: "x" as unknown as number }),
+      Code.InvalidArgument,
+    );
     assert.match(err.rawMessage, /^invalid request for Arith\/divide: b: /);
     const details = err.details as { path: unknown[]; message: string }[];
     assert.equal(details.length, 1);
@@ -125,7 +128,10 @@ describe("errors", () => {
     const E = defineService("E", { fail: unary<void, void>() });
     const server = createServer().add(E, {
       fail: () => {
-        throw new RpcError(Code.FailedPrecondition, "not ready", { metadata: { "retry-after": "5" }, details: [{ why: "warming" }] });
+        throw new RpcError(Code.FailedPrecondition, "not ready", {
+          metadata: { "retry-after": "5" },
+          details: [{ why: "warming" }],
+        });
       },
     });
     const client = createClient(await server.listen("tcp://127.0.0.1:0"));
@@ -137,7 +143,9 @@ describe("errors", () => {
   });
 
   test("instanceof RpcError holds for an error made by a second copy of the module", async () => {
-    const copy = (await import(`../src/core/rpc-error.js?copy=${Date.now()}`)) as typeof import("../src/core/rpc-error.js");
+    const copy = (await import(
+      `../src/core/rpc-error.js?copy=${Date.now()}`
+    )) as typeof import("../src/core/rpc-error.js");
     assert.notEqual(copy.RpcError, RpcError);
     const foreign = new copy.RpcError(Code.NotFound, "x");
     assert.ok(foreign instanceof RpcError);
@@ -216,7 +224,10 @@ describe("context, metadata and interceptors", () => {
       const res = await next(req);
       return { ...res, output: (res.output as number) * 2 };
     };
-    const h = await startDemo({ interceptors: [tag("s1"), tag("s2"), auth] }, { interceptors: [tag("c1"), double, addToken] });
+    const h = await startDemo(
+      { interceptors: [tag("s1"), tag("s2"), auth] },
+      { interceptors: [tag("c1"), double, addToken] },
+    );
     assert.equal(await h.client.service(Arith).add({ a: 1, b: 2 }), 6);
     assert.deepEqual(order, ["c1>", "s1>", "s2>", "<s2", "<s1", "<c1"]);
     const bare = createClient(h.address);

@@ -3,7 +3,10 @@ import { Code, createClient, createServer, RpcError } from "../../src/index.js";
 import { Arith, arithImpl, Time, timeImpl } from "./services.js";
 
 const server = createServer()
-  .add(Arith, arithImpl((line) => console.log(`  server log: ${line}`)))
+  .add(
+    Arith,
+    arithImpl((line) => console.log(`  server log: ${line}`)),
+  )
   .add(Time, timeImpl);
 const address = await server.listen("tcp://127.0.0.1:0");
 console.log(`server listening on ${address}`);

@@ -14,7 +14,10 @@ const { values } = parseArgs({
 const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
 
 const server = createServer({ onError: (err, method) => console.error(`handler ${method.path} failed:`, err) })
-  .add(Arith, arithImpl((line) => console.log(`log: ${line}`)))
+  .add(
+    Arith,
+    arithImpl((line) => console.log(`log: ${line}`)),
+  )
   .add(Time, timeImpl);
 for (const address of addresses) console.log(`farcall demo server listening on ${await server.listen(address)}`);
 

@@ -83,7 +83,9 @@ export const jsonCodec: Codec = {
     }
     if (text.length > maxDepth) checkDepth(text, maxDepth);
     try {
-      return text.includes("__proto__") || text.includes(bytesKey) ? JSON.parse(text, reviver) : JSON.parse(text);
+      // A key may be spelled with escapes ("\u005f_proto__"), so any backslash-u also takes the checked path.
+      const check = text.includes("__proto__") || text.includes(bytesKey) || text.includes("\\u");
+      return check ? JSON.parse(text, reviver) : JSON.parse(text);
     } catch (err) {
       if (err instanceof RpcError) throw err;
       throw malformed("json", (err as Error).message);

@@ -12,7 +12,8 @@ function isProtoKey(b: Uint8Array, at: number, len: number): boolean {
 /**
  * Walks MessagePack bytes (https://github.com/msgpack/msgpack/blob/master/spec.md) without building
  * anything, and throws unless they hold exactly one well-formed value that is no deeper than
- * `maxDepth`, has no `__proto__` map key, and uses no extension type but the spec's timestamp (-1).
+ * `maxDepth`, has no `__proto__` map key, and uses no extension type but the spec's timestamp (-1)
+ * and `d4 00 00`, msgpackr's `undefined`.
  * Every declared length and count is checked against the bytes that remain, so a hostile header
  * cannot make the decoder that runs afterwards allocate more than the message's size.
  */
@@ -119,6 +120,11 @@ export function checkMsgpack(b: Uint8Array, maxDepth: number): void {
           skip = t === 0xd6 ? 4 : 8;
           break;
         case 0xd4:
+          // fixext 1 of type 0 with a 0 byte is how msgpackr writes `undefined` inside arrays and maps.
+          need(2);
+          if (b[pos] !== 0 || b[pos + 1] !== 0) throw malformed("msgpack", "extension types are not accepted");
+          skip = 2;
+          break;
         case 0xd5:
         case 0xd8:
           throw malformed("msgpack", "extension types are not accepted");
@@ -157,8 +163,8 @@ export function checkMsgpack(b: Uint8Array, maxDepth: number): void {
     } else if (container >= 0) {
       // Every element takes at least one byte: a count beyond the bytes left is a lie.
       need(container);
+      if (stackLeft.length >= maxDepth) throw tooDeep(maxDepth);
       if (container > 0) {
-        if (stackLeft.length >= maxDepth) throw tooDeep(maxDepth);
         stackLeft.push(left);
         stackMap.push(inMap);
         left = container;

@@ -88,6 +88,7 @@ export class MessageQueue<T> implements AsyncIterableIterator<T> {
       this.sizes = [];
       this.head = 0;
       this.buffered = 0;
+      this.wake();
       this.onCancel();
     }
     return Promise.resolve({ value: undefined, done: true });

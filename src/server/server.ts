@@ -47,7 +47,7 @@ export interface ServerOptions {
   onError?: (error: unknown, method: MethodDescriptor) => void;
   /** How long `close()` lets calls in flight run before it ends them. Default 10,000 ms. */
   graceMs?: number;
-  /** How long a new connection may take to send its first bytes. Default 10,000 ms. */
+  /** How long a new connection may take to send its whole preface. Default 10,000 ms. */
   handshakeTimeoutMs?: number;
 }
 
@@ -164,15 +164,17 @@ export class Server {
     const timer = setTimeout(() => stream.destroy(), this.options.handshakeTimeoutMs ?? 10_000);
     const sniff: ByteStreamHandler = {
       onData: (chunk) => {
-        clearTimeout(timer);
         this.pending.delete(stream);
         // Bytes so far must match the farcall magic; the session checks the rest of the preface.
         if (!chunk.subarray(0, magic.length).every((b, i) => b === magic[i])) {
+          clearTimeout(timer);
           stream.destroy();
           return;
         }
         const session = new ServerSession(stream, this.limits, this.codecs, this.router, {
+          onPreface: () => clearTimeout(timer),
           onClose: () => {
+            clearTimeout(timer);
             this.sessions.delete(session);
             if (this.sessions.size === 0) this.sessionsGone?.();
           },

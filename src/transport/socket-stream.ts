@@ -4,6 +4,11 @@ import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
 
 /** How long an ended socket may wait for the peer's close before it is destroyed. */
 const lingerMs = 5_000;
+/**
+ * Output buffered beyond this makes `needDrain` true: large enough that a burst of replies or a
+ * few stream chunks never stall, small enough to bound memory per connection.
+ */
+const maxBufferedBytes = 1024 * 1024;
 
 /**
  * Adapts a `net.Socket` to a {@link ByteStream}. Batches go out corked, so several chunks become
@@ -53,11 +58,12 @@ export class SocketStream implements ByteStream {
   }
 
   get needDrain(): boolean {
-    return this.socket.writableNeedDrain;
+    return this.socket.writableLength > maxBufferedBytes;
   }
 
   onDrain(cb: () => void): void {
-    if (!this.socket.writableNeedDrain || this.socket.destroyed) cb();
+    // Past maxBufferedBytes a write has returned false, so 'drain' is sure to come.
+    if (!this.needDrain || this.socket.destroyed) cb();
     else this.drainWaiters.push(cb);
   }
 

@@ -92,6 +92,8 @@ export class ClientSession extends Session {
   onPreface(preface: Uint8Array): void {
     const codecId = this.checkPreface(preface, "server");
     if (codecId < 0) return;
+    // Codec 0 is a refusal; the GOAWAY that follows says why, and fails the calls with that reason.
+    if (codecId === 0) return;
     if (codecId !== this.codec.id) {
       this.fail(protocolError(`server answered with codec ${codecId}, asked for ${this.codec.id}`));
       return;
@@ -251,7 +253,7 @@ export class ClientSession extends Session {
           return;
         }
         case FrameType.Window: {
-          if (payload.length !== 4) throw protocolError("WINDOW must carry 4 bytes");
+          if (payload.length !== 4) return this.fail(protocolError("WINDOW must carry 4 bytes"));
           const n = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
           call.credit?.grant(n);
           return;

@@ -33,7 +33,7 @@ export function encodeText(text: string): Uint8Array {
 
 /**
  * Encodes a metadata block: u16 count, then per entry u8 key length, key, u16 value length, value.
- * @throws RpcError `invalid_argument` for a bad key or a block over `maxBytes`.
+ * @throws RpcError `invalid_argument` for a bad key, `resource_exhausted` for a block over `maxBytes`.
  */
 export function encodeMetadata(md: Readonly<Metadata>, maxBytes: number): Uint8Array {
   const parts: Uint8Array[] = [];

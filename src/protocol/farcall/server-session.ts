@@ -1,6 +1,6 @@
 import type { Codec } from "../../codec/codec.js";
 import { Code } from "../../core/code.js";
-import { deadlineExceeded } from "../../core/deadline.js";
+import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
@@ -44,6 +44,8 @@ class ServerCall {
 
 /** Hooks a server gives each session. */
 export interface ServerSessionHooks {
+  /** The client's preface arrived: the handshake is over. */
+  onPreface?: () => void;
   /** The session is closed; every call in it has ended. */
   onClose?: () => void;
 }
@@ -58,6 +60,9 @@ export interface ServerSessionHooks {
 export class ServerSession extends Session {
   private codec: Codec | undefined;
   private calls = new Map<number, ServerCall>();
+  /** Oneway calls still running; kept apart because their ids may be reused by the client at once. */
+  private oneways = new Set<ServerCall>();
+  private readPaused = false;
   private bindings: (Binding | undefined)[] = [];
   private queue: ServerCall[] = [];
   private queueHead = 0;
@@ -76,10 +81,24 @@ export class ServerSession extends Session {
 
   /** Calls open on this connection. */
   get inflight(): number {
-    return this.calls.size;
+    return this.calls.size + this.oneways.size;
+  }
+
+  /** Stops reading while replies back up, so a client that does not read cannot grow our buffers. */
+  override onData(chunk: Uint8Array): void {
+    super.onData(chunk);
+    if (!this.readPaused && !this.closed && this.stream.needDrain) {
+      this.readPaused = true;
+      this.stream.pause();
+      this.stream.onDrain(() => {
+        this.readPaused = false;
+        this.stream.resume();
+      });
+    }
   }
 
   onPreface(preface: Uint8Array): void {
+    this.hooks.onPreface?.();
     const codecId = preface[5] as number;
     const codec = this.codecs.find((c) => c.id === codecId);
     // Answer with our own preface first, so a client of another version can read ours and say why.
@@ -109,7 +128,7 @@ export class ServerSession extends Session {
   forceClose(): void {
     if (this.closed) return;
     const error = new RpcError(Code.Unavailable, "server closed before the call finished");
-    for (const call of [...this.calls.values()]) {
+    for (const call of [...this.calls.values(), ...this.oneways]) {
       this.sendError(call, error);
       this.finish(call, error);
     }
@@ -124,7 +143,7 @@ export class ServerSession extends Session {
   }
 
   protected terminate(error: RpcError): void {
-    for (const call of [...this.calls.values()]) this.finish(call, error);
+    for (const call of [...this.calls.values(), ...this.oneways]) this.finish(call, error);
     this.hooks.onClose?.();
   }
 
@@ -208,7 +227,7 @@ export class ServerSession extends Session {
     if (kind !== method.kind) {
       return refuse(new RpcError(Code.Unimplemented, `${method.path} is a ${method.kind} method, called as ${kind}`));
     }
-    if (this.calls.size >= this.limits.maxInflight) {
+    if (this.inflight >= this.limits.maxInflight) {
       return refuse(
         new RpcError(
           Code.Unavailable,
@@ -223,7 +242,11 @@ export class ServerSession extends Session {
     let metadata: Metadata = emptyMetadata;
     let input: unknown;
     try {
-      if ((flags & Flag.Deadline) !== 0) timeoutMs = r.u32("timeout");
+      if ((flags & Flag.Deadline) !== 0) {
+        timeoutMs = r.u32("timeout");
+        // Beyond what a timer can hold (about 24.8 days) means no deadline (docs/protocol.md §4.1).
+        if (timeoutMs > maxTimerMs) timeoutMs = undefined;
+      }
       if ((flags & Flag.Metadata) !== 0) metadata = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
       const message = r.rest();
       if ((flags & Flag.Stream) !== 0) {
@@ -235,7 +258,8 @@ export class ServerSession extends Session {
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     const ctx = new ServerCallContext(method, metadata, this.stream.peer, deadline);
     const call = new ServerCall(id, method, ctx, input);
-    this.calls.set(id, call);
+    if (oneway) this.oneways.add(call);
+    else this.calls.set(id, call);
     if (timeoutMs !== undefined) {
       call.timer = setTimeout(() => {
         const error = deadlineExceeded();
@@ -465,7 +489,8 @@ export class ServerSession extends Session {
   private finish(call: ServerCall, abortWith?: RpcError): void {
     if (call.done) return;
     call.done = true;
-    this.calls.delete(call.id);
+    if (call.method.kind === "oneway") this.oneways.delete(call);
+    else this.calls.delete(call.id);
     if (call.timer !== undefined) clearTimeout(call.timer);
     call.credit?.release();
     if (abortWith !== undefined) {
