@@ -8,6 +8,7 @@ import { connect, createServer as createNetServer, type Socket } from "node:net"
 import { afterEach, describe, test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { Code, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
+import { assertNoLeaks } from "./helpers.js";
 
 // Wire constants, written out here on purpose: the test pins the bytes, not the implementation's names.
 const T = {
@@ -266,42 +267,6 @@ class RawPeer {
   }
 }
 
-/**
- * Resource kinds that must not outlive a test: the set `assertNoLeaks` in ./helpers.js tracks.
- * That helper cannot be used as it stands: under `node --test` the file runs in a child process
- * whose stdout and stderr are pipes, so `PipeWrap` x2 is always open and every test would fail.
- * This check counts only what was not open when the file was loaded.
- */
-const tracked = new Set(["TCPServerWrap", "TCPSocketWrap", "PipeServerWrap", "PipeWrap", "Timeout", "Immediate"]);
-
-function openResources(): string[] {
-  return process.getActiveResourcesInfo().filter((r) => tracked.has(r));
-}
-
-const baseline = openResources();
-
-/** The resources open now beyond `baseline`, one entry per extra handle. */
-function leaked(): string[] {
-  const left = [...baseline];
-  return openResources().filter((r) => {
-    const i = left.indexOf(r);
-    if (i < 0) return true;
-    left.splice(i, 1);
-    return false;
-  });
-}
-
-/** Like `assertNoLeaks` from ./helpers.js, but relative to what was open when this file loaded. */
-async function assertNoNewLeaks(waitMs = 2_000): Promise<void> {
-  const until = Date.now() + waitMs;
-  for (;;) {
-    const left = leaked();
-    if (left.length === 0) return;
-    if (Date.now() > until) assert.deepEqual(left, [], "resources left open after the test");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** Cleanups registered by the current test, run in reverse order before the leak check. */
 let opened: (() => void | Promise<void>)[] = [];
 
@@ -309,7 +274,7 @@ afterEach(async () => {
   const list = opened.reverse();
   opened = [];
   for (const close of list) await close();
-  await assertNoNewLeaks();
+  await assertNoLeaks();
 });
 
 async function startServer(
