@@ -1,13 +1,14 @@
 // Measures what binding numeric method ids once per connection saves over sending the method
 // name on every REQUEST (docs/protocol.md §4.1). Loopback only, bounded: ROUNDS × CALLS calls.
 // Run: npm run build && node dist/bench/method-ids.js
+
+import { Arith, arithImpl } from "../examples/demo/services.js";
 import { msgpackCodec } from "../src/codec/index.js";
 import { defaultLimits } from "../src/core/limits.js";
 import type { MethodDescriptor } from "../src/core/service.js";
 import { createServer } from "../src/index.js";
 import { ClientSession } from "../src/protocol/farcall/client-session.js";
 import { connect } from "../src/transport/tcp.js";
-import { Arith, arithImpl } from "../examples/demo/services.js";
 
 const CALLS = 200_000;
 const INFLIGHT = 64;

@@ -46,9 +46,12 @@ test("the Python standard-library client calls Arith.add and Arith.divide on the
     });
     assert.equal(
       stdout,
-      ["Arith.add(1, 2) = 3", "Arith.divide(10, 4) = 2.5", "Arith.divide(1, 0) failed: invalid_argument: divide by zero", ""].join(
-        "\n",
-      ),
+      [
+        "Arith.add(1, 2) = 3",
+        "Arith.divide(10, 4) = 2.5",
+        "Arith.divide(1, 0) failed: invalid_argument: divide by zero",
+        "",
+      ].join("\n"),
     );
   } finally {
     const exited = once(server.child, "exit");
