@@ -142,7 +142,8 @@ export class Server {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
-    await Promise.all(this.listeners.map((l) => l.close()));
+    // net.Server's close callback waits for every connection, so it is awaited last.
+    const listenersClosed = Promise.all(this.listeners.map((l) => l.close()));
     for (const stream of this.pending) stream.destroy();
     if (this.sessions.size > 0) {
       const gone = new Promise<void>((resolve) => {
@@ -155,6 +156,7 @@ export class Server {
       await gone;
       clearTimeout(timer);
     }
+    await listenersClosed;
   }
 
   private accept(stream: SocketStream): void {
