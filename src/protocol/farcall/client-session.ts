@@ -183,7 +183,14 @@ export class ClientSession extends Session {
     if (call.done) return;
     this.calls.delete(call.id);
     call.cleanup();
-    if (!this.closed) this.writer.frame(FrameType.Cancel, 0, call.id, 0, undefined);
+    if (!this.closed) {
+      // A CANCEL for a passed deadline says so (one byte, code 4), so the handler learns the real reason.
+      if (error.code === Code.DeadlineExceeded) {
+        this.writer.frame(FrameType.Cancel, 0, call.id, 1, undefined, (v, _b, at) =>
+          v.setUint8(at, Code.DeadlineExceeded),
+        );
+      } else this.writer.frame(FrameType.Cancel, 0, call.id, 0, undefined);
+    }
     this.settle(call, error);
   }
 

@@ -136,6 +136,7 @@ export class ServerSession extends Session {
     this.closed = true;
     this.writer.close();
     this.stream.destroy();
+    this.terminate(error);
   }
 
   protected onGoAway(): void {
@@ -157,7 +158,12 @@ export class ServerSession extends Session {
     }
     switch (type) {
       case FrameType.Cancel:
-        this.finish(call, new RpcError(Code.Canceled, "call canceled by client"));
+        this.finish(
+          call,
+          payload[0] === Code.DeadlineExceeded
+            ? deadlineExceeded()
+            : new RpcError(Code.Canceled, "call canceled by client"),
+        );
         return;
       case FrameType.Data: {
         const input = call.input;
