@@ -58,8 +58,8 @@ export class Channel {
   /** Sends a call on the current connection, connecting first if needed. */
   call(req: RpcRequest): Promise<RpcResponse> {
     const session = this.session;
-    if (session?.usable) return this.send(session, req, true);
-    return this.connect().then((s) => this.send(s, req, true));
+    if (session?.usable) return session.call(req.method, req.input, req);
+    return this.connect().then((s) => s.call(req.method, req.input, req));
   }
 
   /** Round-trip time to the server in ms. */
@@ -76,24 +76,6 @@ export class Channel {
     for (const s of sessions) s.shutdown();
     if (this.old.size === 0 && this.session === undefined && this.connecting === undefined) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private send(session: ClientSession, req: RpcRequest, mayRetry: boolean): Promise<RpcResponse> {
-    const p = session.call(req.method, req.input, req);
-    if (!mayRetry || req.method.kind !== "unary") return p;
-    // A unary call the server refused unprocessed because it was draining is sent once more on a
-    // fresh connection: it cannot have run.
-    return p.catch((err: unknown) => {
-      if (
-        !(err instanceof RpcError) ||
-        !err.safeToRetry ||
-        err.code !== Code.Unavailable ||
-        session.usable ||
-        this.closed
-      )
-        throw err;
-      return this.connect().then((s) => this.send(s, req, false));
-    });
   }
 
   private connect(): Promise<ClientSession> {
@@ -116,6 +98,8 @@ export class Channel {
         this.failures = 0;
         const session: ClientSession = new ClientSession(stream, this.codec, this.limits, {
           onDrain: () => this.retire(session),
+          // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
+          resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options ?? {})),
           onClose: () => {
             this.retire(session);
             this.old.delete(session);

@@ -57,13 +57,14 @@ export class ServerCallContext implements HandlerContext {
 }
 
 /**
- * What a protocol session needs from the server: find a method by its path, and run a call.
- * `dispatch` resolves with the handler's output (an async iterable for streaming replies) and
- * rejects only with `RpcError`s that are fit for the peer to see.
+ * What a protocol session needs from the server: find a method by its path, run a call, and turn
+ * failures into errors fit for the peer. `dispatch` returns the handler's output (an iterable for
+ * streaming replies) or a promise of it; it may throw or reject with anything, which the session
+ * passes through `toWire`.
  */
 export interface ServerDispatcher {
   resolve(path: string): MethodDescriptor | undefined;
-  dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): Promise<unknown>;
+  dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown;
   /** Turns what a handler (or its reply stream) threw into the error the peer may see. */
   toWire(err: unknown, method: MethodDescriptor): RpcError;
 }

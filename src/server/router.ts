@@ -8,9 +8,9 @@ import type { ServerCallContext, ServerDispatcher } from "../protocol/call-conte
 /** A server-side method implementation: `(input, ctx) => output`. */
 export type HandlerFn = (input: unknown, ctx: ServerCallContext) => unknown;
 
-/** A method as registered: its descriptor plus what runs it. */
+/** A method as registered: its descriptor plus what runs it (returning a value or a promise). */
 export interface Route extends MethodDescriptor {
-  readonly run: (input: unknown, ctx: ServerCallContext) => Promise<unknown>;
+  readonly run: (input: unknown, ctx: ServerCallContext) => unknown;
 }
 
 /** How the router reports and redacts handler failures. */
@@ -49,7 +49,7 @@ export class Router implements ServerDispatcher {
     return this.routes.get(path);
   }
 
-  dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): Promise<unknown> {
+  dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown {
     return (method as Route).run(input, ctx);
   }
 
@@ -61,26 +61,22 @@ export class Router implements ServerDispatcher {
     return new RpcError(Code.Internal, "internal error", { cause: err });
   }
 
+  /**
+   * What runs a method: the handler itself when there is no schema and no interceptor (a handler
+   * that returns a plain value is then answered without a promise), else a pipeline. Whatever it
+   * throws or rejects with goes through `toWire` in the protocol session.
+   */
   private wrap(method: MethodDescriptor, fn: HandlerFn): Route["run"] {
     const schema = method.input;
     const streamIn = method.kind === "client_stream" || method.kind === "bidi_stream";
-    const invoke = async (input: unknown, ctx: ServerCallContext): Promise<unknown> => {
-      if (schema !== undefined)
-        input = streamIn
-          ? validateEach(schema, input as AsyncIterable<unknown>, method)
-          : await validate(schema, input, method);
-      return fn(input, ctx);
-    };
-    const interceptors = this.interceptors();
-    if (interceptors.length === 0) {
-      return async (input, ctx) => {
-        try {
-          return await invoke(input, ctx);
-        } catch (err) {
-          throw this.toWire(err, method);
-        }
-      };
+    let invoke: Route["run"] = fn;
+    if (schema !== undefined) {
+      invoke = streamIn
+        ? (input, ctx) => fn(validateEach(schema, input as AsyncIterable<unknown>, method), ctx)
+        : (input, ctx) => validate(schema, input, method).then((valid) => fn(valid, ctx));
     }
+    const interceptors = this.interceptors();
+    if (interceptors.length === 0) return invoke;
     const terminal: Handler = async (req) => {
       const ctx = req.context as ServerCallContext;
       return { output: await invoke(req.input, ctx), metadata: ctx.responseMetadata };
@@ -97,13 +93,9 @@ export class Router implements ServerDispatcher {
           return ctx.signal;
         },
       };
-      try {
-        const res = await chain(req);
-        if (res.metadata !== ctx.responseMetadata) Object.assign(ctx.responseMetadata, res.metadata);
-        return res.output;
-      } catch (err) {
-        throw this.toWire(err, method);
-      }
+      const res = await chain(req);
+      if (res.metadata !== ctx.responseMetadata) Object.assign(ctx.responseMetadata, res.metadata);
+      return res.output;
     };
   }
 }

@@ -28,13 +28,19 @@ export interface ClientSessionHooks {
   onClose?: (error: RpcError) => void;
   /** False sends the method name on every REQUEST instead of binding ids (for benchmarks). */
   methodIds?: boolean;
+  /**
+   * Sends a unary call again elsewhere: called when the server refused it unprocessed because it
+   * was draining (the call cannot have run). Without it, such calls fail with `unavailable`.
+   */
+  resend?: (method: MethodDescriptor, input: unknown, options: SessionCallOptions | undefined) => Promise<RpcResponse>;
 }
 
+const deadlineByte = Uint8Array.of(Code.DeadlineExceeded);
 const noMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
 /**
- * One outgoing call. Exactly one of `finish` or `abort` ends it; both clear the timer and the
- * abort listener and remove the call from the session.
+ * One outgoing call. Exactly one of `finish` or `cancel` ends it; both clear the timer and the
+ * abort listener (the call itself is the listener, via `handleEvent`, so no closure per call).
  */
 class ClientCall {
   done = false;
@@ -43,21 +49,27 @@ class ClientCall {
   output: MessageQueue<unknown> | undefined;
   trailers: Metadata | undefined;
   credit: SendCredit | undefined;
-  grants: GrantCounter | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
-  readonly onAbort = () => this.session.cancel(this, canceledBy(this.signal as AbortSignal));
 
   constructor(
     readonly session: ClientSession,
     readonly id: number,
     readonly method: MethodDescriptor,
+    /** Kept for a unary call, which may be sent again if the server refuses it unprocessed. */
+    readonly input: unknown,
+    readonly options: SessionCallOptions | undefined,
   ) {}
+
+  /** The abort listener. */
+  handleEvent(): void {
+    this.session.cancel(this, canceledBy(this.signal as AbortSignal));
+  }
 
   cleanup(): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.signal?.removeEventListener("abort", this.onAbort);
+    if (this.signal !== undefined) this.signal.removeEventListener("abort", this);
     this.credit?.release();
   }
 }
@@ -146,14 +158,14 @@ export class ClientSession extends Session {
     this.writeRequest(id, method.path, kind, streamIn, timeoutMs, md, message);
     if (kind === "oneway") return Promise.resolve({ output: undefined, metadata: noMetadata });
 
-    const call = new ClientCall(this, id, method);
+    const call = new ClientCall(this, id, method, kind === "unary" ? input : undefined, options);
     this.calls.set(id, call);
     if (timeoutMs !== undefined) {
       call.timer = setTimeout(() => this.cancel(call, deadlineExceeded()), timeoutMs);
     }
     if (signal !== undefined) {
       call.signal = signal;
-      signal.addEventListener("abort", call.onAbort, { once: true });
+      signal.addEventListener("abort", call, { once: true });
     }
     if (streamIn) {
       call.credit = new SendCredit(this.peer.streamWindowBytes);
@@ -166,7 +178,6 @@ export class ClientSession extends Session {
       });
     }
     const grants = new GrantCounter(this.limits.streamWindowBytes);
-    call.grants = grants;
     call.trailers = createMetadata();
     call.output = new MessageQueue(
       (bytes) => {
@@ -183,14 +194,9 @@ export class ClientSession extends Session {
     if (call.done) return;
     this.calls.delete(call.id);
     call.cleanup();
-    if (!this.closed) {
-      // A CANCEL for a passed deadline says so (one byte, code 4), so the handler learns the real reason.
-      if (error.code === Code.DeadlineExceeded) {
-        this.writer.frame(FrameType.Cancel, 0, call.id, 1, undefined, (v, _b, at) =>
-          v.setUint8(at, Code.DeadlineExceeded),
-        );
-      } else this.writer.frame(FrameType.Cancel, 0, call.id, 0, undefined);
-    }
+    // A CANCEL for a passed deadline says so (one byte, code 4), so the handler learns the real reason.
+    if (!this.closed)
+      this.writer.frame(FrameType.Cancel, 0, call.id, error.code === Code.DeadlineExceeded ? deadlineByte : undefined);
     this.settle(call, error);
   }
 
@@ -233,12 +239,14 @@ export class ClientSession extends Session {
       switch (type) {
         case FrameType.Response: {
           if (call.resolve === undefined) throw protocolError("RESPONSE on a streaming call");
-          const r = new PayloadReader(payload);
-          const md =
-            (flags & Flag.Metadata) !== 0
-              ? decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"))
-              : noMetadata;
-          const output = this.decodeMessage(r.rest());
+          let md = noMetadata;
+          let message = payload;
+          if ((flags & Flag.Metadata) !== 0) {
+            const r = new PayloadReader(payload);
+            md = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
+            message = r.rest();
+          }
+          const output = this.decodeMessage(message);
           this.finish(call);
           call.resolve({ output, metadata: md });
           return;
@@ -246,7 +254,10 @@ export class ClientSession extends Session {
         case FrameType.Error: {
           const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b));
           this.finish(call);
-          this.settle(call, error);
+          const resend = this.hooks.resend;
+          if (error.safeToRetry && this.draining && call.method.kind === "unary" && resend !== undefined) {
+            resend(call.method, call.input, call.options).then(call.resolve, call.reject);
+          } else this.settle(call, error);
           return;
         }
         case FrameType.Data: {
@@ -370,27 +381,28 @@ export class ClientSession extends Session {
     if (kind === "oneway") flags |= Flag.Oneway;
     if (streamIn) flags |= Flag.Stream;
     if (kind === "server_stream" || kind === "bidi_stream") flags |= Flag.ResponseStream;
-    this.writer.frame(FrameType.Request, flags, id, prefix, message, (v, b, at) => {
-      v.setUint16(at, methodId);
-      at += 2;
-      if (name !== undefined) {
-        v.setUint16(at, name.length);
-        b.set(name, at + 2);
-        at += 2 + name.length;
-      }
-      if (timeoutMs !== undefined) {
-        v.setUint32(at, Math.min(timeoutMs, 0xffff_ffff));
-        at += 4;
-      }
-      if (md !== undefined) {
-        v.setUint16(at, md.length);
-        b.set(md, at + 2);
-      }
-    });
+    let at = this.writer.begin(FrameType.Request, flags, id, prefix, message);
+    if (at < 0) return;
+    const v = this.writer.view;
+    v.setUint16(at, methodId);
+    at += 2;
+    if (name !== undefined) {
+      v.setUint16(at, name.length);
+      this.writer.bytes.set(name, at + 2);
+      at += 2 + name.length;
+    }
+    if (timeoutMs !== undefined) {
+      v.setUint32(at, Math.min(timeoutMs, 0xffff_ffff));
+      at += 4;
+    }
+    if (md !== undefined) {
+      v.setUint16(at, md.length);
+      this.writer.bytes.set(md, at + 2);
+    }
   }
 
   private sendWindow(id: number, n: number): void {
-    this.writer.frame(FrameType.Window, 0, id, 4, undefined, (v, _b, at) => v.setUint32(at, n));
+    this.writer.frameU32(FrameType.Window, id, n);
   }
 
   /** Writes the request stream as DATA frames within the server's credit, then END. */
@@ -408,9 +420,9 @@ export class ClientSession extends Session {
         if (call.done) return;
         const bytes = this.encodeMessage(item);
         credit.spend(dataCost(bytes?.length ?? 0));
-        this.writer.frame(FrameType.Data, 0, call.id, 0, bytes);
+        this.writer.frame(FrameType.Data, 0, call.id, bytes);
       }
-      if (!call.done) this.writer.frame(FrameType.End, 0, call.id, 0, undefined);
+      if (!call.done) this.writer.frame(FrameType.End, 0, call.id);
     } catch (err) {
       this.cancel(call, RpcError.from(err, Code.Canceled));
     }

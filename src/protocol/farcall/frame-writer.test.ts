@@ -80,7 +80,7 @@ describe("FrameWriter", () => {
     const stream = new FakeStream();
     const writer = new FrameWriter(stream);
     writer.raw(preface);
-    writer.frame(8, 0, 0, 0, Uint8Array.of(1, 2, 3));
+    writer.frame(8, 0, 0, Uint8Array.of(1, 2, 3));
     assert.equal(stream.writes.length, 0);
     assert.equal(stream.scheduled.length, 1, "one flush scheduled for the whole batch");
     stream.tick();
@@ -91,9 +91,9 @@ describe("FrameWriter", () => {
     const stream = new FakeStream();
     const writer = new FrameWriter(stream);
     writer.raw(preface);
-    writer.frame(1, 1, 1, 0, Uint8Array.of(0xaa));
-    writer.frame(2, 0, 1, 0, undefined);
-    writer.frame(5, 0xff, 0xffff_fffe, 0, new Uint8Array(100).fill(7));
+    writer.frame(1, 1, 1, Uint8Array.of(0xaa));
+    writer.frame(2, 0, 1);
+    writer.frame(5, 0xff, 0xffff_fffe, new Uint8Array(100).fill(7));
     stream.tick();
     assert.equal(stream.writes.length, 1);
     const chunks = stream.writes[0] ?? [];
@@ -110,24 +110,25 @@ describe("FrameWriter", () => {
   test("the header is u32 length, u8 type, u8 flags, u32 id, big-endian", () => {
     const stream = new FakeStream();
     const writer = new FrameWriter(stream);
-    writer.frame(0x0b, 0x40, 0x01020304, 0, Uint8Array.of(9, 8));
+    writer.frame(0x0b, 0x40, 0x01020304, Uint8Array.of(9, 8));
     stream.tick();
     assert.deepEqual(concat(stream.writes[0] ?? []), Uint8Array.of(0, 0, 0, 2, 0x0b, 0x40, 1, 2, 3, 4, 9, 8));
   });
 
-  test("fill writes the prefix between the header and the message", () => {
+  test("begin() leaves room for the prefix between the header and the message", () => {
     const stream = new FakeStream();
     const writer = new FrameWriter(stream);
-    writer.frame(3, 0, 9, 3, Uint8Array.of(0xee), (view, bytes, at) => {
-      view.setUint16(at, 0xabcd);
-      bytes[at + 2] = 0x42;
-    });
-    writer.frame(3, 0, 10, 2, undefined, (view, _bytes, at) => view.setUint16(at, 0x0102));
+    const at = writer.begin(3, 0, 9, 3, Uint8Array.of(0xee));
+    writer.view.setUint16(at, 0xabcd);
+    writer.bytes[at + 2] = 0x42;
+    writer.frameU32(3, 10, 0x01020304);
+    writer.framePrefixed(3, 0, 11, Uint8Array.of(7), Uint8Array.of(8));
     stream.tick();
     const { frames } = parse(concat(stream.writes[0] ?? []));
     assert.deepEqual(frames, [
       { type: 3, flags: 0, id: 9, payload: Uint8Array.of(0xab, 0xcd, 0x42, 0xee) },
-      { type: 3, flags: 0, id: 10, payload: Uint8Array.of(1, 2) },
+      { type: 3, flags: 0, id: 10, payload: Uint8Array.of(1, 2, 3, 4) },
+      { type: 3, flags: 0, id: 11, payload: Uint8Array.of(7, 8) },
     ]);
   });
 
@@ -136,9 +137,9 @@ describe("FrameWriter", () => {
     const writer = new FrameWriter(stream);
     const big = filled(16 * 1024, 1);
     const small = filled(16 * 1024 - 1, 2);
-    writer.frame(5, 0, 1, 0, small);
-    writer.frame(5, 0, 2, 4, big, (view, _bytes, at) => view.setUint32(at, 77));
-    writer.frame(5, 0, 3, 0, Uint8Array.of(1));
+    writer.frame(5, 0, 1, small);
+    writer.view.setUint32(writer.begin(5, 0, 2, 4, big), 77);
+    writer.frame(5, 0, 3, Uint8Array.of(1));
     stream.tick();
     const chunks = stream.writes[0] ?? [];
     assert.equal(stream.writes.length, 1);
@@ -162,7 +163,7 @@ describe("FrameWriter", () => {
     for (let i = 0; i < 200; i++) {
       const payload = filled(((i * 997) % 16_000) + 1, i);
       sent.push(payload);
-      writer.frame(5, 0, i, 0, payload);
+      writer.frame(5, 0, i, payload);
     }
     stream.tick();
     assert.equal(stream.writes.length, 1);
@@ -177,12 +178,12 @@ describe("FrameWriter", () => {
   test("a second batch goes out in a second write and leaves the first batch's bytes alone", () => {
     const stream = new FakeStream();
     const writer = new FrameWriter(stream);
-    writer.frame(8, 0, 0, 0, filled(64, 1));
+    writer.frame(8, 0, 0, filled(64, 1));
     stream.tick();
     const first = stream.writes[0] ?? [];
     const snapshot = first.map((c) => c.slice());
-    writer.frame(9, 0, 0, 0, filled(64, 2));
-    writer.frame(9, 0, 1, 0, filled(64, 3));
+    writer.frame(9, 0, 0, filled(64, 2));
+    writer.frame(9, 0, 1, filled(64, 3));
     assert.equal(stream.scheduled.length, 1);
     stream.tick();
     assert.equal(stream.writes.length, 2);
@@ -199,7 +200,7 @@ describe("FrameWriter", () => {
   test("an explicit flush writes at once and the scheduled flush then writes nothing", () => {
     const stream = new FakeStream();
     const writer = new FrameWriter(stream);
-    writer.frame(8, 0, 0, 0, undefined);
+    writer.frame(8, 0, 0);
     writer.flush();
     assert.equal(stream.writes.length, 1);
     assert.equal(concat(stream.writes[0] ?? []).length, headerBytes);
@@ -211,8 +212,8 @@ describe("FrameWriter", () => {
     test("drops queued frames", () => {
       const stream = new FakeStream();
       const writer = new FrameWriter(stream);
-      writer.frame(8, 0, 0, 0, Uint8Array.of(1));
-      writer.frame(5, 0, 1, 0, filled(20_000, 1));
+      writer.frame(8, 0, 0, Uint8Array.of(1));
+      writer.frame(5, 0, 1, filled(20_000, 1));
       writer.close();
       stream.tick();
       assert.equal(stream.writes.length, 0);
@@ -221,12 +222,12 @@ describe("FrameWriter", () => {
     test("refuses frames and raw bytes afterwards", () => {
       const stream = new FakeStream();
       const writer = new FrameWriter(stream);
-      writer.frame(8, 0, 0, 0, Uint8Array.of(1));
+      writer.frame(8, 0, 0, Uint8Array.of(1));
       stream.tick();
       writer.close();
       writer.raw(preface);
-      writer.frame(8, 0, 1, 0, Uint8Array.of(2));
-      writer.frame(5, 0, 1, 0, filled(20_000, 1));
+      writer.frame(8, 0, 1, Uint8Array.of(2));
+      writer.frame(5, 0, 1, filled(20_000, 1));
       writer.flush();
       stream.tick();
       assert.equal(stream.writes.length, 1, "only the batch from before close");

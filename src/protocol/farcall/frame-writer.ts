@@ -13,7 +13,7 @@ const slabBytes = 128 * 1024;
  */
 export class FrameWriter {
   private slab = new Uint8Array(slabBytes);
-  private view = new DataView(this.slab.buffer);
+  private dataView = new DataView(this.slab.buffer);
   private off = 0;
   private regionStart = 0;
   private chunks: Uint8Array[] = [];
@@ -24,29 +24,22 @@ export class FrameWriter {
   constructor(private readonly stream: ByteStream) {}
 
   /**
-   * Queues one frame: header, then `prefix` bytes written by `fill` (at `view` offsets starting at
-   * the returned position), then `message` if any.
+   * Queues one frame: header, `prefixBytes` of fixed fields, then `message` if any.
+   * Returns where the prefix starts in {@link bytes} / {@link view}; the caller writes the prefix
+   * there at once (before queueing anything else). Returns -1 after `close()`.
    */
-  frame(
-    type: number,
-    flags: number,
-    id: number,
-    prefixBytes: number,
-    message: Uint8Array | undefined,
-    fill?: (view: DataView, bytes: Uint8Array, at: number) => void,
-  ): void {
-    if (this.closed) return;
+  begin(type: number, flags: number, id: number, prefixBytes: number, message: Uint8Array | undefined): number {
+    if (this.closed) return -1;
     const messageBytes = message === undefined ? 0 : message.length;
     const inline = messageBytes < copyLimit;
     const need = headerBytes + prefixBytes + (inline ? messageBytes : 0);
     this.reserve(need);
-    const v = this.view;
+    const v = this.dataView;
     const at = this.off;
     v.setUint32(at, prefixBytes + messageBytes);
     v.setUint8(at + 4, type);
     v.setUint8(at + 5, flags);
     v.setUint32(at + 6, id);
-    if (fill !== undefined) fill(v, this.slab, at + headerBytes);
     this.off = at + need;
     if (message !== undefined && messageBytes > 0) {
       if (inline) this.slab.set(message, at + headerBytes + prefixBytes);
@@ -55,7 +48,38 @@ export class FrameWriter {
         this.chunks.push(message);
       }
     }
-    this.arm();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.stream.schedule(this.flushBound);
+    }
+    return at + headerBytes;
+  }
+
+  /** The slab the prefix returned by {@link begin} is written into. */
+  get bytes(): Uint8Array {
+    return this.slab;
+  }
+
+  /** A DataView over {@link bytes}. */
+  get view(): DataView {
+    return this.dataView;
+  }
+
+  /** Queues a frame whose payload is just `message` (or nothing). */
+  frame(type: number, flags: number, id: number, message?: Uint8Array): void {
+    this.begin(type, flags, id, 0, message);
+  }
+
+  /** Queues a frame whose payload is one u32 (WINDOW). */
+  frameU32(type: number, id: number, value: number): void {
+    const at = this.begin(type, 0, id, 4, undefined);
+    if (at >= 0) this.dataView.setUint32(at, value);
+  }
+
+  /** Queues a frame whose payload is `prefix` followed by `message`. */
+  framePrefixed(type: number, flags: number, id: number, prefix: Uint8Array, message?: Uint8Array): void {
+    const at = this.begin(type, flags, id, prefix.length, message);
+    if (at >= 0) this.slab.set(prefix, at);
   }
 
   /** Queues raw bytes (the connection preface). */
@@ -64,7 +88,10 @@ export class FrameWriter {
     this.reserve(bytes.length);
     this.slab.set(bytes, this.off);
     this.off += bytes.length;
-    this.arm();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.stream.schedule(this.flushBound);
+    }
   }
 
   /** Writes what is queued now. */
@@ -83,13 +110,6 @@ export class FrameWriter {
     this.chunks = [];
   }
 
-  private arm(): void {
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.stream.schedule(this.flushBound);
-    }
-  }
-
   private endRegion(): void {
     if (this.off > this.regionStart) this.chunks.push(this.slab.subarray(this.regionStart, this.off));
     this.regionStart = this.off;
@@ -99,7 +119,7 @@ export class FrameWriter {
     if (this.slab.length - this.off >= n) return;
     this.endRegion();
     this.slab = new Uint8Array(Math.max(slabBytes, n));
-    this.view = new DataView(this.slab.buffer);
+    this.dataView = new DataView(this.slab.buffer);
     this.off = 0;
     this.regionStart = 0;
   }

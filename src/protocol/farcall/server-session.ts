@@ -1,6 +1,7 @@
 import type { Codec } from "../../codec/codec.js";
 import { Code } from "../../core/code.js";
 import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
+import type { Peer } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
@@ -28,18 +29,26 @@ interface Binding {
   method: MethodDescriptor | undefined;
 }
 
-/** One incoming call. `done` is set once its final frame went out (or it was canceled). */
-class ServerCall {
+/**
+ * One incoming call, and the handler's context for it (one object, since every call needs both).
+ * `done` is set once its final frame went out, or it was canceled.
+ */
+class ServerCall extends ServerCallContext {
   done = false;
   timer: ReturnType<typeof setTimeout> | undefined;
   input: MessageQueue<unknown> | undefined;
   credit: SendCredit | undefined;
+  payload: unknown;
   constructor(
+    readonly session: ServerSession,
     readonly id: number,
-    readonly method: MethodDescriptor,
-    readonly ctx: ServerCallContext,
-    readonly payload: unknown,
-  ) {}
+    method: MethodDescriptor,
+    metadata: Metadata,
+    peer: Peer,
+    deadline: number | undefined,
+  ) {
+    super(method, metadata, peer, deadline);
+  }
 }
 
 /** Hooks a server gives each session. */
@@ -201,9 +210,6 @@ export class ServerSession extends Session {
     if (this.codec === undefined) return;
     if (this.calls.has(id)) return this.fail(protocolError(`REQUEST reuses call id ${id}, which is still open`));
     const oneway = (flags & Flag.Oneway) !== 0;
-    const refuse = (error: RpcError) => {
-      if (!oneway) this.writeError(id, error);
-    };
     const r = new PayloadReader(payload);
     let binding: Binding | undefined;
     try {
@@ -225,16 +231,23 @@ export class ServerSession extends Session {
       return this.fail(RpcError.from(err, Code.Internal));
     }
     if (this.draining) {
-      return refuse(new RpcError(Code.Unavailable, "server is shutting down", { safeToRetry: true }));
+      return this.refuse(oneway, id, new RpcError(Code.Unavailable, "server is shutting down", { safeToRetry: true }));
     }
     const method = binding.method;
-    if (method === undefined) return refuse(new RpcError(Code.Unimplemented, `unknown method ${binding.path}`));
+    if (method === undefined)
+      return this.refuse(oneway, id, new RpcError(Code.Unimplemented, `unknown method ${binding.path}`));
     const kind = kindOf(flags);
     if (kind !== method.kind) {
-      return refuse(new RpcError(Code.Unimplemented, `${method.path} is a ${method.kind} method, called as ${kind}`));
+      return this.refuse(
+        oneway,
+        id,
+        new RpcError(Code.Unimplemented, `${method.path} is a ${method.kind} method, called as ${kind}`),
+      );
     }
     if (this.inflight >= this.limits.maxInflight) {
-      return refuse(
+      return this.refuse(
+        oneway,
+        id,
         new RpcError(
           Code.Unavailable,
           `too many calls in flight on this connection (maxInflight ${this.limits.maxInflight})`,
@@ -259,27 +272,20 @@ export class ServerSession extends Session {
         if (message.length !== 0) throw protocolError("streaming REQUEST carries a message");
       } else input = this.decodeMessage(message);
     } catch (err) {
-      return refuse(RpcError.from(err, Code.InvalidArgument));
+      return this.refuse(oneway, id, RpcError.from(err, Code.InvalidArgument));
     }
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-    const ctx = new ServerCallContext(method, metadata, this.stream.peer, deadline);
-    const call = new ServerCall(id, method, ctx, input);
+    const call = new ServerCall(this, id, method, metadata, this.stream.peer, deadline);
+    call.payload = input;
     if (oneway) this.oneways.add(call);
     else this.calls.set(id, call);
-    if (timeoutMs !== undefined) {
-      call.timer = setTimeout(() => {
-        const error = deadlineExceeded();
-        this.sendError(call, error);
-        this.finish(call, error);
-      }, timeoutMs);
-    }
+    if (timeoutMs !== undefined) call.timer = setTimeout(expire, timeoutMs, call);
     if ((flags & Flag.Stream) !== 0) {
       const grants = new GrantCounter(this.limits.streamWindowBytes);
       call.input = new MessageQueue(
         (bytes) => {
           const n = grants.take(bytes);
-          if (n > 0 && !call.done)
-            this.writer.frame(FrameType.Window, 0, id, 4, undefined, (v, _b, at) => v.setUint32(at, n));
+          if (n > 0 && !call.done) this.writer.frameU32(FrameType.Window, id, n);
         },
         () => {
           // The handler stopped reading early; further DATA is dropped.
@@ -291,14 +297,24 @@ export class ServerSession extends Session {
     else this.queue.push(call);
   }
 
+  /** Answers a REQUEST that will not run with ERROR (nothing for a oneway call). */
+  private refuse(oneway: boolean, id: number, error: RpcError): void {
+    if (!oneway) this.writeError(id, error);
+  }
+
+  /** Runs a call's handler. A handler that returns a plain value is answered without a promise. */
   private start(call: ServerCall): void {
     this.running++;
-    const input = call.input ?? call.payload;
-    let result: Promise<unknown>;
+    let result: unknown;
     try {
-      result = this.dispatcher.dispatch(call.method, input, call.ctx);
+      result = this.dispatcher.dispatch(call.method, call.input ?? call.payload, call);
     } catch (err) {
-      result = Promise.reject(err);
+      this.handlerDone();
+      return this.failCall(call, this.dispatcher.toWire(err, call.method));
+    }
+    if (!(result instanceof Promise)) {
+      this.handlerDone();
+      return this.reply(call, result);
     }
     result.then(
       (output) => {
@@ -307,12 +323,15 @@ export class ServerSession extends Session {
       },
       (err: unknown) => {
         this.handlerDone();
-        if (call.done) return;
-        const error = this.dispatcher.toWire(err, call.method);
-        this.sendError(call, error);
-        this.finish(call, error);
+        if (!call.done) this.failCall(call, this.dispatcher.toWire(err, call.method));
       },
     );
+  }
+
+  /** Called when the server's deadline for a call passes. */
+  expire(call: ServerCall): void {
+    call.timer = undefined;
+    this.failCall(call, deadlineExceeded());
   }
 
   private handlerDone(): void {
@@ -342,24 +361,9 @@ export class ServerSession extends Session {
       message = this.encodeMessage(output);
       md = this.encodeResponseMetadata(call);
     } catch (err) {
-      const error = RpcError.from(err, Code.Internal);
-      this.sendError(call, error);
-      return this.finish(call, error);
+      return this.failCall(call, RpcError.from(err, Code.Internal));
     }
-    const prefix = md === undefined ? 0 : 2 + md.length;
-    this.writer.frame(
-      FrameType.Response,
-      md === undefined ? 0 : Flag.Metadata,
-      call.id,
-      prefix,
-      message,
-      (v, b, at) => {
-        if (md !== undefined) {
-          v.setUint16(at, md.length);
-          b.set(md, at + 2);
-        }
-      },
-    );
+    this.writeWithBlock(FrameType.Response, md === undefined ? 0 : Flag.Metadata, call.id, md, message);
     this.finish(call);
   }
 
@@ -381,25 +385,13 @@ export class ServerSession extends Session {
         if (call.done) break;
         if (next.done) {
           const md = this.encodeResponseMetadata(call);
-          this.writer.frame(
-            FrameType.End,
-            md === undefined ? 0 : Flag.Metadata,
-            call.id,
-            md === undefined ? 0 : 2 + md.length,
-            undefined,
-            (v, b, at) => {
-              if (md !== undefined) {
-                v.setUint16(at, md.length);
-                b.set(md, at + 2);
-              }
-            },
-          );
+          this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
           this.finish(call);
           return;
         }
         const bytes = this.encodeMessage(next.value);
         credit.spend(dataCost(bytes?.length ?? 0));
-        this.writer.frame(FrameType.Data, 0, call.id, 0, bytes);
+        this.writer.frame(FrameType.Data, 0, call.id, bytes);
       }
       // The call ended under us (cancel, deadline, shutdown): stop the handler's generator.
       await iterator.return?.();
@@ -417,7 +409,7 @@ export class ServerSession extends Session {
   }
 
   private encodeResponseMetadata(call: ServerCall): Uint8Array | undefined {
-    const md = call.ctx.responseMetadataIfSet;
+    const md = call.responseMetadataIfSet;
     if (md === undefined || isEmptyMetadata(md)) return undefined;
     return encodeMetadata(md, this.peer.maxMetadataBytes);
   }
@@ -453,7 +445,7 @@ export class ServerSession extends Session {
 
   private sendError(call: ServerCall, error: RpcError): void {
     if (call.done || call.method.kind === "oneway") return;
-    const md = call.ctx.responseMetadataIfSet;
+    const md = call.responseMetadataIfSet;
     this.writeError(call.id, error, md);
   }
 
@@ -479,16 +471,17 @@ export class ServerSession extends Session {
     if (md !== undefined) flags |= Flag.Metadata;
     if (details !== undefined) flags |= Flag.Details;
     const prefix = 3 + text.length + (md === undefined ? 0 : 2 + md.length);
-    this.writer.frame(FrameType.Error, flags, id, prefix, details, (v, b, at) => {
-      v.setUint8(at, error.code);
-      v.setUint16(at + 1, text.length);
-      b.set(text, at + 3);
-      at += 3 + text.length;
-      if (md !== undefined) {
-        v.setUint16(at, md.length);
-        b.set(md, at + 2);
-      }
-    });
+    let at = this.writer.begin(FrameType.Error, flags, id, prefix, details);
+    if (at < 0) return;
+    const v = this.writer.view;
+    v.setUint8(at, error.code);
+    v.setUint16(at + 1, text.length);
+    this.writer.bytes.set(text, at + 3);
+    at += 3 + text.length;
+    if (md !== undefined) {
+      v.setUint16(at, md.length);
+      this.writer.bytes.set(md, at + 2);
+    }
   }
 
   /** Ends a call here: no more frames for it; `abortWith` aborts its handler's signal. */
@@ -500,7 +493,7 @@ export class ServerSession extends Session {
     if (call.timer !== undefined) clearTimeout(call.timer);
     call.credit?.release();
     if (abortWith !== undefined) {
-      call.ctx.abort(abortWith);
+      call.abort(abortWith);
       call.input?.fail(abortWith);
     }
     this.endIfIdle();
@@ -512,4 +505,8 @@ export class ServerSession extends Session {
       this.stream.end();
     }
   }
+}
+
+function expire(call: ServerCall): void {
+  call.session.expire(call);
 }

@@ -92,7 +92,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     switch (type) {
       case FrameType.Ping:
         if (payload.length !== 8 || id !== 0) return this.fail(protocolError("PING must carry 8 bytes on id 0"));
-        this.writer.frame(FrameType.Pong, 0, 0, 0, payload.slice());
+        this.writer.frame(FrameType.Pong, 0, 0, payload.slice());
         return;
       case FrameType.Pong: {
         if (payload.length !== 8) return this.fail(protocolError("PONG must carry 8 bytes"));
@@ -138,7 +138,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
       this.pings.set(seq, () =>
         this.closed ? reject(new RpcError(Code.Unavailable, "connection closed")) : resolve(Date.now() - started),
       );
-      this.writer.frame(FrameType.Ping, 0, 0, 0, payload);
+      this.writer.frame(FrameType.Ping, 0, 0, payload);
     });
   }
 
@@ -155,6 +155,21 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     this.stream.end();
     this.releaseWaiters();
     this.terminate(new RpcError(Code.Unavailable, `connection closed: ${error.rawMessage}`, { cause: error }));
+  }
+
+  /** Queues a frame whose payload is an optional u16-length-prefixed block, then `message`. */
+  protected writeWithBlock(
+    type: number,
+    flags: number,
+    id: number,
+    block: Uint8Array | undefined,
+    message?: Uint8Array,
+  ): void {
+    if (block === undefined) return this.writer.frame(type, flags, id, message);
+    const at = this.writer.begin(type, flags, id, 2 + block.length, message);
+    if (at < 0) return;
+    this.writer.view.setUint16(at, block.length);
+    this.writer.bytes.set(block, at + 2);
   }
 
   /** Resolves once the peer's SETTINGS arrived (or the session closed). */
@@ -174,22 +189,23 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
       [Setting.MaxInflight, this.limits.maxInflight],
       [Setting.StreamWindowBytes, this.limits.streamWindowBytes],
     ];
-    this.writer.frame(FrameType.Settings, 0, 0, entries.length * 6, undefined, (v, _b, at) => {
-      for (const [key, value] of entries) {
-        v.setUint16(at, key);
-        v.setUint32(at + 2, value);
-        at += 6;
-      }
-    });
+    let at = this.writer.begin(FrameType.Settings, 0, 0, entries.length * 6, undefined);
+    if (at < 0) return;
+    const v = this.writer.view;
+    for (const [key, value] of entries) {
+      v.setUint16(at, key);
+      v.setUint32(at + 2, value);
+      at += 6;
+    }
   }
 
   protected sendGoAway(code: Code, message: string): void {
     const text = encodeLimitedText(message, 1024);
-    this.writer.frame(FrameType.GoAway, 0, 0, 3 + text.length, undefined, (v, b, at) => {
-      v.setUint8(at, code);
-      v.setUint16(at + 1, text.length);
-      b.set(text, at + 3);
-    });
+    const at = this.writer.begin(FrameType.GoAway, 0, 0, 3 + text.length, undefined);
+    if (at < 0) return;
+    this.writer.view.setUint8(at, code);
+    this.writer.view.setUint16(at + 1, text.length);
+    this.writer.bytes.set(text, at + 3);
   }
 
   /** Checks the peer's preface; returns its codec id or fails the connection and returns -1. */
