@@ -3,8 +3,7 @@ import { forbiddenKey, malformed, tooDeep } from "./codec.js";
 /** `__proto__` as UTF-8, to spot it as a map key without decoding strings. */
 const protoKey = [95, 95, 112, 114, 111, 116, 111, 95, 95];
 
-function isProtoKey(b: Uint8Array, at: number, len: number): boolean {
-  if (len !== 9) return false;
+function isProtoKey(b: Uint8Array, at: number): boolean {
   for (let i = 0; i < 9; i++) if (b[at + i] !== protoKey[i]) return false;
   return true;
 }
@@ -17,39 +16,62 @@ function isProtoKey(b: Uint8Array, at: number, len: number): boolean {
  * Every declared length and count is checked against the bytes that remain, so a hostile header
  * cannot make the decoder that runs afterwards allocate more than the message's size.
  */
-export function checkMsgpack(b: Uint8Array, maxDepth: number): void {
-  const end = b.length;
-  let pos = 0;
+/** Deepest nesting the walk can track; `Limits.maxDepth` may not exceed it. */
+export const stackCapacity = 1024;
+const stackLeft = new Float64Array(stackCapacity);
+const stackMap = new Uint8Array(stackCapacity);
+const empty = new Uint8Array(0);
+let b: Uint8Array = empty;
+let end = 0;
+let pos = 0;
+
+function need(n: number): void {
+  if (n > end - pos) throw malformed("msgpack", "truncated value");
+}
+
+function u8(): number {
+  need(1);
+  return b[pos++] as number;
+}
+
+function u16(): number {
+  need(2);
+  const v = ((b[pos] as number) << 8) | (b[pos + 1] as number);
+  pos += 2;
+  return v;
+}
+
+function u32(): number {
+  need(4);
+  const v =
+    (b[pos] as number) * 0x1000000 +
+    (((b[pos + 1] as number) << 16) | ((b[pos + 2] as number) << 8) | (b[pos + 3] as number));
+  pos += 4;
+  return v;
+}
+
+export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
+  // The walk runs on module state (no closures, no arrays per call): it is on every message's path.
+  b = bytes;
+  end = bytes.length;
+  pos = 0;
+  try {
+    walk(Math.min(maxDepth, stackCapacity));
+  } finally {
+    b = empty; // do not keep the message alive
+  }
+}
+
+function walk(maxDepth: number): void {
   let left = 1; // values still to read in the current container
   let inMap = false;
-  const stackLeft: number[] = [];
-  const stackMap: boolean[] = [];
-  const need = (n: number) => {
-    if (n > end - pos) throw malformed("msgpack", "truncated value");
-  };
-  const u8 = () => {
-    need(1);
-    return b[pos++] as number;
-  };
-  const u16 = () => {
-    need(2);
-    const v = ((b[pos] as number) << 8) | (b[pos + 1] as number);
-    pos += 2;
-    return v;
-  };
-  const u32 = () => {
-    need(4);
-    const v =
-      (b[pos] as number) * 0x1000000 +
-      (((b[pos + 1] as number) << 16) | ((b[pos + 2] as number) << 8) | (b[pos + 3] as number));
-    pos += 4;
-    return v;
-  };
+  let depth = 0;
   for (;;) {
     if (left === 0) {
-      if (stackLeft.length === 0) break;
-      left = stackLeft.pop() as number;
-      inMap = stackMap.pop() as boolean;
+      if (depth === 0) break;
+      depth--;
+      left = stackLeft[depth] as number;
+      inMap = stackMap[depth] === 1;
       continue;
     }
     const isKey = inMap && left % 2 === 0;
@@ -158,15 +180,16 @@ export function checkMsgpack(b: Uint8Array, maxDepth: number): void {
     }
     if (str >= 0) {
       need(str);
-      if (isKey && isProtoKey(b, pos, str)) throw forbiddenKey();
+      if (isKey && str === 9 && isProtoKey(b, pos)) throw forbiddenKey();
       pos += str;
     } else if (container >= 0) {
       // Every element takes at least one byte: a count beyond the bytes left is a lie.
       need(container);
-      if (stackLeft.length >= maxDepth) throw tooDeep(maxDepth);
+      if (depth >= maxDepth) throw tooDeep(maxDepth);
       if (container > 0) {
-        stackLeft.push(left);
-        stackMap.push(inMap);
+        stackLeft[depth] = left;
+        stackMap[depth] = inMap ? 1 : 0;
+        depth++;
         left = container;
         inMap = map;
       }

@@ -7,7 +7,7 @@ export interface Limits {
   maxMessageBytes: number;
   /** Largest encoded metadata block on one frame. Default 8 KiB. */
   maxMetadataBytes: number;
-  /** Deepest nesting of arrays and objects in a decoded message. Default 64. */
+  /** Deepest nesting of arrays and objects in a decoded message. Default 64, at most 1024. */
   maxDepth: number;
   /** Calls running plus queued on one connection; beyond it a call is refused, safe to retry. Default 20,000. */
   maxInflight: number;
@@ -40,5 +40,7 @@ export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
     }
   }
   if (limits.maxMetadataBytes > 0xffff) throw new RangeError("limit maxMetadataBytes must be at most 65535");
+  // The MessagePack check walks with a fixed stack of 1024 levels (codec/msgpack-check.ts).
+  if (limits.maxDepth > 1024) throw new RangeError("limit maxDepth must be at most 1024");
   return limits;
 }
