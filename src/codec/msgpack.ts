@@ -1,19 +1,15 @@
-import { Packr, Unpackr } from "msgpackr";
+import { Packr } from "msgpackr";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
-import { type Codec, malformed } from "./codec.js";
-import { checkMsgpack } from "./msgpack-check.js";
+import type { Codec } from "./codec.js";
+import { decodeMsgpack } from "./msgpack-decode.js";
 
-// Plain MessagePack only: no records, no structured-clone extensions, maps as objects, and 64-bit
-// integers as numbers when they fit in 2^53, BigInt otherwise.
-// msgpackr accepts "auto" but its typings do not list it.
-const int64AsType = "auto" as "number";
-const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false, int64AsType });
-const unpackr = new Unpackr({ useRecords: false, structuredClone: false, mapsAsObjects: true, int64AsType });
+// Plain MessagePack only: no records, no structured-clone extensions.
+const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false });
 
 /**
- * MessagePack via msgpackr. Input is checked by {@link checkMsgpack} before msgpackr sees it, so
- * msgpackr's own extension types (errors, regexps, records …) are never instantiated from peer data.
+ * MessagePack: msgpackr encodes; {@link decodeMsgpack} decodes, validating as it goes, so nothing
+ * from the peer is ever handed to a decoder that knows extension types (errors, regexps, records …).
  */
 export const msgpackCodec: Codec = {
   name: "msgpack",
@@ -26,11 +22,6 @@ export const msgpackCodec: Codec = {
     }
   },
   decode(bytes, maxDepth) {
-    checkMsgpack(bytes, maxDepth);
-    try {
-      return unpackr.unpack(bytes);
-    } catch (err) {
-      throw malformed("msgpack", (err as Error).message);
-    }
+    return decodeMsgpack(bytes, maxDepth);
   },
 };

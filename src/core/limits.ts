@@ -40,7 +40,7 @@ export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
     }
   }
   if (limits.maxMetadataBytes > 0xffff) throw new RangeError("limit maxMetadataBytes must be at most 65535");
-  // The MessagePack check walks with a fixed stack of 1024 levels (codec/msgpack-check.ts).
+  // The MessagePack decoder recurses; 1024 levels is far from the stack limit (codec/msgpack-decode.ts).
   if (limits.maxDepth > 1024) throw new RangeError("limit maxDepth must be at most 1024");
   return limits;
 }

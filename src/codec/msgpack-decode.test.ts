@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
-import { checkMsgpack } from "./msgpack-check.js";
+import { decodeMsgpack } from "./msgpack-decode.js";
 
 function fromHex(hex: string): Uint8Array {
   const clean = hex.replace(/\s+/g, "");
@@ -13,7 +13,7 @@ function fromHex(hex: string): Uint8Array {
 
 function rejects(hex: string, pattern: RegExp, maxDepth = 64): void {
   assert.throws(
-    () => checkMsgpack(fromHex(hex), maxDepth),
+    () => decodeMsgpack(fromHex(hex), maxDepth),
     (err: unknown) => {
       assert.ok(err instanceof RpcError, `expected RpcError, got ${String(err)}`);
       assert.equal(err.code, Code.InvalidArgument);
@@ -25,7 +25,7 @@ function rejects(hex: string, pattern: RegExp, maxDepth = 64): void {
 
 const proto = "5f5f70726f746f5f5f"; // "__proto__"
 
-describe("checkMsgpack", () => {
+describe("decodeMsgpack", () => {
   test("accepts one value of every non-extension format", () => {
     const ok = [
       "00",
@@ -63,21 +63,21 @@ describe("checkMsgpack", () => {
       "c8000cff000000000000000000000000",
       "c90000000cff000000000000000000000000",
     ];
-    for (const hex of ok) assert.doesNotThrow(() => checkMsgpack(fromHex(hex), 64), hex);
+    for (const hex of ok) assert.doesNotThrow(() => decodeMsgpack(fromHex(hex), 64), hex);
   });
 
   test("walks past the end of nested containers back to the parent", () => {
     // [[1, [2]], {"a": [3]}, 4]
-    assert.doesNotThrow(() => checkMsgpack(fromHex("93 92 01 91 02 81 a1 61 91 03 04"), 64));
+    assert.doesNotThrow(() => decodeMsgpack(fromHex("93 92 01 91 02 81 a1 61 91 03 04"), 64));
     rejects("93 92 01 91 02 81 a1 61 91 03", /truncated/);
     rejects("93 92 01 91 02 81 a1 61 91 03 04 05", /1 bytes after the value/);
   });
 
   test("rejects truncation at every byte of a valid value", () => {
     const full = fromHex("93 92 cd0102 91 a3616263 81 a161 c403010203 cb3ff8000000000000");
-    checkMsgpack(full, 64);
+    decodeMsgpack(full, 64);
     for (let n = 0; n < full.length; n++) {
-      assert.throws(() => checkMsgpack(full.subarray(0, n), 64), RpcError, `prefix of ${n} bytes`);
+      assert.throws(() => decodeMsgpack(full.subarray(0, n), 64), RpcError, `prefix of ${n} bytes`);
     }
   });
 
@@ -119,19 +119,19 @@ describe("checkMsgpack", () => {
   });
 
   test("__proto__ as a map value or array element is allowed", () => {
-    assert.doesNotThrow(() => checkMsgpack(fromHex(`81 a161 a9${proto}`), 64));
-    assert.doesNotThrow(() => checkMsgpack(fromHex(`92 a9${proto} a9${proto}`), 64));
+    assert.doesNotThrow(() => decodeMsgpack(fromHex(`81 a161 a9${proto}`), 64));
+    assert.doesNotThrow(() => decodeMsgpack(fromHex(`92 a9${proto} a9${proto}`), 64));
     // A map value that is itself a map: the key slot parity is restored after it.
-    assert.doesNotThrow(() => checkMsgpack(fromHex(`82 a161 81 a162 a9${proto} a163 a9${proto}`), 64));
+    assert.doesNotThrow(() => decodeMsgpack(fromHex(`82 a161 81 a162 a9${proto} a163 a9${proto}`), 64));
   });
 
   test("near misses of __proto__ are ordinary keys", () => {
-    assert.doesNotThrow(() => checkMsgpack(fromHex("81 a8 5f5f70726f746f5f c0"), 64)); // "__proto_"
-    assert.doesNotThrow(() => checkMsgpack(fromHex("81 a9 5f5f50524f544f5f5f c0"), 64)); // "__PROTO__"
+    assert.doesNotThrow(() => decodeMsgpack(fromHex("81 a8 5f5f70726f746f5f c0"), 64)); // "__proto_"
+    assert.doesNotThrow(() => decodeMsgpack(fromHex("81 a9 5f5f50524f544f5f5f c0"), 64)); // "__PROTO__"
   });
 
   test("depth counts nested non-empty containers against maxDepth", () => {
-    assert.doesNotThrow(() => checkMsgpack(fromHex("91 91 91 01"), 3));
+    assert.doesNotThrow(() => decodeMsgpack(fromHex("91 91 91 01"), 3));
     rejects("91 91 91 01", /maxDepth 2/, 2);
     rejects("81 a161 81 a161 81 a161 01", /maxDepth 2/, 2);
   });

@@ -1,0 +1,250 @@
+import { forbiddenKey, malformed, tooDeep } from "./codec.js";
+
+/**
+ * A MessagePack decoder for untrusted input (https://github.com/msgpack/msgpack/blob/master/spec.md)
+ * that validates while it builds, in one pass: every declared length and count is checked against
+ * the bytes that remain before anything is allocated for it; nesting beyond `maxDepth` and
+ * `__proto__` map keys are rejected; the only extension types accepted are the spec's timestamp
+ * (-1, as a Date) and `d4 00 00` (how msgpackr writes `undefined` inside arrays and maps). No type
+ * named by the peer is ever instantiated. Maps become plain objects; their keys must be strings or
+ * numbers. 64-bit integers become numbers up to ±2^53, BigInt beyond. Binary values
+ * are views of the input (no copy).
+ */
+
+/** Deepest nesting accepted whatever `maxDepth` says; `Limits.maxDepth` may not exceed it. */
+export const maxDepthCapacity = 1024;
+
+// Decoder state lives in the module, not in closures: this is on the path of every message.
+const empty = new Uint8Array(0);
+let src: Uint8Array = empty;
+const emptyView: DataView = new DataView(empty.buffer);
+/** A DataView of `src`, made only for the types that need one (floats, 64-bit, signed). */
+let view = emptyView;
+let viewOf: Uint8Array = empty;
+let pos = 0;
+let end = 0;
+let limit = 0;
+const utf8 = new TextDecoder("utf-8");
+
+/** Decodes exactly one value from `bytes`. @throws RpcError `invalid_argument` */
+export function decodeMsgpack(bytes: Uint8Array, maxDepth: number): unknown {
+  src = bytes;
+  pos = 0;
+  end = bytes.length;
+  limit = Math.min(maxDepth, maxDepthCapacity);
+  try {
+    const value = read(0);
+    if (pos !== end) throw malformed("msgpack", `${end - pos} bytes after the value`);
+    return value;
+  } finally {
+    src = empty; // do not keep the message alive
+    view = emptyView;
+    viewOf = empty;
+  }
+}
+
+function dv(): DataView {
+  if (viewOf !== src) {
+    view = new DataView(src.buffer, src.byteOffset, src.length);
+    viewOf = src;
+  }
+  return view;
+}
+
+function u16(): number {
+  need(2);
+  pos += 2;
+  return ((src[pos - 2] as number) << 8) | (src[pos - 1] as number);
+}
+
+function u32(): number {
+  need(4);
+  pos += 4;
+  return (
+    (src[pos - 4] as number) * 0x100_0000 +
+    (((src[pos - 3] as number) << 16) | ((src[pos - 2] as number) << 8) | (src[pos - 1] as number))
+  );
+}
+
+function need(n: number): void {
+  if (n > end - pos) throw malformed("msgpack", "truncated value");
+}
+
+function read(depth: number): unknown {
+  need(1);
+  const t = src[pos++] as number;
+  if (t < 0x80) return t;
+  if (t >= 0xe0) return t - 0x100;
+  if (t < 0x90) return readMap(t & 0x0f, depth);
+  if (t < 0xa0) return readArray(t & 0x0f, depth);
+  if (t < 0xc0) return readString(t & 0x1f);
+  switch (t) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      need(1);
+      return readBytes(src[pos++] as number);
+    case 0xc5:
+      return readBytes(u16());
+    case 0xc6:
+      return readBytes(u32());
+    case 0xc7:
+      need(1);
+      return readExt(src[pos++] as number);
+    case 0xc8:
+      return readExt(u16());
+    case 0xc9:
+      return readExt(u32());
+    case 0xca:
+      need(4);
+      pos += 4;
+      return dv().getFloat32(pos - 4);
+    case 0xcb:
+      need(8);
+      pos += 8;
+      return dv().getFloat64(pos - 8);
+    case 0xcc:
+      need(1);
+      return src[pos++] as number;
+    case 0xcd:
+      return u16();
+    case 0xce:
+      return u32();
+    case 0xcf: {
+      need(8);
+      pos += 8;
+      const n = dv().getBigUint64(pos - 8);
+      return n <= 0x20_0000_0000_0000n ? Number(n) : n;
+    }
+    case 0xd0:
+      need(1);
+      pos += 1;
+      return dv().getInt8(pos - 1);
+    case 0xd1:
+      need(2);
+      pos += 2;
+      return dv().getInt16(pos - 2);
+    case 0xd2:
+      need(4);
+      pos += 4;
+      return dv().getInt32(pos - 4);
+    case 0xd3: {
+      need(8);
+      pos += 8;
+      const n = dv().getBigInt64(pos - 8);
+      return n <= 0x20_0000_0000_0000n && n >= -0x20_0000_0000_0000n ? Number(n) : n;
+    }
+    case 0xd4:
+      // fixext 1: only type 0 with data 0, msgpackr's `undefined`.
+      need(2);
+      if (src[pos] !== 0 || src[pos + 1] !== 0) throw noExtensions();
+      pos += 2;
+      return undefined;
+    case 0xd6:
+      need(5);
+      if (src[pos] !== 0xff) throw noExtensions();
+      pos += 5;
+      return new Date(dv().getUint32(pos - 4) * 1000);
+    case 0xd7: {
+      need(9);
+      if (src[pos] !== 0xff) throw noExtensions();
+      pos += 9;
+      const hi = dv().getUint32(pos - 8);
+      const lo = dv().getUint32(pos - 4);
+      // 30 bits of nanoseconds, then 34 bits of seconds.
+      return new Date(((hi & 0x3) * 0x1_0000_0000 + lo) * 1000 + Math.floor((hi >>> 2) / 1e6));
+    }
+    case 0xd9:
+      need(1);
+      return readString(src[pos++] as number);
+    case 0xda:
+      return readString(u16());
+    case 0xdb:
+      return readString(u32());
+    case 0xdc:
+      return readArray(u16(), depth);
+    case 0xdd:
+      return readArray(u32(), depth);
+    case 0xde:
+      return readMap(u16(), depth);
+    case 0xdf:
+      return readMap(u32(), depth);
+    case 0xd5:
+    case 0xd8:
+      throw noExtensions();
+    default:
+      throw malformed("msgpack", `invalid byte 0x${t.toString(16)}`);
+  }
+}
+
+function noExtensions() {
+  return malformed("msgpack", "extension types are not accepted");
+}
+
+function readArray(n: number, depth: number): unknown[] {
+  if (depth >= limit) throw tooDeep(limit);
+  need(n); // every element takes at least one byte
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = read(depth + 1);
+  return out;
+}
+
+function readMap(n: number, depth: number): Record<string, unknown> {
+  if (depth >= limit) throw tooDeep(limit);
+  need(2 * n); // every key and value takes at least one byte
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const t = src[pos] as number;
+    let key: string;
+    if (t >= 0xa0 && t < 0xc0) {
+      pos++;
+      key = readString(t & 0x1f);
+    } else {
+      const k = read(depth + 1);
+      if (typeof k === "string") key = k;
+      else if (typeof k === "number" || typeof k === "bigint") key = String(k);
+      else throw malformed("msgpack", "map keys must be strings or numbers");
+    }
+    if (key === "__proto__") throw forbiddenKey();
+    out[key] = read(depth + 1);
+  }
+  return out;
+}
+
+function readBytes(n: number): Uint8Array {
+  need(n);
+  pos += n;
+  return src.subarray(pos - n, pos);
+}
+
+function readString(n: number): string {
+  need(n);
+  const start = pos;
+  pos += n;
+  if (n < 24) {
+    // Short ASCII strings (most keys) are faster to build by hand than through TextDecoder.
+    let out = "";
+    for (let i = start; i < pos; i++) {
+      const c = src[i] as number;
+      if (c >= 0x80) return utf8.decode(src.subarray(start, pos));
+      out += String.fromCharCode(c);
+    }
+    return out;
+  }
+  return utf8.decode(src.subarray(start, pos));
+}
+
+function readExt(n: number): unknown {
+  need(1 + n);
+  const type = src[pos] as number;
+  if (type !== 0xff || n !== 12) throw noExtensions();
+  pos += 1 + n;
+  // 96-bit timestamp: u32 nanoseconds, then i64 seconds.
+  const ns = dv().getUint32(pos - 12);
+  const seconds = Number(dv().getBigInt64(pos - 8));
+  return new Date(seconds * 1000 + Math.floor(ns / 1e6));
+}
