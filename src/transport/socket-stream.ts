@@ -41,7 +41,12 @@ export class SocketStream implements ByteStream {
   attach(handler: ByteStreamHandler): void {
     const first = this.handler === undefined;
     this.handler = handler;
-    if (first) this.socket.on("data", (chunk: Buffer) => this.handler?.onData(chunk));
+    // Sessions get plain Uint8Array views: their subarrays are cheaper than Buffer's.
+    if (first) {
+      this.socket.on("data", (chunk: Buffer) =>
+        this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      );
+    }
     if (this.socket.destroyed) handler.onClose(this.error);
   }
 
