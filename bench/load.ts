@@ -1,0 +1,106 @@
+// The closed-loop load generator: `inflight` calls kept going on each client, a warm-up, then a
+// measured window. Both phases are bounded in time and in calls; every reply is checked by
+// `call`, which throws on a wrong answer.
+
+import { cpuDeltaUs, type Percentiles, percentiles } from "./stats.js";
+import type { BenchClient } from "./system.js";
+
+export interface LoadOptions {
+  warmupMs: number;
+  measureMs: number;
+  /** Most calls recorded in the window (and made in the warm-up): the size of the latency array. */
+  maxCalls: number;
+  /** Reads the server's process.cpuUsage(); called when the window opens and when it closes. */
+  serverCpu(): Promise<NodeJS.CpuUsage>;
+}
+
+export interface LoadResult extends Percentiles {
+  calls: number;
+  seconds: number;
+  callsPerSec: number;
+  clientCpuUsPerCall: number;
+  serverCpuUsPerCall: number;
+}
+
+/** One call of a workload on `client`; `seq` numbers the calls. Throws if the reply is wrong. */
+export type Call = (client: BenchClient, seq: number) => Promise<void>;
+
+let samples = new Float64Array(0);
+
+export async function runLoad(
+  clients: readonly BenchClient[],
+  inflight: number,
+  call: Call,
+  options: LoadOptions,
+): Promise<LoadResult> {
+  if (samples.length < options.maxCalls) samples = new Float64Array(options.maxCalls);
+  const cap = options.maxCalls;
+  const latencies = samples;
+  let phase: "warmup" | "measure" | "done" = "warmup";
+  let warmupCalls = 0;
+  let calls = 0;
+  let seq = 0;
+  let windowStart = 0n;
+  let windowEnd = 0n;
+  let clientCpuStart = process.cpuUsage();
+  let clientCpuEnd = clientCpuStart;
+  let serverCpuStart: Promise<NodeJS.CpuUsage> | undefined;
+  let serverCpuEnd: Promise<NodeJS.CpuUsage> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const finish = () => {
+    if (phase !== "measure") return;
+    windowEnd = process.hrtime.bigint();
+    clientCpuEnd = process.cpuUsage();
+    serverCpuEnd = options.serverCpu();
+    phase = "done";
+    clearTimeout(timer);
+  };
+  const startMeasuring = () => {
+    if (phase !== "warmup") return;
+    clearTimeout(timer);
+    phase = "measure";
+    serverCpuStart = options.serverCpu();
+    clientCpuStart = process.cpuUsage();
+    windowStart = process.hrtime.bigint();
+    timer = setTimeout(finish, options.measureMs);
+  };
+  timer = setTimeout(startMeasuring, options.warmupMs);
+
+  const worker = async (client: BenchClient) => {
+    try {
+      while (phase !== "done") {
+        const started = process.hrtime.bigint();
+        await call(client, seq++);
+        if (phase === "measure") {
+          latencies[calls++] = Number(process.hrtime.bigint() - started);
+          if (calls === cap) finish();
+        } else if (phase === "warmup" && ++warmupCalls === cap) {
+          startMeasuring();
+        }
+      }
+    } catch (err) {
+      phase = "done"; // stops the other workers after their call in flight
+      throw err;
+    }
+  };
+  const workers: Promise<void>[] = [];
+  for (const client of clients) for (let i = 0; i < inflight; i++) workers.push(worker(client));
+  try {
+    await Promise.all(workers);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (serverCpuStart === undefined || serverCpuEnd === undefined) throw new Error("load ended outside its window");
+  const serverCpuUs = cpuDeltaUs(await serverCpuStart, await serverCpuEnd);
+  if (calls === 0) throw new Error("no call completed in the measured window");
+  const seconds = Number(windowEnd - windowStart) / 1e9;
+  return {
+    calls,
+    seconds,
+    callsPerSec: calls / seconds,
+    clientCpuUsPerCall: cpuDeltaUs(clientCpuStart, clientCpuEnd) / calls,
+    serverCpuUsPerCall: serverCpuUs / calls,
+    ...percentiles(latencies.subarray(0, calls)),
+  };
+}

@@ -1,0 +1,245 @@
+// Results, the targets they are judged against, and their rendering as markdown tables.
+
+export interface CellResult {
+  system: string;
+  workload: string;
+  concurrency: string;
+  /** `add@64` etc. */
+  cell: string;
+  callsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  serverCpuUsPerCall: number;
+  clientCpuUsPerCall: number;
+  serverPeakRssMiB: number;
+  /** Calls per second of each repetition; every other figure is also a median over them. */
+  repsCallsPerSec: number[];
+}
+
+export interface StreamResult {
+  system: string;
+  totalBytes: number;
+  chunkBytes: number;
+  /** 10^6 bytes per second, median over the repetitions. */
+  mbPerSec: number;
+  serverPeakRssMiB: number;
+  clientPeakRssMiB: number;
+  repsMbPerSec: number[];
+}
+
+export interface TargetResult {
+  name: string;
+  value: number;
+  /** e.g. "≥ 0.6×". */
+  target: string;
+  pass: boolean;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  totalMemoryGiB: number;
+  node: string;
+  platform: string;
+  date: string;
+}
+
+export interface Report {
+  quick: boolean;
+  machine: Machine;
+  settings: { warmupMs: number; measureMs: number; repetitions: number; structJsonBytes: number; echoBytes: number };
+  cells: CellResult[];
+  streams: StreamResult[];
+  targets: TargetResult[];
+  totalSeconds: number;
+}
+
+const FARCALL = "farcall-msgpack";
+const RAW = "raw-net";
+
+function find(cells: readonly CellResult[], system: string, cell: string): CellResult | undefined {
+  return cells.find((c) => c.system === system && c.cell === cell);
+}
+
+/** Judges the project's targets, each a ratio of farcall (MessagePack) to another system in this run. */
+export function judge(cells: readonly CellResult[], streams: readonly StreamResult[]): TargetResult[] {
+  const out: TargetResult[] = [];
+  const ratio = (
+    name: string,
+    a: number | undefined,
+    b: number | undefined,
+    target: string,
+    ok: (r: number) => boolean,
+  ) => {
+    if (a === undefined || b === undefined) return;
+    const value = a / b;
+    out.push({ name, value, target, pass: ok(value) });
+  };
+  const f = (cell: string) => find(cells, FARCALL, cell);
+  const r = (cell: string) => find(cells, RAW, cell);
+  const cpu = (c: CellResult | undefined) => (c ? c.serverCpuUsPerCall + c.clientCpuUsPerCall : undefined);
+  ratio(
+    "add@64 calls/s, farcall / raw-net",
+    f("add@64")?.callsPerSec,
+    r("add@64")?.callsPerSec,
+    "≥ 0.6×",
+    (v) => v >= 0.6,
+  );
+  ratio("add@1 p50, farcall / raw-net", f("add@1")?.p50Us, r("add@1")?.p50Us, "≤ 1.25×", (v) => v <= 1.25);
+  ratio("add@1 p99, farcall / raw-net", f("add@1")?.p99Us, r("add@1")?.p99Us, "≤ 1.5×", (v) => v <= 1.5);
+  ratio(
+    "echo@64 calls/s, farcall / raw-net",
+    f("echo@64")?.callsPerSec,
+    r("echo@64")?.callsPerSec,
+    "≥ 0.8×",
+    (v) => v >= 0.8,
+  );
+  const fs = streams.find((s) => s.system === FARCALL);
+  const rs = streams.find((s) => s.system === RAW);
+  ratio("stream MB/s, farcall / raw-net", fs?.mbPerSec, rs?.mbPerSec, "≥ 0.8×", (v) => v >= 0.8);
+  if (fs !== undefined) {
+    out.push({
+      name: "stream peak RSS, farcall server (MiB)",
+      value: fs.serverPeakRssMiB,
+      target: "< 64",
+      pass: fs.serverPeakRssMiB < 64,
+    });
+    out.push({
+      name: "stream peak RSS, farcall client (MiB)",
+      value: fs.clientPeakRssMiB,
+      target: "< 64",
+      pass: fs.clientPeakRssMiB < 64,
+    });
+  }
+  ratio(
+    "add@64 CPU/call (server + client), farcall / raw-net",
+    cpu(f("add@64")),
+    cpu(r("add@64")),
+    "≤ 2×",
+    (v) => v <= 2,
+  );
+  ratio(
+    "add@64 calls/s, farcall / grpc-js",
+    f("add@64")?.callsPerSec,
+    find(cells, "grpc-js", "add@64")?.callsPerSec,
+    "≥ 20×",
+    (v) => v >= 20,
+  );
+  ratio(
+    "add@64 calls/s, farcall / jayson",
+    f("add@64")?.callsPerSec,
+    find(cells, "jayson", "add@64")?.callsPerSec,
+    "≥ 2×",
+    (v) => v >= 2,
+  );
+  return out;
+}
+
+/** A markdown table with columns padded so that it also reads well in a terminal. */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly boolean[],
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(" | ")} |`;
+  const rule = `| ${widths.map((w, i) => (right[i] ? `${"-".repeat(Math.max(1, w - 1))}:` : "-".repeat(w))).join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+
+export function cellsTable(cells: readonly CellResult[]): string {
+  return table(
+    [
+      "cell",
+      "system",
+      "calls/s",
+      "p50 µs",
+      "p99 µs",
+      "p99.9 µs",
+      "server CPU µs/call",
+      "client CPU µs/call",
+      "server peak RSS MiB",
+    ],
+    cells.map((c) => [
+      c.cell,
+      c.system,
+      int(c.callsPerSec),
+      fixed(c.p50Us),
+      fixed(c.p99Us),
+      fixed(c.p999Us),
+      fixed(c.serverCpuUsPerCall, 2),
+      fixed(c.clientCpuUsPerCall, 2),
+      fixed(c.serverPeakRssMiB),
+    ]),
+    [false, false, true, true, true, true, true, true, true],
+  );
+}
+
+export function streamsTable(streams: readonly StreamResult[]): string {
+  return table(
+    ["stream", "system", "MB/s", "server peak RSS MiB", "client peak RSS MiB"],
+    streams.map((s) => [
+      `${s.totalBytes / 2 ** 20} MiB in ${s.chunkBytes / 1024} KiB chunks`,
+      s.system,
+      int(s.mbPerSec),
+      fixed(s.serverPeakRssMiB),
+      fixed(s.clientPeakRssMiB),
+    ]),
+    [false, false, true, true, true],
+  );
+}
+
+export function targetsTable(targets: readonly TargetResult[]): string {
+  return table(
+    ["target", "value", "wanted", ""],
+    targets.map((t) => [
+      t.name,
+      t.target.startsWith("<") ? fixed(t.value) : `${t.value.toFixed(2)}×`,
+      t.target,
+      t.pass ? "PASS" : "MISS",
+    ]),
+    [false, true, false, false],
+  );
+}
+
+export function markdown(report: Report): string {
+  const m = report.machine;
+  const s = report.settings;
+  const kind = report.quick
+    ? "**QUICK RUN (BENCH_QUICK=1): 1 repetition, short windows, a 128 MiB stream. Indicative only.**"
+    : `Full run: each figure is the median of ${s.repetitions} repetitions.`;
+  return `# farcall benchmark results
+
+${kind}
+
+Machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemoryGiB.toFixed(1)} GiB RAM, Node ${m.node} on ${m.platform}, ${m.date}.
+Total run time ${report.totalSeconds.toFixed(0)} s.
+
+Each cell: a fresh server child process, client(s) in the measuring process, loopback TCP;
+warm-up ${s.warmupMs} ms then a ${s.measureMs} ms window, ${s.repetitions} repetition(s).
+\`add\`: two small ints → int. \`struct\`: a ${s.structJsonBytes}-byte (as JSON) object round trip.
+\`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
+one connection; \`@256/4\`: 64 in flight on each of 4 connections. CPU is per call, over the window.
+Server peak RSS is the server child's \`maxRSS\` over the whole cell.
+
+## Unary calls
+
+${cellsTable(report.cells)}
+
+## Streaming (server → client)
+
+The client runs in its own child process; its peak RSS is that child's \`maxRSS\` (one warm-up stream
+of 1/8 the size, then the measured ones). MB = 10^6 bytes.
+
+${streamsTable(report.streams)}
+
+## Targets (farcall = farcall-msgpack, ratios within this run)
+
+${targetsTable(report.targets)}
+`;
+}

@@ -1,0 +1,199 @@
+// `npm run bench`: farcall against raw node:net (the physical limit here) and alternatives, in one
+// run. Each cell gets a fresh server child (dist/bench/server.js); clients run in this process.
+// Prints the tables and writes bench/results/latest.{json,md} and chart.svg.
+//   BENCH_QUICK=1        1 repetition, 0.2 s warm-up, 0.4 s window, 128 MiB stream (smoke test)
+//   BENCH_SYSTEMS=a,b    only these systems (development)
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { chart } from "./chart.js";
+import { Child } from "./child.js";
+import { type Call, type LoadResult, runLoad } from "./load.js";
+import { type CellResult, judge, markdown, type Report, type StreamResult } from "./report.js";
+import { median } from "./stats.js";
+import type { BenchClient, BenchSystem } from "./system.js";
+import { loadSystem, streamingSystems, systemNames } from "./systems/index.js";
+import {
+  benchStruct,
+  benchStructJson,
+  type Concurrency,
+  cellKey,
+  concurrencies,
+  echoBytes,
+  echoPayload,
+  isBenchStruct,
+  sameBytes,
+  streamChunkBytes,
+  type WorkloadName,
+  workloads,
+} from "./workloads.js";
+
+const quick = process.env.BENCH_QUICK === "1";
+const settings = {
+  warmupMs: quick ? 200 : 500,
+  measureMs: quick ? 400 : 1_500,
+  repetitions: quick ? 1 : 3,
+  structJsonBytes: benchStructJson.byteLength,
+  echoBytes,
+};
+const streamBytes = (quick ? 128 : 1024) * 2 ** 20;
+/** Latency samples kept per window; a window also ends when it has this many calls. */
+const maxCalls = 2_000_000;
+/** A repetition that has not finished this long after its window should have closed fails the run. */
+const graceMs = 30_000;
+const only = process.env.BENCH_SYSTEMS?.split(",");
+const chosen = await Promise.all(systemNames.filter((n) => only === undefined || only.includes(n)).map(loadSystem));
+const resultsDir = new URL("../../bench/results/", import.meta.url);
+
+const calls: Record<WorkloadName, Call> = {
+  async add(client, seq) {
+    const a = seq & 0xffff;
+    const sum = await client.add(a, 7);
+    if (sum !== a + 7) throw new Error(`add(${a}, 7) returned ${sum}`);
+  },
+  async struct(client) {
+    if (!isBenchStruct(await client.struct(benchStruct))) throw new Error("struct reply differs from the request");
+  },
+  async echo(client) {
+    if (!sameBytes(await client.echo(echoPayload), echoPayload)) throw new Error("echo reply differs from the request");
+  },
+};
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+async function startServer(system: BenchSystem): Promise<[Child, string]> {
+  const [child, ready] = await Child.start("./server.js", [system.name]);
+  return [child, ready.address as string];
+}
+
+async function serverPeakRssMiB(server: Child): Promise<number> {
+  return ((await server.request({ type: "usage" })).maxRssKiB as number) / 1024;
+}
+
+async function runCell(system: BenchSystem, workload: WorkloadName, concurrency: Concurrency): Promise<CellResult> {
+  const cell = cellKey(workload, concurrency);
+  const [server, address] = await startServer(system);
+  const clients: BenchClient[] = [];
+  try {
+    for (let i = 0; i < concurrency.connections; i++) clients.push(await system.connect(address));
+    const serverCpu = async () => (await server.request({ type: "cpu" })).cpu as NodeJS.CpuUsage;
+    const reps: LoadResult[] = [];
+    for (let r = 0; r < settings.repetitions; r++) {
+      const load = runLoad(clients, concurrency.inflight, calls[workload], { ...settings, maxCalls, serverCpu });
+      reps.push(await withDeadline(load, settings.warmupMs + settings.measureMs + graceMs, `${system.name} ${cell}`));
+    }
+    const m = (pick: (r: LoadResult) => number) => median(reps.map(pick));
+    return {
+      system: system.name,
+      workload,
+      concurrency: concurrency.label,
+      cell,
+      callsPerSec: m((r) => r.callsPerSec),
+      p50Us: m((r) => r.p50Us),
+      p99Us: m((r) => r.p99Us),
+      p999Us: m((r) => r.p999Us),
+      serverCpuUsPerCall: m((r) => r.serverCpuUsPerCall),
+      clientCpuUsPerCall: m((r) => r.clientCpuUsPerCall),
+      serverPeakRssMiB: await serverPeakRssMiB(server),
+      repsCallsPerSec: reps.map((r) => r.callsPerSec),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => withDeadline(c.close(), 5_000, `closing ${system.name} client`)));
+    await server.stop();
+  }
+}
+
+async function runStream(system: BenchSystem): Promise<StreamResult> {
+  const [server, address] = await startServer(system);
+  try {
+    const args = [system.name, address, String(streamBytes), String(settings.repetitions)];
+    const [client, result] = await Child.start("./stream-client.js", args, {
+      readyType: "result",
+      timeoutMs: (settings.repetitions + 1) * 65_000,
+    });
+    await client.stop();
+    const reps = (result.seconds as number[]).map((s) => streamBytes / s / 1e6);
+    return {
+      system: system.name,
+      totalBytes: streamBytes,
+      chunkBytes: streamChunkBytes,
+      mbPerSec: median(reps),
+      serverPeakRssMiB: await serverPeakRssMiB(server),
+      clientPeakRssMiB: (result.maxRssKiB as number) / 1024,
+      repsMbPerSec: reps,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+function machine(): Report["machine"] {
+  return {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    totalMemoryGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString(),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(
+    `farcall bench${quick ? " (QUICK)" : ""}: ${chosen.map((s) => s.name).join(", ")}; ` +
+      `warm-up ${settings.warmupMs} ms, window ${settings.measureMs} ms, ${settings.repetitions} repetition(s)`,
+  );
+  const cells: CellResult[] = [];
+  for (const workload of workloads) {
+    for (const concurrency of concurrencies) {
+      for (const system of chosen) {
+        const result = await runCell(system, workload, concurrency);
+        cells.push(result);
+        console.log(
+          `  ${result.cell.padEnd(12)} ${system.name.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
+            `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs`,
+        );
+      }
+    }
+  }
+  const streams: StreamResult[] = [];
+  for (const system of chosen.filter((s) => streamingSystems.includes(s.name))) {
+    const result = await runStream(system);
+    streams.push(result);
+    console.log(`  stream       ${system.name.padEnd(16)} ${Math.round(result.mbPerSec).toString().padStart(8)} MB/s`);
+  }
+  const report: Report = {
+    quick,
+    machine: machine(),
+    settings,
+    cells,
+    streams,
+    targets: judge(cells, streams),
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  const md = markdown(report);
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(new URL("latest.json", resultsDir), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(new URL("latest.md", resultsDir), md);
+  const title = `farcall vs raw-net and alternatives, calls/s${quick ? " (QUICK RUN)" : ""} — ${report.machine.cpu}`;
+  writeFileSync(new URL("chart.svg", resultsDir), chart(cells, title));
+  console.log(`\n${md}`);
+  console.log(`wrote bench/results/latest.json, latest.md, chart.svg; total ${report.totalSeconds.toFixed(1)} s`);
+}
+
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
+try {
+  await main();
+  process.exit(0);
+} catch (err) {
+  console.error("bench failed:", err);
+  process.exit(1);
+}

@@ -1,0 +1,103 @@
+// @grpc/grpc-js with @grpc/proto-loader, both with default options, serving bench/bench.proto.
+// The one channel option set is grpc.use_local_subchannel_pool, so that the four clients of the
+// 256/4 cells get four connections (by default grpc-js shares one subchannel between channels to
+// the same address).
+
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
+import { type BenchStruct, streamChunk } from "../workloads.js";
+
+/** dist/bench/systems/grpc-js.js → the repository root → bench/bench.proto. */
+const protoPath = new URL("../../../bench/bench.proto", import.meta.url).pathname;
+
+type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
+interface Blob {
+  data: Buffer;
+}
+interface BenchStub extends grpc.Client {
+  add(request: { a: number; b: number }, callback: Callback<{ sum: number }>): grpc.ClientUnaryCall;
+  struct(request: BenchStruct, callback: Callback<BenchStruct>): grpc.ClientUnaryCall;
+  echo(request: Blob, callback: Callback<Blob>): grpc.ClientUnaryCall;
+  stream(request: { totalBytes: number; chunkBytes: number }): grpc.ClientReadableStream<Blob>;
+}
+
+function loadService(): grpc.ServiceClientConstructor {
+  const root = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath));
+  const pkg = (root.farcall as grpc.GrpcObject).bench as grpc.GrpcObject;
+  return pkg.Bench as grpc.ServiceClientConstructor;
+}
+
+function unary<Req, Res>(call: (request: Req, callback: Callback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    call(request, (err, value) => (err !== null ? reject(err) : resolve(value as Res)));
+  });
+}
+
+export const grpcJs: BenchSystem = {
+  name: "grpc-js",
+  description: "@grpc/grpc-js + @grpc/proto-loader, default options, HTTP/2 + protobuf",
+  async serve(): Promise<BenchServer> {
+    const Service = loadService();
+    const server = new grpc.Server();
+    server.addService(Service.service, {
+      add: (call: grpc.ServerUnaryCall<{ a: number; b: number }, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+        callback(null, { sum: call.request.a + call.request.b }),
+      struct: (call: grpc.ServerUnaryCall<BenchStruct, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+        callback(null, call.request),
+      echo: (call: grpc.ServerUnaryCall<Blob, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+        callback(null, call.request),
+      stream: (call: grpc.ServerWritableStream<{ totalBytes: number; chunkBytes: number }, Blob>) => {
+        const { totalBytes, chunkBytes } = call.request;
+        let sent = 0;
+        const pump = () => {
+          while (sent < totalBytes) {
+            const n = Math.min(chunkBytes, totalBytes - sent, streamChunk.length);
+            sent += n;
+            if (!call.write({ data: n === streamChunk.length ? streamChunk : streamChunk.subarray(0, n) })) {
+              call.once("drain", pump);
+              return;
+            }
+          }
+          call.end();
+        };
+        pump();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err !== null ? reject(err) : resolve(bound),
+      ),
+    );
+    return {
+      address: `127.0.0.1:${port}`,
+      close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    };
+  },
+  async connect(address: string): Promise<BenchClient> {
+    const Service = loadService();
+    const stub = new Service(address, grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    }) as unknown as BenchStub;
+    await new Promise<void>((resolve, reject) =>
+      stub.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
+    );
+    const add = stub.add.bind(stub);
+    const struct = stub.struct.bind(stub);
+    const echo = stub.echo.bind(stub);
+    return {
+      add: async (a, b) => (await unary(add, { a, b })).sum,
+      struct: (value) => unary(struct, value),
+      echo: async (bytes) => (await unary(echo, { data: bytes })).data,
+      stream(totalBytes, chunkBytes, onChunk) {
+        return new Promise((resolve, reject) => {
+          const call = stub.stream({ totalBytes, chunkBytes });
+          call.on("data", (blob: Blob) => onChunk(blob.data));
+          call.on("error", reject);
+          call.on("end", () => resolve());
+        });
+      },
+      close: async () => stub.close(),
+    };
+  },
+};

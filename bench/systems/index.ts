@@ -1,0 +1,24 @@
+// Every compared system, in table order. raw-net comes first: it is the yardstick. Each is loaded
+// only when asked for, so that a server child holds only its own system's code (its peak RSS is
+// part of the results).
+
+import type { BenchSystem } from "../system.js";
+
+const loaders: Record<string, () => Promise<BenchSystem>> = {
+  "raw-net": async () => (await import("./raw-net.js")).rawNet,
+  "farcall-msgpack": async () => (await import("./farcall.js")).farcallMsgpack,
+  "farcall-json": async () => (await import("./farcall.js")).farcallJson,
+  "grpc-js": async () => (await import("./grpc-js.js")).grpcJs,
+  jayson: async () => (await import("./jayson.js")).jaysonTcp,
+};
+
+export const systemNames: readonly string[] = Object.keys(loaders);
+
+/** Systems whose client can receive a server stream (jayson has no streaming). */
+export const streamingSystems: readonly string[] = ["raw-net", "farcall-msgpack", "grpc-js"];
+
+export function loadSystem(name: string): Promise<BenchSystem> {
+  const load = loaders[name];
+  if (load === undefined) throw new Error(`unknown system ${name}; known: ${systemNames.join(", ")}`);
+  return load();
+}

@@ -1,0 +1,111 @@
+// The payloads every system carries, defined once, and the checks applied to every reply.
+
+/** One entry of {@link BenchStruct.items}. No field holds a zero, empty or false value, so protobuf
+ * (which leaves default values off the wire) returns the same object it was given. */
+export interface BenchItem {
+  name: string;
+  qty: number;
+  price: number;
+  active: boolean;
+}
+
+/** The ~1 KiB struct of the `struct` workload: a few strings and numbers and ten small objects. */
+export interface BenchStruct {
+  id: string;
+  name: string;
+  email: string;
+  description: string;
+  version: number;
+  score: number;
+  tags: string[];
+  items: BenchItem[];
+}
+
+export const benchStruct: BenchStruct = {
+  id: "3f8e2a71-5c4d-4b9e-8a1f-0d2c6e7b9a13",
+  name: "Ada Lovelace",
+  email: "ada.lovelace@example.org",
+  description:
+    "A record of moderate size: a handful of strings, numbers and a nested list of line items, " +
+    "padded to about one kibibyte of JSON so that encoding is a real share of the cost of a call.",
+  version: 42,
+  score: 98.625,
+  tags: ["analytical", "engine", "notes", "bernoulli"],
+  items: Array.from({ length: 10 }, (_, i) => ({
+    name: `item-${String(i).padStart(2, "0")} widget`,
+    qty: i + 1,
+    price: 9.75 + i * 1.5,
+    active: true,
+  })),
+};
+
+/** The struct as JSON bytes: what raw-net echoes, and the measure of "~1 KiB". */
+export const benchStructJson: Uint8Array = new TextEncoder().encode(JSON.stringify(benchStruct));
+if (benchStructJson.byteLength < 896 || benchStructJson.byteLength > 1152) {
+  throw new Error(`benchStruct is ${benchStructJson.byteLength} bytes of JSON, expected about 1024`);
+}
+
+/** True if `value` is field for field the same as {@link benchStruct}. */
+export function isBenchStruct(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as BenchStruct;
+  const s = benchStruct;
+  if (v.id !== s.id || v.name !== s.name || v.email !== s.email || v.description !== s.description) return false;
+  if (v.version !== s.version || v.score !== s.score) return false;
+  if (!Array.isArray(v.tags) || v.tags.length !== s.tags.length) return false;
+  for (let i = 0; i < s.tags.length; i++) if (v.tags[i] !== s.tags[i]) return false;
+  if (!Array.isArray(v.items) || v.items.length !== s.items.length) return false;
+  for (let i = 0; i < s.items.length; i++) {
+    const a = v.items[i] as BenchItem;
+    const b = s.items[i] as BenchItem;
+    if (a.name !== b.name || a.qty !== b.qty || a.price !== b.price || a.active !== b.active) return false;
+  }
+  return true;
+}
+
+/** Size of the `echo` payload. */
+export const echoBytes = 64 * 1024;
+
+/** A deterministic byte pattern (not all zeros, so a wrong offset shows). */
+export function pattern(length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + 7) & 0xff;
+  return out;
+}
+
+/** The `echo` payload, shared by every call. */
+export const echoPayload: Buffer = pattern(echoBytes);
+
+/** Size of one chunk of the streaming workload. */
+export const streamChunkBytes = 64 * 1024;
+
+/** The chunk every streaming server sends (the first `n` bytes of it for a short last chunk). */
+export const streamChunk: Buffer = pattern(streamChunkBytes);
+
+/** Byte-for-byte equality of two byte arrays (memcmp, not a JS loop). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+export type WorkloadName = "add" | "struct" | "echo";
+
+/** How many calls are kept in flight: `inflight` per connection on each of `connections`. */
+export interface Concurrency {
+  label: string;
+  connections: number;
+  inflight: number;
+}
+
+export const workloads: readonly WorkloadName[] = ["add", "struct", "echo"];
+
+export const concurrencies: readonly Concurrency[] = [
+  { label: "1", connections: 1, inflight: 1 },
+  { label: "64", connections: 1, inflight: 64 },
+  { label: "256/4", connections: 4, inflight: 64 },
+];
+
+/** Cell key as used in tables, JSON and the chart: `add@64`, `echo@256/4`. */
+export function cellKey(workload: WorkloadName, concurrency: Concurrency): string {
+  return `${workload}@${concurrency.label}`;
+}
