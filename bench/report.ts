@@ -225,7 +225,8 @@ warm-up ${s.warmupMs} ms then a ${s.measureMs} ms window, ${s.repetitions} repet
 \`add\`: two small ints → int. \`struct\`: a ${s.structJsonBytes}-byte (as JSON) object round trip.
 \`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
 one connection; \`@256/4\`: 64 in flight on each of 4 connections. CPU is per call, over the window.
-Server peak RSS is the server child's \`maxRSS\` over the whole cell.
+Server peak RSS is the server child's RSS over the whole cell, sampled every 20 ms (\`maxRSS\` is not
+used: on Linux a child inherits its parent's RSS at fork time as its starting \`maxRSS\`).
 
 ## Unary calls
 
@@ -233,8 +234,8 @@ ${cellsTable(report.cells)}
 
 ## Streaming (server → client)
 
-The client runs in its own child process; its peak RSS is that child's \`maxRSS\` (one warm-up stream
-of 1/8 the size, then the measured ones). MB = 10^6 bytes.
+The client runs in its own child process; its peak RSS is that child's, sampled every 20 ms (one
+warm-up stream of 1/8 the size, then the measured ones). MB = 10^6 bytes.
 
 ${streamsTable(report.streams)}
 

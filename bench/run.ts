@@ -73,7 +73,7 @@ async function startServer(system: BenchSystem): Promise<[Child, string]> {
 }
 
 async function serverPeakRssMiB(server: Child): Promise<number> {
-  return ((await server.request({ type: "usage" })).maxRssKiB as number) / 1024;
+  return (await server.request({ type: "usage" })).peakRssMiB as number;
 }
 
 async function runCell(system: BenchSystem, workload: WorkloadName, concurrency: Concurrency): Promise<CellResult> {
@@ -125,7 +125,7 @@ async function runStream(system: BenchSystem): Promise<StreamResult> {
       chunkBytes: streamChunkBytes,
       mbPerSec: median(reps),
       serverPeakRssMiB: await serverPeakRssMiB(server),
-      clientPeakRssMiB: (result.maxRssKiB as number) / 1024,
+      clientPeakRssMiB: result.peakRssMiB as number,
       repsMbPerSec: reps,
     };
   } finally {

@@ -1,10 +1,11 @@
 // Server child: `node dist/bench/server.js <system>`. Starts the system's server on loopback,
 // reports `ready` with its address, then answers the parent over IPC:
 //   cpu   → process.cpuUsage() now (the parent takes deltas over the measured window)
-//   usage → peak RSS so far (process.resourceUsage().maxRSS, KiB)
+//   usage → peak RSS so far (sampled every 20 ms, see rss.ts)
 //   stop  → closes the server and exits
 // It also exits when the parent goes away.
 
+import { peakRssMiB } from "./rss.js";
 import { loadSystem } from "./systems/index.js";
 
 interface Request {
@@ -26,7 +27,7 @@ process.on("message", (message: Request) => {
       send({ type: "cpu", id: message.id, cpu: process.cpuUsage() });
       break;
     case "usage":
-      send({ type: "usage", id: message.id, maxRssKiB: process.resourceUsage().maxRSS });
+      send({ type: "usage", id: message.id, peakRssMiB: peakRssMiB() });
       break;
     case "stop": {
       const grace = new Promise((resolve) => setTimeout(resolve, 1_000).unref());

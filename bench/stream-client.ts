@@ -1,8 +1,9 @@
 // Stream client child: `node dist/bench/stream-client.js <system> <address> <totalBytes> <reps>`.
-// Runs in its own process so that its peak RSS (process.resourceUsage().maxRSS) is the client
+// Runs in its own process so that its peak RSS (sampled every 20 ms, see rss.ts) is the client
 // side's alone. Receives one warm-up stream of totalBytes / 8, then `reps` streams of totalBytes
 // in 64 KiB chunks, checking every chunk byte for byte, and reports the seconds of each.
 
+import { peakRssMiB } from "./rss.js";
 import { loadSystem } from "./systems/index.js";
 import { sameBytes, streamChunk, streamChunkBytes } from "./workloads.js";
 
@@ -35,4 +36,4 @@ await receive(Math.max(streamChunkBytes, Math.floor(totalBytes / 8)));
 const seconds: number[] = [];
 for (let i = 0; i < Number(reps); i++) seconds.push(await receive(totalBytes));
 await client.close();
-process.send?.({ type: "result", seconds, maxRssKiB: process.resourceUsage().maxRSS }, () => process.exit(0));
+process.send?.({ type: "result", seconds, peakRssMiB: peakRssMiB() }, () => process.exit(0));
