@@ -3,8 +3,21 @@ const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const lookup = new Int16Array(128).fill(-1);
 for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
 
+/**
+ * Node's Buffer, when the runtime has one: its base64 is native and some 50× faster than the
+ * portable code below. Found on globalThis so that this module imports nothing from node:.
+ */
+interface NativeBuffer {
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: "base64"): string };
+  from(text: string, encoding: "base64"): Uint8Array;
+  byteLength(text: string, encoding: "base64"): number;
+}
+const native = (globalThis as { Buffer?: NativeBuffer }).Buffer;
+const outsideAlphabet = /[^A-Za-z0-9+/=]/;
+
 /** Encodes bytes as base64 text. */
 export function toBase64(bytes: Uint8Array): string {
+  if (native !== undefined) return native.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64");
   let out = "";
   const parts: string[] = [];
   let i = 0;
@@ -35,6 +48,13 @@ export function toBase64(bytes: Uint8Array): string {
 /** Decodes base64 text; returns undefined when it is not valid padded base64. */
 export function fromBase64(text: string): Uint8Array | undefined {
   if (text.length % 4 !== 0) return undefined;
+  if (native !== undefined) {
+    // Buffer skips characters outside the alphabet; check strictly first.
+    const pad = text.indexOf("=");
+    if (outsideAlphabet.test(text) || (pad >= 0 && (pad < text.length - 2 || !text.endsWith("=")))) return undefined;
+    const b = native.from(text, "base64");
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
   let pad = 0;
   if (text.endsWith("==")) pad = 2;
   else if (text.endsWith("=")) pad = 1;
