@@ -133,6 +133,12 @@ async function runStream(system: BenchSystem): Promise<StreamResult> {
   }
 }
 
+/** JSON as the repository's formatter (biome) lays it out: arrays of numbers on one line. */
+function formatJson(value: unknown): string {
+  const text = JSON.stringify(value, null, 2);
+  return `${text.replace(/\[\s+([-\d.e+,\s]+?)\s+\]/g, (_, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`)}\n`;
+}
+
 function machine(): Report["machine"] {
   return {
     cpu: os.cpus()[0]?.model ?? "unknown",
@@ -180,7 +186,7 @@ async function main(): Promise<void> {
   };
   const md = markdown(report);
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(new URL("latest.json", resultsDir), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(new URL("latest.json", resultsDir), formatJson(report));
   writeFileSync(new URL("latest.md", resultsDir), md);
   const title = `farcall vs raw-net and alternatives, calls/s${quick ? " (QUICK RUN)" : ""} — ${report.machine.cpu}`;
   writeFileSync(new URL("chart.svg", resultsDir), chart(cells, title));
