@@ -15,6 +15,12 @@ export interface Codec {
   encode(value: unknown): Uint8Array;
   /** @throws RpcError `invalid_argument` on malformed or over-deep input. */
   decode(bytes: Uint8Array, maxDepth: number): unknown;
+  /**
+   * If this codec encodes a `Uint8Array` of `length` bytes as a header followed by the bytes
+   * themselves, returns that header, so large byte values can be written by reference instead of
+   * being copied into an encoding buffer. Optional.
+   */
+  bytesHeader?(length: number): Uint8Array;
 }
 
 /** The error for bytes a codec cannot decode. */

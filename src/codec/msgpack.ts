@@ -24,4 +24,8 @@ export const msgpackCodec: Codec = {
   decode(bytes, maxDepth) {
     return decodeMsgpack(bytes, maxDepth);
   },
+  bytesHeader(length) {
+    // bin 32: C6 and a u32 length (the decoder accepts every bin size).
+    return Uint8Array.of(0xc6, length >>> 24, (length >>> 16) & 255, (length >>> 8) & 255, length & 255);
+  },
 };

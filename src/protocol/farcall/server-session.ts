@@ -13,6 +13,8 @@ import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./c
 import { decodeMetadata, decodeText, encodeLimitedText, encodeMetadata, PayloadReader } from "./payload.js";
 import { protocolError, Session } from "./session.js";
 
+/** Byte values at least this large are written by reference (see `writeData`). */
+const largeBytes = 16 * 1024;
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
 function kindOf(flags: number): MethodKind {
@@ -391,9 +393,7 @@ export class ServerSession extends Session {
           this.finish(call);
           return;
         }
-        const bytes = this.encodeMessage(next.value);
-        credit.spend(dataCost(bytes?.length ?? 0));
-        this.writer.frame(FrameType.Data, 0, call.id, bytes);
+        credit.spend(dataCost(this.writeData(call.id, next.value)));
       }
       // The call ended under us (cancel, deadline, shutdown): stop the handler's generator.
       await iterator.return?.();
@@ -416,16 +416,36 @@ export class ServerSession extends Session {
     return encodeMetadata(md, this.peer.maxMetadataBytes);
   }
 
+  /**
+   * Queues a DATA frame carrying `value`; returns its payload size. Large byte values go by
+   * reference after the codec's header when the codec allows (no copy into an encoding buffer).
+   */
+  private writeData(id: number, value: unknown): number {
+    const codec = this.codec as Codec;
+    if (value instanceof Uint8Array && value.length >= largeBytes && codec.bytesHeader !== undefined) {
+      const header = codec.bytesHeader(value.length);
+      const size = header.length + value.length;
+      if (size > this.peer.maxMessageBytes) throw this.tooLarge(size);
+      this.writer.framePrefixed(FrameType.Data, 0, id, header, value);
+      return size;
+    }
+    const bytes = this.encodeMessage(value);
+    this.writer.frame(FrameType.Data, 0, id, bytes);
+    return bytes?.length ?? 0;
+  }
+
   private encodeMessage(value: unknown): Uint8Array | undefined {
     if (value === undefined) return undefined;
     const bytes = (this.codec as Codec).encode(value);
-    if (bytes.length > this.peer.maxMessageBytes) {
-      throw new RpcError(
-        Code.ResourceExhausted,
-        `reply size ${bytes.length} exceeds the client's maxMessageBytes ${this.peer.maxMessageBytes}`,
-      );
-    }
+    if (bytes.length > this.peer.maxMessageBytes) throw this.tooLarge(bytes.length);
     return bytes;
+  }
+
+  private tooLarge(size: number): RpcError {
+    return new RpcError(
+      Code.ResourceExhausted,
+      `reply size ${size} exceeds the client's maxMessageBytes ${this.peer.maxMessageBytes}`,
+    );
   }
 
   private decodeMessage(bytes: Uint8Array): unknown {
