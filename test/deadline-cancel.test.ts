@@ -12,23 +12,10 @@ import {
   type ServiceImpl,
   unary,
 } from "../src/index.js";
-import { rejectsWith, startDemo, until } from "./fixtures.js";
+import { rejectsWith, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
 afterEach(() => assertNoLeaks());
-
-/** Resolves or rejects with `p`, or rejects after `ms`; its timer never outlives it. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const Slow = defineService("Slow", {
   /** Waits until its signal aborts (or 10 s pass) and then returns. */

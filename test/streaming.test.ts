@@ -13,25 +13,10 @@ import {
   type ServiceImpl,
   serverStream,
 } from "../src/index.js";
-import { rejectsWith, startDemo, until } from "./fixtures.js";
+import { rejectsWith, sleep, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
 afterEach(() => assertNoLeaks());
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves or rejects with `p`, or rejects after `ms`; its timer never outlives it. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const mib = 1024 * 1024;
 const chunkBytes = 64 * 1024;

@@ -9,7 +9,7 @@ import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
-import { decodeMetadata, encodeMetadata, encodeText, PayloadReader, parseError } from "./payload.js";
+import { decodeMessage, decodeMetadata, encodeMetadata, encodeText, PayloadReader, parseError } from "./payload.js";
 import { protocolError, Session } from "./session.js";
 
 /** Per-call options the session understands (the stub has turned `timeoutMs` into `deadline`). */
@@ -332,14 +332,7 @@ export class ClientSession extends Session {
   }
 
   private decodeMessage(bytes: Uint8Array): unknown {
-    if (bytes.length === 0) return undefined;
-    if (bytes.length > this.limits.maxMessageBytes) {
-      throw new RpcError(
-        Code.ResourceExhausted,
-        `message size ${bytes.length} exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
-      );
-    }
-    return this.codec.decode(bytes, this.limits.maxDepth);
+    return decodeMessage(this.codec, bytes, this.limits);
   }
 
   private writeRequest(

@@ -1,4 +1,6 @@
+import type { Codec } from "../../codec/codec.js";
 import { Code, codeFromNumber } from "../../core/code.js";
+import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { Flag, maxMethodNameBytes } from "./constants.js";
@@ -195,4 +197,16 @@ export function encodeLimitedText(text: string, max: number): Uint8Array {
   let end = max;
   while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--; // do not split a character
   return bytes.subarray(0, end);
+}
+
+/** Decodes one message under the receiver's limits; an empty message is `undefined` (§8). */
+export function decodeMessage(codec: Codec, bytes: Uint8Array, limits: Limits): unknown {
+  if (bytes.length === 0) return undefined;
+  if (bytes.length > limits.maxMessageBytes) {
+    throw new RpcError(
+      Code.ResourceExhausted,
+      `message size ${bytes.length} exceeds maxMessageBytes ${limits.maxMessageBytes}`,
+    );
+  }
+  return codec.decode(bytes, limits.maxDepth);
 }

@@ -10,7 +10,14 @@ import type { ByteStream } from "../byte-stream.js";
 import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
-import { decodeMetadata, decodeText, encodeLimitedText, encodeMetadata, PayloadReader } from "./payload.js";
+import {
+  decodeMessage,
+  decodeMetadata,
+  decodeText,
+  encodeLimitedText,
+  encodeMetadata,
+  PayloadReader,
+} from "./payload.js";
 import { protocolError, Session } from "./session.js";
 
 /** Byte values at least this large are written by reference (see `writeData`). */
@@ -449,14 +456,7 @@ export class ServerSession extends Session {
   }
 
   private decodeMessage(bytes: Uint8Array): unknown {
-    if (bytes.length === 0) return undefined;
-    if (bytes.length > this.limits.maxMessageBytes) {
-      throw new RpcError(
-        Code.ResourceExhausted,
-        `message size ${bytes.length} exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
-      );
-    }
-    return (this.codec as Codec).decode(bytes, this.limits.maxDepth);
+    return decodeMessage(this.codec as Codec, bytes, this.limits);
   }
 
   /** Fails one call: ERROR to the client, abort for the handler. */
