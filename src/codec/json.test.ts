@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { fromHex, loadVectors } from "../../test/bytes.js";
 import { Code, codeFromString } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { fromBase64 } from "./base64.js";
@@ -18,19 +18,6 @@ interface InvalidVector {
   text?: string;
   code: string;
   maxDepth?: number;
-}
-
-/** Reads testdata/vectors/<rel>; dist/src/codec/x.test.js sits three levels below the repo root. */
-function loadVectors<T>(rel: string): T[] {
-  const url = new URL(`../../../testdata/vectors/${rel}`, import.meta.url);
-  return (JSON.parse(readFileSync(url, "utf8")) as { vectors: T[] }).vectors;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 /** Turns the vector notation {"$bytes": base64} into Uint8Array, recursively. */

@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { fromHex } from "../../test/bytes.js";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { decodeMsgpack } from "./msgpack-decode.js";
-
-function fromHex(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
 
 function rejects(hex: string, pattern: RegExp, maxDepth = 64): void {
   assert.throws(

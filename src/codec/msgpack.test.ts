@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { Packr } from "msgpackr";
+import { fromHex, loadVectors, toHex } from "../../test/bytes.js";
 import { Code, codeFromString } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { fromBase64 } from "./base64.js";
@@ -20,23 +20,6 @@ interface InvalidVector {
   hex: string;
   code: string;
   maxDepth?: number;
-}
-
-/** Reads testdata/vectors/<rel>; dist/src/codec/x.test.js sits three levels below the repo root. */
-function loadVectors<T>(rel: string): T[] {
-  const url = new URL(`../../../testdata/vectors/${rel}`, import.meta.url);
-  return (JSON.parse(readFileSync(url, "utf8")) as { vectors: T[] }).vectors;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Vector notation to values: {"$bytes": b64} → Uint8Array, {"$bigint": s} → BigInt, {"$date": ms} → Date. */

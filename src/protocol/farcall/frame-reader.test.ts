@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { concat, fromHex, toHex } from "../../../test/bytes.js";
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { headerBytes } from "./constants.js";
@@ -23,27 +24,6 @@ interface FramingVectors {
 const vectors = JSON.parse(
   readFileSync(new URL("../../../../testdata/vectors/framing/frames.json", import.meta.url), "utf8"),
 ) as FramingVectors;
-
-function fromHex(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function header(length: number, type: number, flags: number, id: number): Uint8Array {
   const out = new Uint8Array(headerBytes);

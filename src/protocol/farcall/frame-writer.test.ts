@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { concat } from "../../../test/bytes.js";
 import type { ByteStream } from "../byte-stream.js";
 import { headerBytes } from "./constants.js";
 import { FrameReader } from "./frame-reader.js";
@@ -30,16 +31,6 @@ class FakeStream implements ByteStream {
   resume(): void {}
   end(): void {}
   destroy(): void {}
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const preface = Uint8Array.of(0x7f, 0x46, 0x41, 0x52, 1, 2, 0, 0);
