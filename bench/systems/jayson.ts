@@ -9,10 +9,11 @@
 // and process.nextTick like raw-net, and replies (also "\n"-terminated) matched to calls by id.
 // Bytes travel as base64 strings, the usual JSON-RPC way.
 
-import net from "node:net";
+import type net from "node:net";
 import jayson from "jayson";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import type { BenchStruct } from "../workloads.js";
+import { connectLoopback, listenLoopback } from "./net-util.js";
 
 type Done = (err: unknown, result?: unknown) => void;
 
@@ -121,25 +122,9 @@ export const jaysonTcp: BenchSystem = {
       struct: (args: BenchStruct, done: Done) => done(null, args),
       echo: (args: { data: string }, done: Done) => done(null, args.data),
     }).tcp();
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as net.AddressInfo;
-        resolve({
-          address: `127.0.0.1:${port}`,
-          close: () => new Promise<void>((done) => server.close(() => done())),
-        });
-      });
-    });
+    return listenLoopback(server);
   },
   connect(address: string): Promise<BenchClient> {
-    const [host, port] = address.split(":");
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port: Number(port), noDelay: true }, () => {
-        socket.off("error", reject);
-        resolve(new JaysonClient(socket));
-      });
-      socket.once("error", reject);
-    });
+    return connectLoopback(address, (socket) => new JaysonClient(socket));
   },
 };

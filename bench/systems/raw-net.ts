@@ -11,6 +11,7 @@
 import net from "node:net";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import { type BenchStruct, benchStructJson, sameBytes, streamChunk } from "../workloads.js";
+import { connectLoopback, listenLoopback } from "./net-util.js";
 
 const OP_ADD = 1;
 const OP_STRUCT = 2;
@@ -250,25 +251,9 @@ export const rawNet: BenchSystem = {
   description: "node:net, u32 length + u32 id frames, cork/uncork per tick, no encoding",
   serve(): Promise<BenchServer> {
     const server = net.createServer(serveConnection);
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as net.AddressInfo;
-        resolve({
-          address: `127.0.0.1:${port}`,
-          close: () => new Promise<void>((done) => server.close(() => done())),
-        });
-      });
-    });
+    return listenLoopback(server);
   },
   connect(address: string): Promise<BenchClient> {
-    const [host, port] = address.split(":");
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port: Number(port), noDelay: true }, () => {
-        socket.off("error", reject);
-        resolve(new RawClient(socket));
-      });
-      socket.once("error", reject);
-    });
+    return connectLoopback(address, (socket) => new RawClient(socket));
   },
 };

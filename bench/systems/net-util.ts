@@ -1,0 +1,29 @@
+// Listening and connecting on loopback for the systems that speak over plain node:net sockets.
+import net from "node:net";
+import type { BenchServer } from "../system.js";
+
+/** Listens on a free loopback port; resolves with its `host:port` and a close function. */
+export function listenLoopback(server: net.Server): Promise<BenchServer> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({
+        address: `127.0.0.1:${port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+/** Connects to `host:port` with Nagle off; resolves with `wrap(socket)` once connected. */
+export function connectLoopback<T>(address: string, wrap: (socket: net.Socket) => T): Promise<T> {
+  const [host, port] = address.split(":");
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port: Number(port), noDelay: true }, () => {
+      socket.off("error", reject);
+      resolve(wrap(socket));
+    });
+    socket.once("error", reject);
+  });
+}
