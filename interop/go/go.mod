@@ -1,0 +1,3 @@
+module farcall.example/interop
+
+go 1.19
