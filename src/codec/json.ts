@@ -58,6 +58,46 @@ function checkDepth(text: string, maxDepth: number): void {
 }
 
 /**
+ * `value` as JSON text, with `Uint8Array` as `{"$bytes": …}`.
+ * @throws RpcError `internal` when the value cannot be encoded (BigInt, cycles, a bare undefined).
+ */
+export function toJsonText(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = hasBytes(value, 0) ? JSON.stringify(value, bytesReplacer) : JSON.stringify(value);
+  } catch (err) {
+    throw new RpcError(Code.Internal, `cannot encode value as json: ${(err as Error).message}`, { cause: err });
+  }
+  if (text === undefined) throw new RpcError(Code.Internal, `cannot encode ${typeof value} as json`);
+  return text;
+}
+
+/** Strict UTF-8 decoding. @throws RpcError `invalid_argument` on invalid UTF-8. */
+export function utf8Text(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw malformed("json", "invalid utf-8");
+  }
+}
+
+/**
+ * Parses JSON text with the codec's checks: depth, `__proto__` keys, `$bytes`.
+ * @throws RpcError `invalid_argument`
+ */
+export function fromJsonText(text: string, maxDepth: number): unknown {
+  if (text.length > maxDepth) checkDepth(text, maxDepth);
+  try {
+    // A key may be spelled with escapes ("\u005f_proto__"), so any backslash-u also takes the checked path.
+    const check = text.includes("__proto__") || text.includes(bytesKey) || text.includes("\\u");
+    return check ? JSON.parse(text, reviver) : JSON.parse(text);
+  } catch (err) {
+    if (err instanceof RpcError) throw err;
+    throw malformed("json", (err as Error).message);
+  }
+}
+
+/**
  * JSON (RFC 8259) as UTF-8. `Uint8Array` values travel as `{"$bytes": "<base64>"}`;
  * `undefined` object fields are dropped, as JSON.stringify does.
  */
@@ -65,30 +105,9 @@ export const jsonCodec: Codec = {
   name: "json",
   id: 1,
   encode(value) {
-    let text: string | undefined;
-    try {
-      text = hasBytes(value, 0) ? JSON.stringify(value, bytesReplacer) : JSON.stringify(value);
-    } catch (err) {
-      throw new RpcError(Code.Internal, `cannot encode value as json: ${(err as Error).message}`, { cause: err });
-    }
-    if (text === undefined) throw new RpcError(Code.Internal, `cannot encode ${typeof value} as json`);
-    return encoder.encode(text);
+    return encoder.encode(toJsonText(value));
   },
   decode(bytes, maxDepth) {
-    let text: string;
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      throw malformed("json", "invalid utf-8");
-    }
-    if (text.length > maxDepth) checkDepth(text, maxDepth);
-    try {
-      // A key may be spelled with escapes ("\u005f_proto__"), so any backslash-u also takes the checked path.
-      const check = text.includes("__proto__") || text.includes(bytesKey) || text.includes("\\u");
-      return check ? JSON.parse(text, reviver) : JSON.parse(text);
-    } catch (err) {
-      if (err instanceof RpcError) throw err;
-      throw malformed("json", (err as Error).message);
-    }
+    return fromJsonText(utf8Text(bytes), maxDepth);
   },
 };

@@ -15,6 +15,8 @@ export interface Limits {
   maxConcurrentCalls: number;
   /** Bytes of stream messages a receiver accepts before granting more credit. Default 1 MiB. */
   streamWindowBytes: number;
+  /** Entries in one JSON-RPC batch. Default 1,000. */
+  maxBatchLength: number;
 }
 
 /**
@@ -29,6 +31,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxInflight: 20_000,
   maxConcurrentCalls: 10_000,
   streamWindowBytes: 1024 * 1024,
+  maxBatchLength: 1_000,
 });
 
 /** Fills missing limits with the defaults and rejects nonsense values. */

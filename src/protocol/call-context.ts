@@ -64,6 +64,8 @@ export class ServerCallContext implements HandlerContext {
  */
 export interface ServerDispatcher {
   resolve(path: string): MethodDescriptor | undefined;
+  /** Every method called `name` (the part after the slash), in any service. */
+  methodsNamed(name: string): readonly MethodDescriptor[];
   dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown;
   /** Turns what a handler (or its reply stream) threw into the error the peer may see. */
   toWire(err: unknown, method: MethodDescriptor): RpcError;

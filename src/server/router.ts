@@ -27,6 +27,8 @@ export interface ErrorPolicy {
  */
 export class Router implements ServerDispatcher {
   private routes = new Map<string, Route>();
+  /** Routes by method name, built on first use and dropped when a route is added. */
+  private byName: Map<string, Route[]> | undefined;
 
   constructor(
     private readonly interceptors: () => readonly Interceptor[],
@@ -38,6 +40,7 @@ export class Router implements ServerDispatcher {
     if (this.routes.has(method.path)) throw new TypeError(`method ${method.path} is already registered`);
     if (typeof fn !== "function") throw new TypeError(`handler for ${method.path} is not a function`);
     this.routes.set(method.path, { ...method, run: this.wrap(method, fn) });
+    this.byName = undefined;
   }
 
   /** Paths of every registered method. */
@@ -47,6 +50,18 @@ export class Router implements ServerDispatcher {
 
   resolve(path: string): MethodDescriptor | undefined {
     return this.routes.get(path);
+  }
+
+  methodsNamed(name: string): readonly MethodDescriptor[] {
+    if (this.byName === undefined) {
+      this.byName = new Map();
+      for (const route of this.routes.values()) {
+        const list = this.byName.get(route.name);
+        if (list === undefined) this.byName.set(route.name, [route]);
+        else list.push(route);
+      }
+    }
+    return this.byName.get(name) ?? [];
   }
 
   dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown {

@@ -9,12 +9,20 @@ import {
   type ServiceDescriptor,
   unary,
 } from "../core/service.js";
-import type { ByteStreamHandler } from "../protocol/byte-stream.js";
-import { magic } from "../protocol/farcall/constants.js";
+import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
 import { ServerSession } from "../protocol/farcall/server-session.js";
+import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
+import { JsonRpcEndpoint, type JsonRpcServerOptions } from "../protocol/jsonrpc/server.js";
+import { JsonStreamSession } from "../protocol/jsonrpc/stream-session.js";
+import { sniff } from "../protocol/sniff.js";
+import type { WebSocketLike } from "../protocol/websocket-like.js";
+import { WebSocketByteStream } from "../protocol/websocket-stream.js";
+import { HttpEndpoint } from "../transport/http.js";
 import type { SocketStream } from "../transport/socket-stream.js";
 import { type Listener, listen } from "../transport/tcp.js";
+import { handleHttp } from "./http-routes.js";
 import { type HandlerFn, Router } from "./router.js";
+import { jsonRpcOverWebSocket } from "./websocket.js";
 
 /** How a handler for one method spec looks. */
 export type ServerMethod<S> =
@@ -47,8 +55,21 @@ export interface ServerOptions {
   onError?: (error: unknown, method: MethodDescriptor) => void;
   /** How long `close()` lets calls in flight run before it ends them. Default 10,000 ms. */
   graceMs?: number;
-  /** How long a new connection may take to send its whole preface. Default 10,000 ms. */
+  /**
+   * How long a new connection may take to show its protocol (and for farcall, to send its whole
+   * preface); also HTTP's header timeout. Default 10,000 ms.
+   */
   handshakeTimeoutMs?: number;
+  /** Origins whose browsers may call over HTTP (CORS): a list, or "*". Default: none. */
+  corsOrigins?: readonly string[] | "*";
+  /** Whether keys in Go net/rpc params are converted to lowerCamel (docs/protocols.md). Default "lowerCamel". */
+  goFieldNames?: "lowerCamel" | "asIs";
+}
+
+/** A connection's protocol session, as the server drains it. */
+interface Session {
+  goAway(): void;
+  forceClose(): void;
 }
 
 /**
@@ -61,7 +82,9 @@ export class Server {
   private readonly codecs: readonly Codec[];
   private readonly interceptors: readonly Interceptor[];
   private readonly listeners: Listener[] = [];
-  private readonly sessions = new Set<ServerSession>();
+  private readonly sessions = new Set<Session>();
+  private readonly jsonRpc: JsonRpcServerOptions;
+  private http: HttpEndpoint | undefined;
   private readonly pending = new Set<SocketStream>();
   private closing: Promise<void> | undefined;
   private sessionsGone: (() => void) | undefined;
@@ -74,6 +97,7 @@ export class Server {
       exposeErrors: options.exposeErrors ?? false,
       onError: options.onError,
     });
+    this.jsonRpc = { limits: this.limits, goFieldNames: options.goFieldNames ?? "lowerCamel" };
   }
 
   /**
@@ -145,53 +169,134 @@ export class Server {
     // net.Server's close callback waits for every connection, so it is awaited last.
     const listenersClosed = Promise.all(this.listeners.map((l) => l.close()));
     for (const stream of this.pending) stream.destroy();
+    const http = this.http;
+    const timer = setTimeout(() => {
+      for (const session of this.sessions) session.forceClose();
+      http?.destroy();
+    }, graceMs);
+    const httpDrained = http?.drain();
     if (this.sessions.size > 0) {
       const gone = new Promise<void>((resolve) => {
         this.sessionsGone = resolve;
       });
       for (const session of this.sessions) session.goAway();
-      const timer = setTimeout(() => {
-        for (const session of this.sessions) session.forceClose();
-      }, graceMs);
       await gone;
-      clearTimeout(timer);
     }
+    await httpDrained;
+    clearTimeout(timer);
+    http?.destroy();
     await listenersClosed;
   }
 
   private accept(stream: SocketStream): void {
     if (this.closing !== undefined) return stream.destroy();
     this.pending.add(stream);
-    // Until the first bytes arrive we do not know which protocol the peer speaks.
+    // Until the protocol is known (and for farcall, its preface is in) the timer runs.
     const timer = setTimeout(() => stream.destroy(), this.options.handshakeTimeoutMs ?? 10_000);
-    const sniff: ByteStreamHandler = {
+    let seen: Uint8Array = new Uint8Array(0);
+    const sniffer: ByteStreamHandler = {
       onData: (chunk) => {
+        seen = seen.length === 0 ? chunk : concat(seen, chunk);
+        const result = sniff(seen);
+        if (result === undefined) return;
         this.pending.delete(stream);
-        // Bytes so far must match the farcall magic; the session checks the rest of the preface.
-        if (!chunk.subarray(0, magic.length).every((b, i) => b === magic[i])) {
-          clearTimeout(timer);
-          stream.destroy();
-          return;
+        if (result.protocol !== "farcall") clearTimeout(timer);
+        switch (result.protocol) {
+          case "farcall":
+            return this.farcall(stream, seen, timer);
+          case "json":
+            return this.jsonStream(stream, seen);
+          case "http":
+            this.http ??= this.httpEndpoint();
+            return this.http.take(stream, seen);
+          default:
+            stream.write([new TextEncoder().encode(`farcall: unrecognised protocol (${result.reason})\n`)]);
+            stream.end();
         }
-        const session = new ServerSession(stream, this.limits, this.codecs, this.router, {
-          onPreface: () => clearTimeout(timer),
-          onClose: () => {
-            clearTimeout(timer);
-            this.sessions.delete(session);
-            if (this.sessions.size === 0) this.sessionsGone?.();
-          },
-        });
-        this.sessions.add(session);
-        stream.attach(session);
-        session.onData(chunk);
       },
       onClose: () => {
         clearTimeout(timer);
         this.pending.delete(stream);
       },
     };
-    stream.attach(sniff);
+    stream.attach(sniffer);
   }
+
+  /** Tracks a session until it closes. */
+  private track(session: Session): () => void {
+    this.sessions.add(session);
+    return () => {
+      this.sessions.delete(session);
+      if (this.sessions.size === 0) this.sessionsGone?.();
+    };
+  }
+
+  private farcall(
+    stream: SocketStream | WebSocketByteStream,
+    first: Uint8Array,
+    timer?: ReturnType<typeof setTimeout>,
+  ) {
+    let untrack = () => {};
+    const session = new ServerSession(stream, this.limits, this.codecs, this.router, {
+      onPreface: () => clearTimeout(timer),
+      onClose: () => {
+        clearTimeout(timer);
+        untrack();
+      },
+    });
+    untrack = this.track(session);
+    stream.attach(session);
+    if (first.length > 0) session.onData(first);
+  }
+
+  private jsonStream(stream: ByteStream & { attach(h: ByteStreamHandler): void }, first: Uint8Array): void {
+    let untrack = () => {};
+    const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, stream.peer);
+    const session = new JsonStreamSession(stream, endpoint, this.limits, { onClose: () => untrack() });
+    untrack = this.track(session);
+    stream.attach(session);
+    if (first.length > 0) session.onData(first);
+  }
+
+  private httpEndpoint(): HttpEndpoint {
+    const timeoutMs = this.options.handshakeTimeoutMs ?? 10_000;
+    return new HttpEndpoint(
+      {
+        request: (req: HttpRequest, res: HttpResponse) =>
+          handleHttp(req, res, {
+            dispatcher: this.router,
+            limits: this.limits,
+            jsonRpc: this.jsonRpc,
+            corsOrigins: this.options.corsOrigins,
+            draining: () => this.closing !== undefined,
+          }),
+        connect: (path, take) => {
+          if (path !== "/_goRPC_" || this.closing !== undefined) return false;
+          this.jsonStream(take("HTTP/1.0 200 Connected to Go RPC"), new Uint8Array(0));
+          return true;
+        },
+        websocket: (ws: WebSocketLike, peer) => {
+          if (ws.protocol === "farcall") return this.farcall(new WebSocketByteStream(ws, peer), new Uint8Array(0));
+          const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, peer);
+          let untrack = () => {};
+          untrack = this.track(jsonRpcOverWebSocket(ws, endpoint, () => untrack()));
+        },
+      },
+      {
+        headersTimeoutMs: timeoutMs,
+        // A farcall frame may carry maxMessageBytes plus its header and metadata.
+        maxWebSocketMessageBytes: this.limits.maxMessageBytes + this.limits.maxMetadataBytes + 64,
+        webSocketProtocols: ["farcall", "jsonrpc"],
+      },
+    );
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Creates a server; add services with `add` or `register`, then `listen`. */

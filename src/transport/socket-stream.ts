@@ -26,28 +26,45 @@ export class SocketStream implements ByteStream {
       socket.remoteAddress !== undefined
         ? { transport: "tcp", address: socket.remoteAddress, port: socket.remotePort }
         : { transport: "unix", address: socket.localAddress ?? "unix" };
-    socket.on("error", (err) => {
-      this.error = err;
-    });
-    socket.on("drain", () => this.releaseDrain());
-    socket.on("close", () => {
-      this.releaseDrain();
-      this.handler?.onClose(this.error);
-    });
+    socket.on("error", this.onError);
+    socket.on("drain", this.onDrainEvent);
+    socket.on("close", this.onCloseEvent);
   }
 
-  /** Starts delivering data to `handler`. */
+  private readonly onError = (err: Error) => {
+    this.error = err;
+  };
+  private readonly onDrainEvent = () => this.releaseDrain();
+  private readonly onCloseEvent = () => {
+    this.releaseDrain();
+    this.handler?.onClose(this.error);
+  };
+  private readonly onSocketData = (chunk: Buffer) =>
+    this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+
   /** Delivers data to `handler` from now on (replacing an earlier handler). */
   attach(handler: ByteStreamHandler): void {
     const first = this.handler === undefined;
     this.handler = handler;
     // Sessions get plain Uint8Array views: their subarrays are cheaper than Buffer's.
-    if (first) {
-      this.socket.on("data", (chunk: Buffer) =>
-        this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
-      );
-    }
+    if (first) this.socket.on("data", this.onSocketData);
     if (this.socket.destroyed) handler.onClose(this.error);
+  }
+
+  /**
+   * Gives the socket up to another owner (node:http): this stream stops listening to it, and
+   * `unread` is put back so the new owner reads it first.
+   */
+  release(unread: Uint8Array): Socket {
+    const socket = this.socket;
+    socket.pause();
+    socket.off("data", this.onSocketData);
+    socket.off("error", this.onError);
+    socket.off("drain", this.onDrainEvent);
+    socket.off("close", this.onCloseEvent);
+    this.handler = undefined;
+    if (unread.length > 0) socket.unshift(Buffer.from(unread.buffer, unread.byteOffset, unread.byteLength));
+    return socket;
   }
 
   write(chunks: Uint8Array[]): void {

@@ -1,0 +1,219 @@
+import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
+import { Code } from "../../core/code.js";
+import type { Peer } from "../../core/interceptor.js";
+import type { Limits } from "../../core/limits.js";
+import { createMetadata, type Metadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { ServerDispatcher } from "../call-context.js";
+import { rawElements, rawMember } from "../json/raw-json.js";
+import { UnaryCall } from "../unary-call.js";
+import { type Malformation, toJsonRpcError } from "./errors.js";
+import { camelKeys, findMethod } from "./names.js";
+
+/** Settings of the JSON-RPC server side. */
+export interface JsonRpcServerOptions {
+  readonly limits: Limits;
+  /** Whether keys of Go-dialect params are put in lowerCamel (docs/protocols.md). */
+  readonly goFieldNames: "lowerCamel" | "asIs";
+}
+
+/** What a transport adds to each call it carries (HTTP headers). */
+export interface CallExtras {
+  readonly metadata?: Readonly<Metadata>;
+  readonly deadline?: number | undefined;
+}
+
+/** The answer to one JSON text: its reply text, nothing (notifications only), or a promise of either. */
+export type Answer = string | undefined | Promise<string | undefined>;
+
+type Dialect = "2.0" | "go";
+const noMetadata: Readonly<Metadata> = Object.freeze(createMetadata());
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
+
+/** The reply text for a result. */
+function resultText(dialect: Dialect, id: string, output: unknown): string {
+  let json: string;
+  try {
+    json = toJsonText(output === undefined ? null : output);
+  } catch (err) {
+    return errorText(dialect, id, RpcError.from(err, Code.Internal));
+  }
+  return dialect === "go"
+    ? `{"id":${id},"result":${json},"error":null}`
+    : `{"jsonrpc":"2.0","id":${id},"result":${json}}`;
+}
+
+/** The reply text for an error. */
+function errorText(dialect: Dialect, id: string, err: RpcError, malformation?: Malformation): string {
+  if (dialect === "go") return `{"id":${id},"result":null,"error":${JSON.stringify(err.rawMessage)}}`;
+  const object = toJsonRpcError(err, malformation);
+  let json: string;
+  try {
+    json = toJsonText(object);
+  } catch {
+    // Details that JSON cannot carry are dropped rather than losing the error.
+    json = JSON.stringify({ code: object.code, message: object.message, data: { code: object.data.code } });
+  }
+  return `{"jsonrpc":"2.0","id":${id},"error":${json}}`;
+}
+
+/** farcall's input for JSON-RPC params: by name the object, by position `[]` none, `[x]` x, else the array. */
+function inputOf(params: unknown): unknown {
+  if (!Array.isArray(params)) return params;
+  if (params.length === 0) return undefined;
+  return params.length === 1 ? params[0] : params;
+}
+
+/**
+ * The server side of JSON-RPC 2.0 and Go's JSON-RPC 1.0 dialect for one connection (or one HTTP
+ * request): takes JSON texts, runs the calls they hold through the dispatcher, and answers with
+ * reply texts. Transports only move texts; nothing here knows of sockets or HTTP.
+ */
+export class JsonRpcEndpoint {
+  /** Calls whose handlers have not answered yet. */
+  private readonly running = new Set<UnaryCall>();
+  /** The dialect of the last message understood, for errors that come before a message is. */
+  dialect: Dialect = "2.0";
+
+  constructor(
+    private readonly dispatcher: ServerDispatcher,
+    private readonly options: JsonRpcServerOptions,
+    private readonly peer: Peer,
+  ) {}
+
+  /** Calls not yet answered. */
+  get inflight(): number {
+    return this.running.size;
+  }
+
+  /** Answers one JSON text (a request, a notification, or a batch). */
+  handle(bytes: Uint8Array, extras: CallExtras = {}): Answer {
+    let text: string;
+    let message: unknown;
+    try {
+      text = utf8Text(bytes);
+      message = fromJsonText(text, this.options.limits.maxDepth);
+    } catch (err) {
+      return this.malformed(RpcError.from(err, Code.InvalidArgument), "parse");
+    }
+    if (!Array.isArray(message)) return this.one(message, text, extras);
+    return this.batch(message, text, extras);
+  }
+
+  /** The error reply, id null, for a message that could not be read. */
+  malformed(err: RpcError, malformation: Malformation): string {
+    return errorText(this.dialect, "null", err, malformation);
+  }
+
+  /** Aborts every call still running (the connection closed or the server is going away). */
+  abortAll(reason: RpcError): void {
+    for (const call of this.running) call.abort(reason);
+  }
+
+  private batch(entries: unknown[], text: string, extras: CallExtras): Answer {
+    this.dialect = "2.0";
+    const max = this.options.limits.maxBatchLength;
+    if (entries.length === 0) return this.malformed(new RpcError(Code.InvalidArgument, "empty batch"), "request");
+    if (entries.length > max) {
+      return this.malformed(
+        new RpcError(Code.ResourceExhausted, `batch of ${entries.length} exceeds maxBatchLength ${max}`),
+        "request",
+      );
+    }
+    let texts: string[] | undefined;
+    const answers: Answer[] = [];
+    let pending = false;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      // Raw texts are needed only to echo numeric ids exactly.
+      const needsText = typeof (entry as { id?: unknown } | null)?.id === "number";
+      if (needsText) texts ??= rawElements(text);
+      const answer = this.one(entry, needsText ? texts?.[i] : undefined, extras, "2.0");
+      if (answer === undefined) continue;
+      if (isPromise(answer)) pending = true;
+      answers.push(answer);
+    }
+    const join = (parts: (string | undefined)[]) => {
+      const present = parts.filter((p) => p !== undefined);
+      return present.length === 0 ? undefined : `[${present.join(",")}]`;
+    };
+    return pending ? Promise.all(answers).then(join) : join(answers as (string | undefined)[]);
+  }
+
+  /** One request object; `text` is its source when its numeric id must be echoed as written. */
+  private one(message: unknown, text: string | undefined, extras: CallExtras, force?: Dialect): Answer {
+    if (typeof message !== "object" || message === null || Array.isArray(message)) {
+      return errorText(
+        force ?? "2.0",
+        "null",
+        new RpcError(Code.InvalidArgument, "request is not an object"),
+        "request",
+      );
+    }
+    const req = message as Record<string, unknown>;
+    const dialect: Dialect = force ?? ("jsonrpc" in req ? "2.0" : "go");
+    this.dialect = dialect;
+    const hasId = "id" in req;
+    const id = req.id;
+    let idText = "null";
+    if (typeof id === "string") idText = JSON.stringify(id);
+    else if (typeof id === "number") idText = (text === undefined ? undefined : rawMember(text, "id")) ?? String(id);
+    const invalid = (why: string, answerId = idText) =>
+      errorText(dialect, answerId, new RpcError(Code.InvalidArgument, `invalid request: ${why}`), "request");
+    if (hasId && id !== null && typeof id !== "string" && typeof id !== "number") {
+      return invalid("id must be a string, a number or null", "null");
+    }
+    if (dialect === "2.0" && req.jsonrpc !== "2.0") return invalid('jsonrpc must be "2.0"');
+    if (typeof req.method !== "string") return invalid("method must be a string");
+    const params = req.params;
+    if (params !== undefined && (typeof params !== "object" || params === null)) {
+      return invalid("params must be an array or an object");
+    }
+    // A 2.0 request without an id is a notification; Go's dialect always answers.
+    const notification = dialect === "2.0" && !hasId;
+    const answer = this.call(dialect, req.method, params, idText, extras);
+    if (!notification) return answer;
+    if (isPromise(answer)) answer.catch(() => {});
+    return undefined;
+  }
+
+  private call(dialect: Dialect, name: string, params: unknown, id: string, extras: CallExtras): Answer {
+    const method = findMethod(this.dispatcher, name);
+    if (typeof method === "string") return errorText(dialect, id, new RpcError(Code.Unimplemented, method));
+    if (method.kind !== "unary" && method.kind !== "oneway") {
+      const why = `${method.path} is a ${method.kind.replace("_", " ")} method; JSON-RPC carries unary and oneway calls`;
+      return errorText(dialect, id, new RpcError(Code.Unimplemented, why));
+    }
+    const limit = this.options.limits.maxInflight;
+    if (this.running.size >= limit) {
+      const err = new RpcError(Code.ResourceExhausted, `more than maxInflight ${limit} calls on this connection`, {
+        safeToRetry: true,
+      });
+      return errorText(dialect, id, err);
+    }
+    let input = inputOf(params);
+    if (dialect === "go" && this.options.goFieldNames === "lowerCamel") input = camelKeys(input);
+    const call = new UnaryCall(method, extras.metadata ?? noMetadata, this.peer, extras.deadline);
+    let out: unknown;
+    try {
+      out = call.run(this.dispatcher, input);
+    } catch (err) {
+      return errorText(dialect, id, err as RpcError);
+    }
+    if (!isPromise(out)) return resultText(dialect, id, out);
+    this.running.add(call);
+    return out.then(
+      (value) => {
+        this.running.delete(call);
+        return resultText(dialect, id, value);
+      },
+      (err: RpcError) => {
+        this.running.delete(call);
+        return errorText(dialect, id, err);
+      },
+    );
+  }
+}

@@ -1,0 +1,118 @@
+import { Code } from "../../core/code.js";
+import type { Limits } from "../../core/limits.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
+import { JsonSplitter } from "../json/json-splitter.js";
+import type { JsonRpcEndpoint } from "./server.js";
+
+const encoder = new TextEncoder();
+
+/** Hooks a server gives a session. */
+export interface StreamSessionHooks {
+  onClose(): void;
+}
+
+/**
+ * JSON-RPC (2.0 or Go's dialect) over a byte stream: JSON texts in, one reply text plus `\n` out
+ * per answered message, in the order calls finish. Replies made in one tick are written together.
+ * Reading pauses while the transport's output is backed up. A value that cannot be cut out of the
+ * stream (too large, too deep, stray bytes) gets one error reply and the connection is ended.
+ */
+export class JsonStreamSession implements ByteStreamHandler {
+  private readonly splitter: JsonSplitter;
+  private out: string[] = [];
+  private scheduled = false;
+  private paused = false;
+  private draining = false;
+  private ended = false;
+  closed = false;
+
+  constructor(
+    private readonly stream: ByteStream,
+    private readonly endpoint: JsonRpcEndpoint,
+    limits: Limits,
+    private readonly hooks: StreamSessionHooks,
+  ) {
+    this.splitter = new JsonSplitter(limits);
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.ended) return;
+    let texts: Uint8Array[];
+    try {
+      texts = this.splitter.push(chunk);
+    } catch (err) {
+      const e = RpcError.from(err, Code.InvalidArgument);
+      this.send(this.endpoint.malformed(e, e.code === Code.ResourceExhausted ? "request" : "parse"));
+      this.end();
+      return;
+    }
+    for (const text of texts) {
+      const answer = this.endpoint.handle(text);
+      if (answer === undefined) continue;
+      if (typeof answer === "string") this.send(answer);
+      else answer.then((reply) => this.reply(reply));
+    }
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.endpoint.abortAll(new RpcError(Code.Canceled, "connection closed"));
+    this.hooks.onClose();
+  }
+
+  /** Stops reading; ends the connection once every call has answered. */
+  goAway(): void {
+    this.draining = true;
+    this.stream.pause();
+    this.checkDrained();
+  }
+
+  /** Ends the connection now, aborting calls in flight. */
+  forceClose(): void {
+    this.stream.destroy();
+  }
+
+  private reply(text: string | undefined): void {
+    if (text !== undefined) this.send(text);
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    if (this.draining && this.endpoint.inflight === 0) this.end();
+  }
+
+  private send(text: string): void {
+    if (this.closed) return;
+    this.out.push(text, "\n");
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.stream.schedule(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.out.length === 0 || this.closed) return;
+    const text = this.out.join("");
+    this.out = [];
+    this.stream.write([encoder.encode(text)]);
+    if (this.ended) this.stream.end();
+    else if (this.stream.needDrain && !this.paused) {
+      this.paused = true;
+      this.stream.pause();
+      this.stream.onDrain(() => {
+        this.paused = false;
+        if (!this.draining) this.stream.resume();
+      });
+    }
+  };
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stream.pause();
+    if (this.scheduled) return; // flush ends the stream after writing what is queued
+    this.stream.end();
+  }
+}

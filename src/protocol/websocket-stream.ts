@@ -1,0 +1,92 @@
+import type { Peer } from "../core/interceptor.js";
+import type { ByteStream, ByteStreamHandler } from "./byte-stream.js";
+import { messageBytes, type WebSocketLike, WsState } from "./websocket-like.js";
+
+/** Output buffered beyond this makes `needDrain` true (as for sockets). */
+const maxBufferedBytes = 1024 * 1024;
+/** WebSockets have no drain event: how often a waiting writer looks again. */
+const drainPollMs = 5;
+
+/**
+ * A WebSocket carrying a byte stream: every batch written is one binary message, and messages
+ * are delivered as chunks, so farcall framing runs over it unchanged (frames may span messages).
+ * A text message is a protocol error: the socket is closed with 1003.
+ */
+export class WebSocketByteStream implements ByteStream {
+  private handler: ByteStreamHandler | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocketLike,
+    readonly peer: Peer,
+  ) {
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("message", (event) => {
+      const data = messageBytes(event.data);
+      if (typeof data === "string") ws.close(1003, "farcall framing travels in binary messages");
+      else if (data.length > 0) this.handler?.onData(data);
+    });
+    ws.addEventListener("close", () => this.close());
+    ws.addEventListener("error", () => this.close());
+  }
+
+  attach(handler: ByteStreamHandler): void {
+    this.handler = handler;
+    if (this.closed) handler.onClose();
+  }
+
+  write(chunks: Uint8Array[]): void {
+    if (this.ws.readyState !== WsState.Open) return;
+    if (chunks.length === 1) {
+      this.ws.send(chunks[0] as Uint8Array);
+      return;
+    }
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    this.ws.send(out);
+  }
+
+  get needDrain(): boolean {
+    return this.ws.bufferedAmount > maxBufferedBytes;
+  }
+
+  onDrain(cb: () => void): void {
+    if (!this.needDrain || this.closed) cb();
+    else setTimeout(() => this.onDrain(cb), drainPollMs);
+  }
+
+  schedule(cb: () => void): void {
+    queueMicrotask(cb);
+  }
+
+  pause(): void {
+    (this.ws as { pause?: () => void }).pause?.();
+  }
+
+  resume(): void {
+    (this.ws as { resume?: () => void }).resume?.();
+  }
+
+  end(): void {
+    if (this.ws.readyState < WsState.Closing) this.ws.close(1000);
+  }
+
+  destroy(): void {
+    const terminate = (this.ws as { terminate?: () => void }).terminate;
+    if (terminate !== undefined) terminate.call(this.ws);
+    else this.end();
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler?.onClose();
+  }
+}

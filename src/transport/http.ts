@@ -1,0 +1,209 @@
+import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { WebSocketServer } from "ws";
+import { Code } from "../core/code.js";
+import type { Peer } from "../core/interceptor.js";
+import { RpcError } from "../core/rpc-error.js";
+import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
+import type { WebSocketLike } from "../protocol/websocket-like.js";
+import { SocketStream } from "./socket-stream.js";
+
+/** What an HTTP endpoint hands on. */
+export interface HttpHandlers {
+  request(req: HttpRequest, res: HttpResponse): void;
+  /** A `CONNECT <path>` request; true when the connection was taken (and answered). */
+  connect(path: string, take: (statusLine: string) => SocketStream): boolean;
+  /** An upgraded WebSocket; `protocol` is the subprotocol agreed ("" for none). */
+  websocket(ws: WebSocketLike, peer: Peer): void;
+}
+
+/** Settings of an {@link HttpEndpoint}. */
+export interface HttpEndpointOptions {
+  /** How long a client may take to send a request's headers. */
+  headersTimeoutMs: number;
+  /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
+  maxWebSocketMessageBytes: number;
+  /** Subprotocols offered, in order of preference. */
+  webSocketProtocols: readonly string[];
+}
+
+function peerOf(socket: Socket): Peer {
+  return { transport: "http", address: socket.remoteAddress ?? "unknown", port: socket.remotePort };
+}
+
+function headersOf(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = Object.create(null);
+  for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  return out;
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > maxBytes) {
+    return Promise.reject(
+      new RpcError(Code.ResourceExhausted, `body size ${declared} exceeds maxMessageBytes ${maxBytes}`),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let length = 0;
+    const onData = (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > maxBytes) {
+        req.off("data", onData);
+        req.pause();
+        reject(new RpcError(Code.ResourceExhausted, `body size exceeds maxMessageBytes ${maxBytes}`));
+        return;
+      }
+      parts.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () => resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length)));
+    req.on("error", (err) => reject(RpcError.from(err, Code.Canceled)));
+  });
+}
+
+class NodeHttpResponse implements HttpResponse {
+  private aborted = false;
+  private abortCb: (() => void) | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    res.on("close", () => {
+      if (res.writableFinished) return;
+      this.aborted = true;
+      this.abortCb?.();
+    });
+  }
+
+  get done(): boolean {
+    return this.aborted || this.res.writableEnded;
+  }
+
+  head(status: number, headers: Readonly<Record<string, string>>): void {
+    if (!this.res.headersSent) this.res.writeHead(status, headers);
+  }
+
+  write(text: string): Promise<void> {
+    if (this.done) return Promise.resolve();
+    if (this.res.write(text)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const go = () => {
+        this.res.off("drain", go);
+        this.res.off("close", go);
+        resolve();
+      };
+      this.res.on("drain", go);
+      this.res.on("close", go);
+    });
+  }
+
+  end(text?: string, close?: boolean): void {
+    if (this.done) return;
+    if (close && !this.res.headersSent) this.res.setHeader("connection", "close");
+    this.res.end(text);
+    if (close) this.res.once("finish", () => this.res.socket?.destroySoon?.());
+  }
+
+  onAbort(cb: () => void): void {
+    this.abortCb = cb;
+    if (this.aborted) cb();
+  }
+}
+
+/**
+ * HTTP/1.1 on sockets another listener accepted and sniffed: node's HTTP parser, keep-alive and
+ * timeouts, WebSocket upgrades through `ws`, and CONNECT. The only code that touches node:http.
+ */
+export class HttpEndpoint {
+  private readonly http: NodeHttpServer;
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<Socket>();
+  private draining = false;
+  private idleWaiter: (() => void) | undefined;
+
+  constructor(handlers: HttpHandlers, options: HttpEndpointOptions) {
+    this.http = createServer({ headersTimeout: options.headersTimeoutMs, requestTimeout: 0 }, (req, res) => {
+      if (this.draining) res.shouldKeepAlive = false;
+      const socket = req.socket;
+      handlers.request(
+        {
+          method: req.method ?? "GET",
+          url: req.url ?? "/",
+          headers: headersOf(req),
+          peer: peerOf(socket),
+          body: (maxBytes) => readBody(req, maxBytes),
+        },
+        new NodeHttpResponse(res),
+      );
+    });
+    this.http.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (socket.writable && !socket.writableEnded) {
+        const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
+      socket.destroy();
+    });
+    // Node sets up its header/request timeout checks when a server starts listening; this one
+    // never listens (its sockets come from the sniffing listener), so it is told it did.
+    this.http.emit("listening");
+    const offered = options.webSocketProtocols;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxWebSocketMessageBytes,
+      handleProtocols: (asked) => offered.find((p) => asked.has(p)) ?? false,
+    });
+    this.http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (req.headers.upgrade?.toLowerCase() !== "websocket" || this.draining) {
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      const peer = peerOf(socket);
+      this.wss.handleUpgrade(req, socket, head, (ws) => handlers.websocket(ws as unknown as WebSocketLike, peer));
+    });
+    this.http.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const taken = handlers.connect(req.url ?? "", (statusLine) => {
+        socket.write(`${statusLine}\n\n`);
+        const stream = new SocketStream(socket);
+        if (head.length > 0) socket.unshift(head);
+        return stream;
+      });
+      if (!taken) socket.end("HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n");
+    });
+  }
+
+  /** Takes over a sniffed connection; `unread` are the bytes read while sniffing. */
+  take(stream: SocketStream, unread: Uint8Array): void {
+    const socket = stream.release(unread);
+    this.sockets.add(socket);
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      if (this.sockets.size === 0) this.idleWaiter?.();
+    });
+    this.http.emit("connection", socket);
+    socket.resume();
+  }
+
+  /** Connections still open, upgraded and CONNECTed ones included. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Stops keep-alive and upgrades, closes idle connections, and resolves once every connection
+   * has closed.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.http.closeIdleConnections();
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiter = resolve;
+    });
+  }
+
+  /** Closes every connection at once and stops node's timeout checks. */
+  destroy(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.http.close(() => {});
+  }
+}
