@@ -289,6 +289,27 @@ async function startServer(
 }
 
 /** A well-behaved client on a fresh connection still gets an answer. */
+/** Sends `text` on a plain socket and resolves with everything received until the server closes. */
+function rawExchange(address: string, text: string): Promise<string> {
+  const url = new URL(address);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(text));
+    let received = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within 5 s; got ${JSON.stringify(received)}`));
+    }, 5_000);
+    socket.on("data", (d) => {
+      received += d.toString("latin1");
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+  });
+}
+
 async function stillServes(address: string): Promise<void> {
   const client = createClient(address, { codec: "json" });
   try {
@@ -483,12 +504,19 @@ describe("preface", () => {
     await stillServes(address);
   });
 
-  test("not farcall at all (HTTP request): closed, server still serves others", async () => {
+  test("not farcall at all (HTTP request): answered as HTTP, server still serves others", async () => {
     const { address } = await startServer();
-    const peer = await RawPeer.open(address);
-    peer.send(Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    await peer.whenClosed();
-    assert.equal(peer.preface, undefined, "the server answered an HTTP client with farcall bytes");
+    const reply = await rawExchange(address, "GET /no/such/path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(reply, /^HTTP\/1\.1 404 /, "an HTTP client gets an HTTP answer");
+    await stillServes(address);
+  });
+
+  test("a first byte no protocol starts with: a one-line text error, then closed", async () => {
+    const { address } = await startServer();
+    for (const first of ["\u0001\u0002", "hello", `${" ".repeat(65)}{}`]) {
+      const reply = await rawExchange(address, first);
+      assert.match(reply, /^farcall: unrecognised protocol \(.+\)\n$/, JSON.stringify(first));
+    }
     await stillServes(address);
   });
 
