@@ -13,7 +13,7 @@ const values = [
   '{"jsonrpc":"2.0","method":"Arith.add","params":[1,{"x":"}]"}],"id":1}',
   '[{"a":"[[{{"},{"b":"\\"}"}]',
   '{"s":"a\\\\"}',
-  '{"":"","\\\\":"\\""}',
+  '{"":"}","\\\\":"\\"]"}',
   '{"k":"\\\\\\"]","t":"\\\\\\\\"}',
   '{"u":"héllo ✓ 😀 {","é":"}"}',
   "[]",
@@ -21,6 +21,9 @@ const values = [
   "[[[]],{}]",
   '{ "spaced" : [ 1 , 2 ] ,\n "n" : null }',
   '["\\u005d\\u007d", "\\/", "\\n"]',
+  // Long strings, where the scan jumps from quote to quote, with escapes and runs of backslashes.
+  JSON.stringify({ long: `${"a".repeat(40)}"${"b".repeat(20)}\\`, next: `${"c".repeat(17)}\\\\"]}` }),
+  JSON.stringify([`${"d".repeat(16)}\\`, `${"e".repeat(15)}"`, `${"f".repeat(33)}\\"\\\\\\"{[`]),
 ];
 
 function strings(texts: Uint8Array[]): string[] {
@@ -83,6 +86,45 @@ describe("JsonSplitter", () => {
       });
     });
   }
+
+  test("random values, whitespace and chunk sizes", () => {
+    // A small deterministic generator, so a failure can be reproduced from its seed.
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const alphabet = ['"', "\\", "[", "]", "{", "}", ",", ":", "a", "é", "😀", " ", "\n", "\u0000"];
+    const randomString = (): string => {
+      const kind = next(3);
+      const len = kind === 0 ? next(4) : kind === 1 ? next(40) : 100 + next(200);
+      let s = "";
+      for (let i = 0; i < len; i++) s += next(4) === 0 ? (alphabet[next(alphabet.length)] as string) : "x";
+      return s;
+    };
+    const randomValue = (depth: number): unknown => {
+      const kind = depth > 4 ? 2 + next(2) : next(4);
+      if (kind === 0) return Array.from({ length: next(4) }, () => randomValue(depth + 1));
+      if (kind === 1)
+        return Object.fromEntries(Array.from({ length: next(4) }, () => [randomString(), randomValue(depth + 1)]));
+      if (kind === 2) return randomString();
+      return next(1000);
+    };
+    const gaps = ["", " ", "\n", "\r\n", "\t \n "];
+    for (let round = 0; round < 200; round++) {
+      const texts = Array.from({ length: 1 + next(6) }, () =>
+        JSON.stringify(next(2) === 0 ? [randomValue(1)] : { v: randomValue(1) }, null, next(3) === 0 ? 1 : undefined),
+      );
+      const stream = encoder.encode(texts.map((t) => `${t}${gaps[next(gaps.length)]}`).join(""));
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < stream.length; ) {
+        const size = next(3) === 0 ? 1 + next(4) : 1 + next(200);
+        chunks.push(stream.slice(at, at + size));
+        at += size;
+      }
+      assert.deepEqual(feed(new JsonSplitter(roomy), chunks), texts, `round ${round}`);
+    }
+  });
 
   test("a text is returned by the push that delivers its closing bracket", () => {
     const splitter = new JsonSplitter(roomy);
