@@ -3,7 +3,8 @@
  * @packageDocumentation
  */
 
-export { Client, type ClientOptions, createClient } from "./client/client.js";
+export { type CallTransport, Client, type ClientOptions } from "./client/client.js";
+export { createClient } from "./client/connect.js";
 export type { ClientMethod, ProxyClient, ServiceClient } from "./client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "./codec/index.js";
 export { Code, codeFromString, codeToString } from "./core/code.js";

@@ -1,10 +1,24 @@
-import type { Codec } from "../codec/codec.js";
 import { Code } from "../core/code.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
-import type { Limits } from "../core/limits.js";
 import { RpcError } from "../core/rpc-error.js";
-import { ClientSession } from "../protocol/farcall/client-session.js";
-import { connect } from "../transport/tcp.js";
+import type { MethodDescriptor } from "../core/service.js";
+import type { ClientSessionHooks, SessionCallOptions } from "../protocol/farcall/client-session.js";
+
+/** One connection's protocol session, as a channel uses it (farcall's, JSON-RPC's). */
+export interface ChannelSession {
+  /** False once draining or closed: new calls go to a new session. */
+  readonly usable: boolean;
+  readonly closed: boolean;
+  call(method: MethodDescriptor, input: unknown, options: SessionCallOptions): Promise<RpcResponse>;
+  ping(): Promise<number>;
+  /** Lets calls in flight finish, then closes. */
+  shutdown(): void;
+}
+
+/** Opens a connection and starts a session on it, wired to the channel's hooks. */
+export type Dial = (
+  hooks: Required<Pick<ClientSessionHooks, "onDrain" | "onClose" | "resend">>,
+) => Promise<ChannelSession>;
 
 /** Reconnect backoff: the wait after the n-th failed attempt is min(maxMs, initialMs·multiplier^(n-1)) ± jitter. */
 export interface BackoffOptions {
@@ -38,9 +52,9 @@ export function backoffDelay(failures: number, b: BackoffOptions, random: () => 
  * leaves `retryAt` set.
  */
 export class Channel {
-  private session: ClientSession | undefined;
-  private connecting: Promise<ClientSession> | undefined;
-  private readonly old = new Set<ClientSession>();
+  private session: ChannelSession | undefined;
+  private connecting: Promise<ChannelSession> | undefined;
+  private readonly old = new Set<ChannelSession>();
   private failures = 0;
   private retryAt = 0;
   private lastError: RpcError | undefined;
@@ -48,10 +62,7 @@ export class Channel {
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    readonly address: string,
-    private readonly codec: Codec,
-    private readonly limits: Limits,
-    private readonly connectTimeoutMs: number,
+    private readonly dial: Dial,
     private readonly backoff: BackoffOptions,
   ) {}
 
@@ -78,7 +89,7 @@ export class Channel {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private connect(): Promise<ClientSession> {
+  private connect(): Promise<ChannelSession> {
     if (this.closed) return Promise.reject(new RpcError(Code.Unavailable, "client is closed", { safeToRetry: true }));
     if (this.session?.usable) return Promise.resolve(this.session);
     if (this.connecting !== undefined) return this.connecting;
@@ -92,24 +103,25 @@ export class Channel {
         }),
       );
     }
-    this.connecting = connect(this.address, this.connectTimeoutMs).then(
-      (stream) => {
+    let session: ChannelSession | undefined;
+    this.connecting = this.dial({
+      onDrain: () => session !== undefined && this.retire(session),
+      // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
+      resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options ?? {})),
+      onClose: () => {
+        if (session === undefined) return;
+        this.retire(session);
+        this.old.delete(session);
+        this.checkIdle();
+      },
+    }).then(
+      (opened) => {
+        session = opened;
         this.connecting = undefined;
         this.failures = 0;
-        const session: ClientSession = new ClientSession(stream, this.codec, this.limits, {
-          onDrain: () => this.retire(session),
-          // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
-          resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options ?? {})),
-          onClose: () => {
-            this.retire(session);
-            this.old.delete(session);
-            this.checkIdle();
-          },
-        });
-        stream.attach(session);
-        if (this.closed) session.shutdown();
-        this.session = session;
-        return session;
+        if (this.closed) opened.shutdown();
+        if (!opened.closed) this.session = opened;
+        return opened;
       },
       (err: unknown) => {
         this.connecting = undefined;
@@ -124,7 +136,7 @@ export class Channel {
   }
 
   /** Stops giving `session` new calls; it closes itself once its calls are done. */
-  private retire(session: ClientSession): void {
+  private retire(session: ChannelSession): void {
     if (this.session === session) this.session = undefined;
     if (!session.closed) this.old.add(session);
   }

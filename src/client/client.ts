@@ -1,13 +1,12 @@
 import type { Codec } from "../codec/codec.js";
-import { findCodec } from "../codec/index.js";
 import { Code } from "../core/code.js";
 import { deadlineFromTimeout } from "../core/deadline.js";
-import { compose, type Handler, type Interceptor, type RpcResponse } from "../core/interceptor.js";
-import { type Limits, resolveLimits } from "../core/limits.js";
+import { compose, type Handler, type Interceptor, type RpcRequest, type RpcResponse } from "../core/interceptor.js";
+import type { Limits } from "../core/limits.js";
 import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
-import { type BackoffOptions, Channel, defaultBackoff } from "./channel.js";
+import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
 
 /** Options for {@link createClient}. */
@@ -22,6 +21,19 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Reconnect backoff after failed attempts. */
   backoff?: Partial<BackoffOptions>;
+  /**
+   * JSON-RPC and Go net/rpc only: the method name sent for a method. Default `Service.method`
+   * (`Service.Method` for Go).
+   */
+  methodName?: (method: MethodDescriptor) => string;
+}
+
+/** What carries a client's calls: a channel of connections, or a stateless HTTP transport. */
+export interface CallTransport {
+  call(req: RpcRequest): Promise<RpcResponse>;
+  ping(): Promise<number>;
+  /** Lets calls in flight finish, then closes. */
+  close(): Promise<void>;
 }
 
 const noMetadata = Object.freeze(createMetadata());
@@ -31,21 +43,14 @@ const noMetadata = Object.freeze(createMetadata());
  * lazily opened, multiplexed connection.
  */
 export class Client {
-  private readonly channel: Channel;
   private readonly handler: Handler;
 
   constructor(
     readonly address: string,
-    options: ClientOptions = {},
+    options: ClientOptions,
+    private readonly transport: CallTransport,
   ) {
-    const codec = typeof options.codec === "object" ? options.codec : findCodec(options.codec ?? "msgpack");
-    if (codec === undefined) throw new TypeError(`unknown codec ${String(options.codec)}`);
-    const limits: Limits = resolveLimits(options.limits);
-    this.channel = new Channel(address, codec, limits, options.connectTimeoutMs ?? 10_000, {
-      ...defaultBackoff,
-      ...options.backoff,
-    });
-    const terminal: Handler = (req) => this.channel.call(req);
+    const terminal: Handler = (req) => this.transport.call(req);
     this.handler = compose(options.interceptors ?? [], terminal);
   }
 
@@ -83,16 +88,11 @@ export class Client {
 
   /** Round-trip time to the server in ms (PING). */
   ping(): Promise<number> {
-    return this.channel.ping();
+    return this.transport.ping();
   }
 
   /** Lets calls in flight finish, then closes the connection. Later calls fail with `unavailable`. */
   close(): Promise<void> {
-    return this.channel.close();
+    return this.transport.close();
   }
-}
-
-/** Creates a client for `tcp://host:port` or `unix:///path`. Nothing connects until the first call. */
-export function createClient(address: string, options?: ClientOptions): Client {
-  return new Client(address, options);
 }

@@ -1,3 +1,6 @@
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+
 /**
  * The part of a WebSocket that farcall uses; the browser's `WebSocket` and the `ws` package's
  * both have it, so sessions over WebSocket run unchanged on either.
@@ -35,4 +38,46 @@ export function messageBytes(data: unknown): Uint8Array | string {
     return out;
   }
   return new Uint8Array(0);
+}
+
+/** A WebSocket constructor: the browser's global one, or the `ws` package's. */
+export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/**
+ * Opens a WebSocket asking for `protocol`; resolves once open. Rejects with `unavailable` (safe
+ * to retry) when it fails, times out, or the server picked another subprotocol.
+ */
+export function openWebSocket(
+  ctor: WebSocketCtor,
+  url: string,
+  protocol: string,
+  timeoutMs: number,
+): Promise<WebSocketLike> {
+  return new Promise((resolve, reject) => {
+    let ws: WebSocketLike;
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new RpcError(Code.Unavailable, `cannot open ${url}: ${why}`, { safeToRetry: true }));
+    };
+    try {
+      ws = new ctor(url, protocol);
+    } catch (err) {
+      fail((err as Error).message);
+      return;
+    }
+    const timer = setTimeout(() => {
+      fail(`no answer within ${timeoutMs} ms`);
+      ws.close();
+    }, timeoutMs);
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("open", () => {
+      clearTimeout(timer);
+      if (ws.protocol === protocol) resolve(ws);
+      else {
+        ws.close(1002, "subprotocol not agreed");
+        fail(`server did not agree to subprotocol ${protocol}`);
+      }
+    });
+    ws.addEventListener("error", () => fail("connection failed"));
+  });
 }

@@ -1,0 +1,18 @@
+import { connect } from "../transport/tcp.js";
+import { NodeWebSocket } from "../transport/websocket.js";
+import { Client, type ClientOptions } from "./client.js";
+import { transportFor } from "./transports.js";
+
+/**
+ * Creates a client for an address; the scheme picks the protocol (docs/protocols.md):
+ * `tcp://host:port`, `unix:///path`, `ws://…` (farcall), `http://…` (HTTP JSON),
+ * `jsonrpc+tcp://`, `jsonrpc+http://`, `jsonrpc+ws://` (JSON-RPC 2.0), `gorpc+tcp://` (Go net/rpc).
+ * Nothing connects until the first call.
+ */
+export function createClient(address: string, options: ClientOptions = {}): Client {
+  return new Client(
+    address,
+    options,
+    transportFor(address, options, { dialStream: connect, WebSocket: NodeWebSocket, fetch: globalThis.fetch }),
+  );
+}

@@ -1,0 +1,237 @@
+import { fromJsonText, toJsonText, utf8Text } from "../codec/json.js";
+import { Code, codeFromString } from "../core/code.js";
+import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../core/deadline.js";
+import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
+import type { Limits } from "../core/limits.js";
+import { createMetadata, type Metadata } from "../core/metadata.js";
+import { RpcError } from "../core/rpc-error.js";
+import { codeOfHttpStatus, metadataHeaderPrefix, timeoutHeader } from "../protocol/http/status.js";
+import { JsonSplitter } from "../protocol/json/json-splitter.js";
+import { type JsonRpcDialect, replyOutcome, requestText } from "../protocol/jsonrpc/client-session.js";
+
+/** The `fetch` farcall needs (the global one in browsers and Node 20). */
+export type Fetch = typeof globalThis.fetch;
+
+/** An abort signal for one request: the caller's signal and the deadline, whichever comes first. */
+function requestSignal(req: RpcRequest): { signal: AbortSignal; reason: () => RpcError; done(): void } {
+  const controller = new AbortController();
+  let reason: RpcError | undefined;
+  const abort = (err: RpcError) => {
+    reason ??= err;
+    controller.abort(err);
+  };
+  const ms = remainingMs(req.deadline);
+  const timer = ms <= maxTimerMs ? setTimeout(() => abort(deadlineExceeded()), ms) : undefined;
+  const caller = req.signal;
+  const onAbort = () => caller !== undefined && abort(canceledBy(caller));
+  if (caller?.aborted) onAbort();
+  else caller?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    reason: () => reason ?? new RpcError(Code.Unavailable, "request failed", { safeToRetry: true }),
+    done() {
+      clearTimeout(timer);
+      caller?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/** Reads a body up to `maxBytes`; beyond it fails with `resource_exhausted`. */
+async function readBody(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get("content-length"));
+  if (declared > maxBytes)
+    throw new RpcError(Code.ResourceExhausted, `reply size ${declared} exceeds maxMessageBytes ${maxBytes}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.length > maxBytes) {
+    throw new RpcError(Code.ResourceExhausted, `reply size ${bytes.length} exceeds maxMessageBytes ${maxBytes}`);
+  }
+  return bytes;
+}
+
+function headersFor(req: RpcRequest): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const ms = remainingMs(req.deadline);
+  if (ms !== Number.POSITIVE_INFINITY) headers[timeoutHeader] = String(Math.ceil(ms));
+  for (const key in req.metadata) {
+    headers[key === "authorization" ? key : metadataHeaderPrefix + key] = req.metadata[key] as string;
+  }
+  return headers;
+}
+
+function metadataOf(headers: Headers): Metadata {
+  const md = createMetadata();
+  headers.forEach((value, name) => {
+    if (name.startsWith(metadataHeaderPrefix)) md[name.slice(metadataHeaderPrefix.length)] = value;
+  });
+  return md;
+}
+
+/** The error an HTTP error reply stands for. */
+function httpError(status: number, body: Uint8Array, maxDepth: number): RpcError {
+  try {
+    const parsed = fromJsonText(utf8Text(body), maxDepth) as { code?: unknown; message?: unknown; details?: unknown };
+    if (typeof parsed?.code === "string" && typeof parsed.message === "string") {
+      const details = Array.isArray(parsed.details) ? parsed.details : undefined;
+      return new RpcError(codeFromString(parsed.code), parsed.message, details ? { details } : {});
+    }
+  } catch {
+    // not farcall's error body: fall back on the status
+  }
+  return new RpcError(codeOfHttpStatus(status), `HTTP ${status}`);
+}
+
+/** Lines of an NDJSON reply as stream items; ends at `{"end":true}`, throws at `{"error":…}` or a cut body. */
+async function* ndjsonItems(res: Response, limits: Limits, done: () => void, reason: () => RpcError) {
+  const body = res.body;
+  if (body === null) throw new RpcError(Code.Internal, "stream reply without a body");
+  const reader = body.getReader();
+  const splitter = new JsonSplitter(limits);
+  try {
+    for (;;) {
+      const chunk = await reader.read().catch(() => {
+        throw reason();
+      });
+      if (chunk.done) throw new RpcError(Code.Unavailable, "stream reply cut short");
+      for (const text of splitter.push(chunk.value)) {
+        const line = fromJsonText(utf8Text(text), limits.maxDepth) as {
+          value?: unknown;
+          end?: unknown;
+          error?: unknown;
+        };
+        if (line.end === true) return;
+        if (line.error !== undefined)
+          throw httpError(500, new TextEncoder().encode(toJsonText(line.error)), limits.maxDepth);
+        yield line.value;
+      }
+    }
+  } finally {
+    done();
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * farcall's HTTP JSON protocol as a client: `POST <base>/<Service>/<method>`; unary and oneway
+ * calls, and server streams read as NDJSON. Stateless, so `close()` has nothing to wait for.
+ */
+export class HttpJsonTransport {
+  constructor(
+    private readonly base: string,
+    private readonly limits: Limits,
+    private readonly fetch: Fetch,
+  ) {}
+
+  async call(req: RpcRequest): Promise<RpcResponse> {
+    const kind = req.method.kind;
+    if (kind === "client_stream" || kind === "bidi_stream") {
+      throw new RpcError(
+        Code.Unimplemented,
+        `${req.method.path}: HTTP JSON cannot carry a stream of requests; use ws://`,
+      );
+    }
+    const s = requestSignal(req);
+    let streaming = false;
+    try {
+      let res: Response;
+      try {
+        res = await this.fetch(`${this.base}/${req.method.path}`, {
+          method: "POST",
+          headers: headersFor(req),
+          body: req.input === undefined ? "" : toJsonText(req.input),
+          signal: s.signal,
+        });
+      } catch (err) {
+        if (s.signal.aborted) throw s.reason();
+        throw new RpcError(Code.Unavailable, `cannot reach ${this.base}: ${(err as Error).message}`, {
+          safeToRetry: true,
+          cause: err,
+        });
+      }
+      if (!res.ok) throw httpError(res.status, await readBody(res, this.limits.maxMessageBytes), this.limits.maxDepth);
+      const metadata = metadataOf(res.headers);
+      if (kind === "oneway") return { output: undefined, metadata };
+      if (kind === "server_stream") {
+        streaming = true;
+        return { output: ndjsonItems(res, this.limits, s.done, s.reason), metadata };
+      }
+      const body = await readBody(res, this.limits.maxMessageBytes);
+      return { output: fromJsonText(utf8Text(body), this.limits.maxDepth), metadata };
+    } catch (err) {
+      if (s.signal.aborted) throw s.reason();
+      throw err;
+    } finally {
+      if (!streaming) s.done();
+    }
+  }
+
+  ping(): Promise<number> {
+    return Promise.reject(new RpcError(Code.Unimplemented, "HTTP JSON has no ping"));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** JSON-RPC 2.0 over HTTP POST: one request per call; oneway calls are notifications. */
+export class JsonRpcHttpTransport {
+  private nextId = 1;
+
+  constructor(
+    private readonly url: string,
+    private readonly limits: Limits,
+    private readonly fetch: Fetch,
+    private readonly methodName: ((m: RpcRequest["method"]) => string) | undefined,
+  ) {}
+
+  async call(req: RpcRequest): Promise<RpcResponse> {
+    const kind = req.method.kind;
+    if (kind !== "unary" && kind !== "oneway") {
+      throw new RpcError(
+        Code.Unimplemented,
+        `${req.method.path}: JSON-RPC carries unary and oneway calls, not ${kind}`,
+      );
+    }
+    const dialect: JsonRpcDialect = "2.0";
+    const name = this.methodName?.(req.method) ?? `${req.method.service}.${req.method.name}`;
+    const id = kind === "oneway" ? undefined : this.nextId++;
+    const s = requestSignal(req);
+    try {
+      const res = await this.fetch(this.url, {
+        method: "POST",
+        headers: headersFor(req),
+        body: requestText(dialect, name, req.input, id),
+        signal: s.signal,
+      }).catch((err: unknown) => {
+        if (s.signal.aborted) throw s.reason();
+        throw new RpcError(Code.Unavailable, `cannot reach ${this.url}: ${(err as Error).message}`, {
+          safeToRetry: true,
+          cause: err,
+        });
+      });
+      const body = await readBody(res, this.limits.maxMessageBytes);
+      if (id === undefined) return { output: undefined, metadata: createMetadata() };
+      if (!res.ok && body.length === 0) throw new RpcError(codeOfHttpStatus(res.status), `HTTP ${res.status}`);
+      const reply = fromJsonText(utf8Text(body), this.limits.maxDepth);
+      if (typeof reply !== "object" || reply === null || Array.isArray(reply)) {
+        throw new RpcError(Code.Internal, "server sent something other than a response object");
+      }
+      const outcome = replyOutcome(reply as Record<string, unknown>, dialect);
+      if (outcome instanceof RpcError) throw outcome;
+      return outcome;
+    } catch (err) {
+      if (s.signal.aborted) throw s.reason();
+      throw RpcError.from(err, Code.Internal);
+    } finally {
+      s.done();
+    }
+  }
+
+  ping(): Promise<number> {
+    return Promise.reject(new RpcError(Code.Unimplemented, "JSON-RPC has no ping"));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,179 @@
+import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
+import { Code } from "../../core/code.js";
+import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../../core/deadline.js";
+import type { RpcResponse } from "../../core/interceptor.js";
+import type { Limits } from "../../core/limits.js";
+import { createMetadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { MethodDescriptor } from "../../core/service.js";
+import type { SessionCallOptions } from "../farcall/client-session.js";
+import { fromJsonRpcError } from "./errors.js";
+import { camelKeys, goMethodName } from "./names.js";
+
+/** Where a JSON-RPC client session sends its texts: a byte stream or a WebSocket. */
+export interface TextPipe {
+  send(text: string): void;
+  /** Closes once what was sent is flushed. */
+  end(): void;
+}
+
+/** Which JSON-RPC a client speaks. */
+export type JsonRpcDialect = "2.0" | "go";
+
+/** Settings of a JSON-RPC client session. */
+export interface JsonRpcClientOptions {
+  readonly dialect: JsonRpcDialect;
+  readonly limits: Limits;
+  /** The name sent for a method; default `Service.method` (Go: `Service.Method`). */
+  readonly methodName?: ((method: MethodDescriptor) => string) | undefined;
+  /** Called once when the connection is gone. */
+  readonly onClose?: (() => void) | undefined;
+}
+
+/** One call waiting for its answer. */
+interface Pending {
+  resolve(r: RpcResponse): void;
+  reject(e: RpcError): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** farcall's input as JSON-RPC params: an object by name, nothing as none, anything else as `[input]`. */
+export function paramsOf(input: unknown, dialect: JsonRpcDialect): unknown {
+  if (dialect === "go") return [input === undefined ? null : input];
+  if (input === undefined) return undefined;
+  return typeof input === "object" && input !== null && !Array.isArray(input) && !(input instanceof Uint8Array)
+    ? input
+    : [input];
+}
+
+/** The request text for a call (or a notification when `id` is undefined). */
+export function requestText(dialect: JsonRpcDialect, name: string, input: unknown, id: number | undefined): string {
+  const params = paramsOf(input, dialect);
+  const p = params === undefined ? "" : `,"params":${toJsonText(params)}`;
+  const head = dialect === "go" ? "{" : '{"jsonrpc":"2.0",';
+  return `${head}"method":${JSON.stringify(name)}${p}${id === undefined ? "" : `,"id":${id}`}}`;
+}
+
+/** The response or error carried by a reply object. */
+export function replyOutcome(reply: Record<string, unknown>, dialect: JsonRpcDialect): RpcResponse | RpcError {
+  const error = reply.error;
+  if (error !== undefined && error !== null) return fromJsonRpcError(error);
+  const result = dialect === "go" ? camelKeys(reply.result) : reply.result;
+  return { output: result, metadata: createMetadata() };
+}
+
+/**
+ * The client side of JSON-RPC 2.0 or Go's dialect on one connection: numbered requests, answers
+ * matched by id in any order, deadlines and cancellation kept on this side (the protocols cannot
+ * carry them). Unary and oneway calls only; oneway is a notification in 2.0.
+ */
+export class JsonRpcClientSession {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private draining = false;
+  closed = false;
+
+  constructor(
+    private readonly pipe: TextPipe,
+    private readonly options: JsonRpcClientOptions,
+  ) {}
+
+  get usable(): boolean {
+    return !this.closed && !this.draining;
+  }
+
+  call(method: MethodDescriptor, input: unknown, options: SessionCallOptions): Promise<RpcResponse> {
+    if (this.closed) return Promise.reject(new RpcError(Code.Unavailable, "connection closed", { safeToRetry: true }));
+    if (method.kind !== "unary" && method.kind !== "oneway") {
+      return Promise.reject(
+        new RpcError(Code.Unimplemented, `${method.path}: JSON-RPC carries unary and oneway calls, not ${method.kind}`),
+      );
+    }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(canceledBy(signal));
+    const dialect = this.options.dialect;
+    const name =
+      this.options.methodName?.(method) ??
+      (dialect === "go" ? goMethodName(method) : `${method.service}.${method.name}`);
+    let text: string;
+    const notification = method.kind === "oneway" && dialect === "2.0";
+    const id = notification ? undefined : this.nextId++;
+    try {
+      text = requestText(dialect, name, input, id);
+    } catch (err) {
+      return Promise.reject(RpcError.from(err, Code.Internal));
+    }
+    if (id === undefined) {
+      this.pipe.send(text);
+      return Promise.resolve({ output: undefined, metadata: createMetadata() });
+    }
+    return new Promise((resolve, reject) => {
+      const p: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const ms = remainingMs(options.deadline);
+      if (ms <= maxTimerMs) p.timer = setTimeout(() => this.settle(id, deadlineExceeded()), ms);
+      if (signal !== undefined) {
+        p.onAbort = () => this.settle(id, canceledBy(signal));
+        signal.addEventListener("abort", p.onAbort, { once: true });
+      }
+      this.pending.set(id, p);
+      this.pipe.send(text);
+    });
+  }
+
+  ping(): Promise<number> {
+    return Promise.reject(new RpcError(Code.Unimplemented, "JSON-RPC has no ping"));
+  }
+
+  /** A complete JSON text from the server. */
+  onText(bytes: Uint8Array): void {
+    let reply: unknown;
+    try {
+      reply = fromJsonText(utf8Text(bytes), this.options.limits.maxDepth);
+    } catch (err) {
+      return this.fail(RpcError.from(err, Code.Internal));
+    }
+    if (typeof reply !== "object" || reply === null || Array.isArray(reply)) {
+      return this.fail(new RpcError(Code.Internal, "server sent something other than a response object"));
+    }
+    const r = reply as Record<string, unknown>;
+    if (typeof r.id !== "number") {
+      // An error without an id is the server's complaint about the connection as a whole.
+      if (r.error !== undefined && r.error !== null) return this.fail(fromJsonRpcError(r.error));
+      return;
+    }
+    this.settle(r.id, replyOutcome(r, this.options.dialect));
+  }
+
+  /** The connection is gone: every waiting call fails (safe to retry only if nothing was sent is unknown). */
+  onClose(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new RpcError(Code.Unavailable, error ? `connection lost: ${error.message}` : "connection closed");
+    for (const id of [...this.pending.keys()]) this.settle(id, err);
+    this.options.onClose?.();
+  }
+
+  shutdown(): void {
+    this.draining = true;
+    if (this.pending.size === 0) this.pipe.end();
+  }
+
+  /** Fails every call and ends the connection (a protocol error). */
+  private fail(err: RpcError): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, err);
+    this.pipe.end();
+  }
+
+  private settle(id: number, outcome: RpcResponse | RpcError): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (p.onAbort !== undefined) p.signal?.removeEventListener("abort", p.onAbort);
+    if (outcome instanceof RpcError) p.reject(outcome);
+    else p.resolve(outcome);
+    if (this.draining && this.pending.size === 0) this.pipe.end();
+  }
+}
