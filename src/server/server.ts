@@ -11,6 +11,7 @@ import {
 } from "../core/service.js";
 import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
 import { ServerSession } from "../protocol/farcall/server-session.js";
+import { mayBeConnect, parseConnect } from "../protocol/http/connect.js";
 import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
 import { JsonRpcEndpoint, type JsonRpcServerOptions } from "../protocol/jsonrpc/server.js";
 import { JsonStreamSession } from "../protocol/jsonrpc/stream-session.js";
@@ -200,13 +201,14 @@ export class Server {
         const result = sniff(seen);
         if (result === undefined) return;
         this.pending.delete(stream);
-        if (result.protocol !== "farcall") clearTimeout(timer);
+        if (result.protocol === "json" || (result.protocol === "http" && !mayBeConnect(seen))) clearTimeout(timer);
         switch (result.protocol) {
           case "farcall":
             return this.farcall(stream, seen, timer);
           case "json":
             return this.jsonStream(stream, seen);
           case "http":
+            if (mayBeConnect(seen)) return this.connect(stream, seen, timer);
             this.http ??= this.httpEndpoint();
             return this.http.take(stream, seen);
           default:
@@ -220,6 +222,40 @@ export class Server {
       },
     };
     stream.attach(sniffer);
+  }
+
+  /**
+   * `CONNECT /_goRPC_` (Go's HTTP handshake for net/rpc) is read here, since node's parser does not
+   * take its origin-form target; the connection then carries a JSON stream. Other requests that
+   * start like CONNECT go to the HTTP endpoint once they differ.
+   */
+  private connect(stream: SocketStream, first: Uint8Array, timer: ReturnType<typeof setTimeout>): void {
+    let seen = first;
+    const step = (): void => {
+      if (!mayBeConnect(seen)) {
+        clearTimeout(timer);
+        this.http ??= this.httpEndpoint();
+        return this.http.take(stream, seen);
+      }
+      const head = parseConnect(seen);
+      if (head === undefined) return;
+      clearTimeout(timer);
+      if (typeof head === "string" || head.target !== "/_goRPC_" || this.closing !== undefined) {
+        const why = typeof head === "string" ? head : `no CONNECT target ${head.target}`;
+        stream.write([new TextEncoder().encode(`HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n${why}\n`)]);
+        return stream.end();
+      }
+      stream.write([new TextEncoder().encode("HTTP/1.0 200 Connected to Go RPC\n\n")]);
+      this.jsonStream(stream, head.rest);
+    };
+    stream.attach({
+      onData: (chunk) => {
+        seen = concat(seen, chunk);
+        step();
+      },
+      onClose: () => clearTimeout(timer),
+    });
+    step();
   }
 
   /** Tracks a session until it closes. */
@@ -270,11 +306,6 @@ export class Server {
             corsOrigins: this.options.corsOrigins,
             draining: () => this.closing !== undefined,
           }),
-        connect: (path, take) => {
-          if (path !== "/_goRPC_" || this.closing !== undefined) return false;
-          this.jsonStream(take("HTTP/1.0 200 Connected to Go RPC"), new Uint8Array(0));
-          return true;
-        },
         websocket: (ws: WebSocketLike, peer) => {
           if (ws.protocol === "farcall") return this.farcall(new WebSocketByteStream(ws, peer), new Uint8Array(0));
           const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, peer);

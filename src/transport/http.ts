@@ -6,13 +6,11 @@ import type { Peer } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
 import type { WebSocketLike } from "../protocol/websocket-like.js";
-import { SocketStream } from "./socket-stream.js";
+import type { SocketStream } from "./socket-stream.js";
 
 /** What an HTTP endpoint hands on. */
 export interface HttpHandlers {
   request(req: HttpRequest, res: HttpResponse): void;
-  /** A `CONNECT <path>` request; true when the connection was taken (and answered). */
-  connect(path: string, take: (statusLine: string) => SocketStream): boolean;
   /** An upgraded WebSocket; `protocol` is the subprotocol agreed ("" for none). */
   websocket(ws: WebSocketLike, peer: Peer): void;
 }
@@ -160,14 +158,8 @@ export class HttpEndpoint {
       const peer = peerOf(socket);
       this.wss.handleUpgrade(req, socket, head, (ws) => handlers.websocket(ws as unknown as WebSocketLike, peer));
     });
-    this.http.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      const taken = handlers.connect(req.url ?? "", (statusLine) => {
-        socket.write(`${statusLine}\n\n`);
-        const stream = new SocketStream(socket);
-        if (head.length > 0) socket.unshift(head);
-        return stream;
-      });
-      if (!taken) socket.end("HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n");
+    this.http.on("connect", (_req: IncomingMessage, socket: Socket) => {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
   }
 
