@@ -28,6 +28,11 @@ export interface ByteStream {
 export interface ByteStreamHandler {
   /** A chunk of bytes; it stays valid after the call (the session may keep views of it). */
   onData(chunk: Uint8Array): void;
+  /**
+   * The peer will send no more (FIN). The transport ends its side right after this, once what
+   * the session wrote in the same tick is flushed. Optional.
+   */
+  onEnd?(): void;
   /** The stream closed (peer FIN, reset, or `destroy`); `error` says why when it was not clean. */
   onClose(error?: Error): void;
 }

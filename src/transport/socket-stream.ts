@@ -29,6 +29,7 @@ export class SocketStream implements ByteStream {
     socket.on("error", this.onError);
     socket.on("drain", this.onDrainEvent);
     socket.on("close", this.onCloseEvent);
+    socket.on("end", this.onEndEvent);
   }
 
   private readonly onError = (err: Error) => {
@@ -38,6 +39,11 @@ export class SocketStream implements ByteStream {
   private readonly onCloseEvent = () => {
     this.releaseDrain();
     this.handler?.onClose(this.error);
+  };
+  /** The peer finished sending: the session may answer what it holds, then this side ends too. */
+  private readonly onEndEvent = () => {
+    this.handler?.onEnd?.();
+    process.nextTick(() => this.end());
   };
   private readonly onSocketData = (chunk: Buffer) =>
     this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -62,6 +68,7 @@ export class SocketStream implements ByteStream {
     socket.off("error", this.onError);
     socket.off("drain", this.onDrainEvent);
     socket.off("close", this.onCloseEvent);
+    socket.off("end", this.onEndEvent);
     this.handler = undefined;
     if (unread.length > 0) socket.unshift(Buffer.from(unread.buffer, unread.byteOffset, unread.byteLength));
     return socket;

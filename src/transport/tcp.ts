@@ -20,7 +20,7 @@ export interface Listener {
  */
 export async function listen(address: string, accept: (stream: SocketStream) => void): Promise<Listener> {
   const endpoint = parseAddress(address);
-  const server = createServer({ noDelay: true }, (socket) => accept(new SocketStream(socket)));
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => accept(new SocketStream(socket)));
   try {
     await bind(server, endpoint);
   } catch (err) {
