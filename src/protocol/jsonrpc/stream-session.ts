@@ -58,9 +58,7 @@ export class JsonStreamSession implements ByteStreamHandler {
   /** The peer stopped sending: half a value left over can never complete. */
   onEnd(): void {
     if (this.ended || this.splitter.buffered === 0) return;
-    this.send(
-      this.endpoint.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"),
-    );
+    this.send(this.endpoint.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"));
   }
 
   onClose(): void {

@@ -1,0 +1,44 @@
+/**
+ * farcall in the browser: typed stubs over HTTP and WebSocket with the browser's own `fetch` and
+ * `WebSocket`; no `node:` imports. Addresses: `http(s)://host:port` (HTTP JSON: unary, oneway,
+ * server streams), `ws(s)://host:port/` (farcall framing: every call kind), `jsonrpc+http(s)://…`
+ * and `jsonrpc+ws(s)://…` (JSON-RPC 2.0).
+ * @packageDocumentation
+ */
+
+import { type CallTransport, Client, type ClientOptions } from "../client/client.js";
+import { transportFor } from "../client/transports.js";
+import type { WebSocketCtor } from "../protocol/websocket-like.js";
+
+export type { CallTransport, ClientOptions } from "../client/client.js";
+export { Client } from "../client/client.js";
+export type { ClientMethod, ProxyClient, ServiceClient } from "../client/stub.js";
+export { type Codec, jsonCodec, msgpackCodec } from "../codec/index.js";
+export { Code, codeFromString, codeToString } from "../core/code.js";
+export { compose, type Handler, type Interceptor, type RpcRequest, type RpcResponse } from "../core/interceptor.js";
+export { defaultLimits, type Limits } from "../core/limits.js";
+export { createMetadata, type Metadata } from "../core/metadata.js";
+export { RpcError, type RpcErrorOptions } from "../core/rpc-error.js";
+export {
+  bidiStream,
+  type CallOptions,
+  clientStream,
+  defineService,
+  type MethodDescriptor,
+  type MethodKind,
+  type MethodSpec,
+  oneway,
+  type ServiceDescriptor,
+  serverStream,
+  unary,
+} from "../core/service.js";
+
+/** Creates a client for an `http(s)://`, `ws(s)://`, `jsonrpc+http(s)://` or `jsonrpc+ws(s)://` address. */
+export function createClient(address: string, options: ClientOptions = {}): Client {
+  const g = globalThis as { WebSocket?: WebSocketCtor; fetch?: typeof fetch };
+  const transport: CallTransport = transportFor(address, options, {
+    WebSocket: g.WebSocket,
+    fetch: g.fetch?.bind(globalThis),
+  });
+  return new Client(address, options, transport);
+}
