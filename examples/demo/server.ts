@@ -1,5 +1,7 @@
 // The demo server alone: `npm run server -- --host 127.0.0.1 --port 4000` (or `--listen unix:///tmp/farcall.sock`).
-// It serves Arith and Time until stopped (Ctrl-C / SIGTERM), then drains gracefully.
+// It serves Arith and Time until stopped (Ctrl-C / SIGTERM), then drains gracefully. Every address
+// answers farcall, JSON-RPC 2.0, Go net/rpc JSON, HTTP JSON and WebSocket clients (docs/protocols.md);
+// `--cors '*'` (or an origin) lets browser pages on other origins call it over HTTP.
 import { parseArgs } from "node:util";
 import { createServer } from "../../src/index.js";
 import { Arith, arithImpl, Time, timeImpl } from "./services.js";
@@ -9,11 +11,16 @@ const { values } = parseArgs({
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "4000" },
     listen: { type: "string", multiple: true },
+    cors: { type: "string", multiple: true },
   },
 });
 const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
 
-const server = createServer({ onError: (err, method) => console.error(`handler ${method.path} failed:`, err) })
+const cors = values.cors;
+const server = createServer({
+  onError: (err, method) => console.error(`handler ${method.path} failed:`, err),
+  corsOrigins: cors === undefined ? undefined : cors.includes("*") ? "*" : cors,
+})
   .add(
     Arith,
     arithImpl((line) => console.log(`log: ${line}`)),
