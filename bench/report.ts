@@ -133,6 +133,14 @@ export function judge(cells: readonly CellResult[], streams: readonly StreamResu
     "≥ 2×",
     (v) => v >= 2,
   );
+  // Same client and wire format on both sides, so the servers' CPU per call compares them directly.
+  ratio(
+    "add@64 server CPU/call, farcall JSON-RPC / jayson",
+    find(cells, "farcall-jsonrpc", "add@64")?.serverCpuUsPerCall,
+    find(cells, "jayson", "add@64")?.serverCpuUsPerCall,
+    "≤ 1×",
+    (v) => v <= 1,
+  );
   return out;
 }
 

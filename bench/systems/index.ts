@@ -10,6 +10,7 @@ const loaders: Record<string, () => Promise<BenchSystem>> = {
   "farcall-json": async () => (await import("./farcall.js")).farcallJson,
   "grpc-js": async () => (await import("./grpc-js.js")).grpcJs,
   jayson: async () => (await import("./jayson.js")).jaysonTcp,
+  "farcall-jsonrpc": async () => (await import("./farcall-jsonrpc.js")).farcallJsonRpc,
 };
 
 export const systemNames: readonly string[] = Object.keys(loaders);

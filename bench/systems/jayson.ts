@@ -30,7 +30,8 @@ interface Reply {
 
 const NEWLINE = 0x0a;
 
-class JaysonClient implements BenchClient {
+/** A JSON-RPC 2.0 client on one socket: newline-delimited requests and replies, matched by id. */
+export class JsonRpcLineClient implements BenchClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private corked = false;
@@ -73,9 +74,9 @@ class JaysonClient implements BenchClient {
 
   private onReply(reply: Reply): void {
     const call = this.pending.get(reply.id);
-    if (call === undefined) throw new Error(`jayson reply to unknown id ${reply.id}`);
+    if (call === undefined) throw new Error(`reply to unknown id ${reply.id}`);
     this.pending.delete(reply.id);
-    if (reply.error !== undefined) call.reject(new Error(`jayson error ${reply.error.code}: ${reply.error.message}`));
+    if (reply.error !== undefined) call.reject(new Error(`JSON-RPC error ${reply.error.code}: ${reply.error.message}`));
     else call.resolve(reply.result);
   }
 
@@ -125,6 +126,6 @@ export const jaysonTcp: BenchSystem = {
     return listenLoopback(server);
   },
   connect(address: string): Promise<BenchClient> {
-    return connectLoopback(address, (socket) => new JaysonClient(socket));
+    return connectLoopback(address, (socket) => new JsonRpcLineClient(socket));
   },
 };
