@@ -195,8 +195,24 @@ describe("JsonSplitter", () => {
     assert.deepEqual(feed(splitter, [encoder.encode(`${text}[]`)]), [text, "[]"]);
   });
 
-  test("mismatched brackets are counted as depth changes, not validated", () => {
-    assert.deepEqual(feed(new JsonSplitter(roomy), [encoder.encode("{]  [1}")]), ["{]", "[1}"]);
+  test("a closing bracket of the other kind is an error, wherever the input is split", () => {
+    for (const text of ["{]", "[1}", '[{"a":[1]}, {"b" ]', '{"a":[{"b":1]}']) {
+      const bytes = encoder.encode(text);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const splitter = new JsonSplitter(roomy);
+        assert.throws(
+          () => {
+            splitter.push(bytes.subarray(0, cut));
+            splitter.push(bytes.subarray(cut));
+          },
+          (err: unknown) =>
+            err instanceof RpcError && err.code === Code.InvalidArgument && /mismatched/.test(err.message),
+          `${text} split at ${cut}`,
+        );
+      }
+    }
+    // Brackets inside strings do not count.
+    assert.deepEqual(feed(new JsonSplitter(roomy), [encoder.encode('{"a":"]"} ["}"]')]), ['{"a":"]"}', '["}"]']);
   });
 
   describe("maxMessageBytes", () => {

@@ -26,9 +26,9 @@ const longString = 16;
  * Cuts a byte stream into top-level JSON texts (objects or arrays), with or without whitespace or
  * newlines between them, whatever the chunk boundaries.
  *
- * Only the structure is followed: the depth of `{`/`[` against `}`/`]`, and strings, inside which
- * brackets do not count and `\` escapes the next byte. Nothing else is validated (`{]` is just one
- * level in and one out); the caller parses each text. Byte-wise scanning is safe for UTF-8, whose
+ * Only the structure is followed: which brackets are open (a `]` closing a `{` is an error, since
+ * such a value can never end), and strings, inside which brackets do not count and `\` escapes the
+ * next byte. Nothing else is validated; the caller parses each text. Byte-wise scanning is safe for UTF-8, whose
  * multibyte sequences hold no byte below 0x80.
  *
  * A value wholly inside one chunk is returned as a view of that chunk. A value that spans chunks
@@ -46,12 +46,15 @@ export class JsonSplitter {
   /** Pieces of the unfinished value from earlier chunks, in order. */
   private pieces: Uint8Array[] = [];
   private held = 0;
+  /** The opening bracket at each open level of the current value. */
+  private readonly openers: Uint8Array;
   /** Set by the first error; every later push throws it again. */
   private failure: RpcError | undefined;
 
   constructor(limits: JsonSplitterLimits) {
     this.maxMessageBytes = limits.maxMessageBytes;
     this.maxDepth = limits.maxDepth;
+    this.openers = new Uint8Array(Math.min(limits.maxDepth, 1024) + 1);
   }
 
   /** Bytes of an unfinished value held. */
@@ -97,6 +100,7 @@ export class JsonSplitter {
       }
       this.depth = 1;
       if (this.maxDepth < 1) throw this.depthError();
+      this.openers[0] = b;
       pos = this.value(chunk, pos, pos + 1, out);
     }
     return out;
@@ -172,8 +176,16 @@ export class JsonSplitter {
         inString = true;
         plain = 0;
       } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+        if (depth < this.openers.length) this.openers[depth] = b;
         if (++depth > maxDepth) throw this.depthError();
       } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
+        const opener = depth <= this.openers.length ? this.openers[depth - 1] : undefined;
+        if (opener !== undefined && opener !== b - 2) {
+          throw new RpcError(
+            Code.InvalidArgument,
+            `mismatched ${String.fromCharCode(b)} closes ${String.fromCharCode(opener)}`,
+          );
+        }
         if (--depth === 0) {
           this.depth = 0;
           this.inString = false;
