@@ -1,5 +1,6 @@
 /**
- * farcall: typed RPC for Node.js over its own framed protocol.
+ * farcall: typed RPC for Node.js over its own framed protocol, and JSON-RPC 2.0, Go net/rpc,
+ * HTTP JSON and WebSocket on the same port.
  * @packageDocumentation
  */
 
@@ -7,31 +8,5 @@ export { type CallTransport, Client, type ClientOptions } from "./client/client.
 export { createClient } from "./client/connect.js";
 export type { ClientMethod, ProxyClient, ServiceClient } from "./client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "./codec/index.js";
-export { Code, codeFromString, codeToString } from "./core/code.js";
-export {
-  compose,
-  type Handler,
-  type HandlerContext,
-  type Interceptor,
-  type Peer,
-  type RpcRequest,
-  type RpcResponse,
-} from "./core/interceptor.js";
-export { defaultLimits, type Limits } from "./core/limits.js";
-export { createMetadata, type Metadata } from "./core/metadata.js";
-export { RpcError, type RpcErrorOptions } from "./core/rpc-error.js";
-export type { StandardSchemaV1 } from "./core/schema.js";
-export {
-  bidiStream,
-  type CallOptions,
-  clientStream,
-  defineService,
-  type MethodDescriptor,
-  type MethodKind,
-  type MethodSpec,
-  oneway,
-  type ServiceDescriptor,
-  serverStream,
-  unary,
-} from "./core/service.js";
+export * from "./core/public.js";
 export { createServer, Server, type ServerMethod, type ServerOptions, type ServiceImpl } from "./server/server.js";

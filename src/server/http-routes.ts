@@ -126,8 +126,9 @@ export function handleHttp(req: HttpRequest, res: HttpResponse, options: HttpRou
   if (req.headers.authorization !== undefined) metadata.authorization = req.headers.authorization;
   req.body(options.limits.maxMessageBytes).then(
     (body) => {
-      if (method === undefined) jsonRpc(req, res, body, options, cors, metadata, deadline);
-      else call(req, res, method, body, options, cors, metadata, deadline);
+      const post: Post = { req, res, options, cors, metadata, deadline };
+      if (method === undefined) jsonRpc(post, body);
+      else call(post, method, body);
     },
     (err: unknown) => {
       const e = RpcError.from(err, Code.Internal);
@@ -149,15 +150,17 @@ function methodNotAllowed(res: HttpResponse, cors: Record<string, string>, allow
   res.end(errorBody(new RpcError(Code.Unimplemented, `method not allowed; use ${allow}`)));
 }
 
-function jsonRpc(
-  req: HttpRequest,
-  res: HttpResponse,
-  body: Uint8Array,
-  options: HttpRoutesOptions,
-  cors: Record<string, string>,
-  metadata: Metadata,
-  deadline: number | undefined,
-): void {
+/** One POST whose headers were read: what every route below needs. */
+interface Post {
+  readonly req: HttpRequest;
+  readonly res: HttpResponse;
+  readonly options: HttpRoutesOptions;
+  readonly cors: Record<string, string>;
+  readonly metadata: Metadata;
+  readonly deadline: number | undefined;
+}
+
+function jsonRpc({ req, res, options, cors, metadata, deadline }: Post, body: Uint8Array): void {
   const endpoint = new JsonRpcEndpoint(options.dispatcher, options.jsonRpc, req.peer);
   res.onAbort(() => endpoint.abortAll(new RpcError(Code.Canceled, "client went away")));
   const answer = (text: string | undefined) => {
@@ -174,16 +177,8 @@ function jsonRpc(
   else answer(out);
 }
 
-function call(
-  req: HttpRequest,
-  res: HttpResponse,
-  method: MethodDescriptor,
-  body: Uint8Array,
-  options: HttpRoutesOptions,
-  cors: Record<string, string>,
-  metadata: Metadata,
-  deadline: number | undefined,
-): void {
+function call(post: Post, method: MethodDescriptor, body: Uint8Array): void {
+  const { req, res, options, cors, metadata, deadline } = post;
   if (method.kind === "client_stream" || method.kind === "bidi_stream") {
     const why = `${method.path} takes a stream of requests, which HTTP JSON cannot carry; use tcp:// or ws://`;
     return fail(res, new RpcError(Code.Unimplemented, why), cors);
@@ -195,7 +190,7 @@ function call(
     return fail(res, RpcError.from(err, Code.InvalidArgument), cors);
   }
   if (method.kind === "server_stream") {
-    void stream(res, method, input, options, cors, metadata, deadline, req);
+    void stream(post, method, input);
     return;
   }
   const ctx = new UnaryCall(method, metadata, req.peer, deadline);
@@ -231,14 +226,9 @@ function call(
 
 /** A server stream as NDJSON: `{"value":…}` lines, then `{"end":true}` or `{"error":…}`. */
 async function stream(
-  res: HttpResponse,
+  { req, res, options, cors, metadata, deadline }: Post,
   method: MethodDescriptor,
   input: unknown,
-  options: HttpRoutesOptions,
-  cors: Record<string, string>,
-  metadata: Metadata,
-  deadline: number | undefined,
-  req: HttpRequest,
 ): Promise<void> {
   const ctx = new ServerCallContext(method, metadata, req.peer, deadline);
   let stop: ((err: RpcError) => void) | undefined;

@@ -14,24 +14,7 @@ export type { CallTransport, ClientOptions } from "../client/client.js";
 export { Client } from "../client/client.js";
 export type { ClientMethod, ProxyClient, ServiceClient } from "../client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "../codec/index.js";
-export { Code, codeFromString, codeToString } from "../core/code.js";
-export { compose, type Handler, type Interceptor, type RpcRequest, type RpcResponse } from "../core/interceptor.js";
-export { defaultLimits, type Limits } from "../core/limits.js";
-export { createMetadata, type Metadata } from "../core/metadata.js";
-export { RpcError, type RpcErrorOptions } from "../core/rpc-error.js";
-export {
-  bidiStream,
-  type CallOptions,
-  clientStream,
-  defineService,
-  type MethodDescriptor,
-  type MethodKind,
-  type MethodSpec,
-  oneway,
-  type ServiceDescriptor,
-  serverStream,
-  unary,
-} from "../core/service.js";
+export * from "../core/public.js";
 
 /** Creates a client for an `http(s)://`, `ws(s)://`, `jsonrpc+http(s)://` or `jsonrpc+ws(s)://` address. */
 export function createClient(address: string, options: ClientOptions = {}): Client {

@@ -1,0 +1,29 @@
+// What every entry point (Node's `farcall`, the browser's `farcall/web`) exports from core/.
+
+export { Code, codeFromString, codeToString } from "./code.js";
+export {
+  compose,
+  type Handler,
+  type HandlerContext,
+  type Interceptor,
+  type Peer,
+  type RpcRequest,
+  type RpcResponse,
+} from "./interceptor.js";
+export { defaultLimits, type Limits } from "./limits.js";
+export { createMetadata, type Metadata } from "./metadata.js";
+export { RpcError, type RpcErrorOptions } from "./rpc-error.js";
+export type { StandardSchemaV1 } from "./schema.js";
+export {
+  bidiStream,
+  type CallOptions,
+  clientStream,
+  defineService,
+  type MethodDescriptor,
+  type MethodKind,
+  type MethodSpec,
+  oneway,
+  type ServiceDescriptor,
+  serverStream,
+  unary,
+} from "./service.js";
