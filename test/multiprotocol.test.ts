@@ -1,0 +1,658 @@
+// The farcall client against the farcall server through every address scheme of docs/protocols.md,
+// with typed stubs, plus the server-side JSON-RPC and HTTP details that doc promises (ids echoed
+// exactly, method names, Go's capitalisation, health, CORS). Raw sockets pin the bytes where the doc
+// speaks of bytes.
+
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import { afterEach, describe, test } from "node:test";
+import { Arith } from "../examples/demo/services.js";
+import {
+  type Client,
+  Code,
+  codeToString,
+  createClient,
+  createServer,
+  defineService,
+  type HandlerContext,
+  RpcError,
+  type ServiceImpl,
+  unary,
+} from "../src/index.js";
+import { type Harness, rejectsWith, startDemo, until, within } from "./fixtures.js";
+import { assertNoLeaks } from "./helpers.js";
+
+/** Cleanups of the current test, run in reverse order before the leak check. */
+let cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  const list = cleanups.reverse();
+  cleanups = [];
+  for (const fn of list) await fn();
+  await assertNoLeaks();
+});
+
+/** A service whose methods show what reached the handler, and fail on request. */
+const Probe = defineService("Probe", {
+  fail: unary<{ code: number; message: string; details?: unknown[] }, null>(),
+  echo: unary<unknown, unknown>(),
+  whoami: unary<undefined, { authorization: string | null; trace: string | null }>(),
+  /** A Go-shaped result: capitalised keys at several depths. */
+  goShaped: unary<undefined, Record<string, unknown>>(),
+  /** Waits `ms`, then answers `value` and the port of the connection the call came on. */
+  delay: unary<{ value: number; ms: number }, { value: number; port: number | undefined }>(),
+});
+
+const probeImpl: ServiceImpl<typeof Probe.specs> = {
+  fail({ code, message, details }) {
+    throw new RpcError(code as Code, message, details === undefined ? {} : { details });
+  },
+  echo: (input) => input,
+  whoami(_input, ctx: HandlerContext) {
+    ctx.responseMetadata["x-served-by"] = "probe";
+    return { authorization: ctx.metadata.authorization ?? null, trace: ctx.metadata["x-trace"] ?? null };
+  },
+  goShaped: () => ({ Quo: 3, Rem: 1, ID: 7, URLPath: "/x", Nested: { HTTPCode: 200, Items: [{ Name: "a" }] } }),
+  delay: ({ value, ms }, ctx) =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ value, port: ctx.peer.port }), ms);
+      ctx.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    }),
+};
+
+/** The net/rpc-style object registered as `Greeter`, called through `client.proxy()`. */
+class Greeter {
+  hello(name: string): string {
+    return `hello, ${name}`;
+  }
+  shout({ text }: { text: string }): string {
+    return `${text.toUpperCase()}!`;
+  }
+}
+
+/** The demo server (Arith, Time) plus Probe and Greeter; the harness's own client speaks tcp://. */
+async function demo(options: Parameters<typeof startDemo>[0] = {}): Promise<Harness & { port: number }> {
+  const h = await startDemo(options);
+  h.server.add(Probe, probeImpl).register("Greeter", new Greeter());
+  cleanups.push(() => h.close());
+  return { ...h, port: Number(new URL(h.address).port) };
+}
+
+/** A client for `address`, closed after the test (before the server). */
+function clientFor(address: string): Client {
+  const client = createClient(address);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** Every farcall code travels with its message through `client`'s protocol. */
+async function assertCodesPreserved(client: Client): Promise<void> {
+  const probe = client.service(Probe);
+  for (let code: Code = Code.Canceled; code <= Code.Unauthenticated; code++) {
+    const err: RpcError = await rejectsWith(probe.fail({ code, message: `failed with ${codeToString(code)}` }), code);
+    assert.equal(err.rawMessage, `failed with ${codeToString(code)}`);
+  }
+}
+
+/** A raw TCP peer that reads the server's answers as lines (every JSON-RPC answer ends in `\n`). */
+class LinePeer {
+  readonly lines: string[] = [];
+  closed = false;
+  private buffer = "";
+  private readonly wakers = new Set<() => void>();
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      for (let nl = this.buffer.indexOf("\n"); nl >= 0; nl = this.buffer.indexOf("\n")) {
+        this.lines.push(this.buffer.slice(0, nl));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+      this.wake();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static open(port: number): Promise<LinePeer> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: "127.0.0.1", port, noDelay: true });
+      const peer = new LinePeer(socket);
+      cleanups.push(() => socket.destroy());
+      socket.once("connect", () => resolve(peer));
+      socket.once("error", reject);
+    });
+  }
+
+  send(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** The next answer line, as sent. */
+  async line(timeoutMs = 2_000): Promise<string> {
+    await this.until(() => this.lines.length > 0, timeoutMs, "an answer line");
+    return this.lines.shift() as string;
+  }
+
+  /** Sends one text and returns the next answer line. */
+  async ask(text: string): Promise<string> {
+    this.send(text);
+    return this.line();
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  private until(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        this.wakers.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (ready()) finish();
+        else if (this.closed) finish(new Error(`connection closed while waiting for ${what}; lines ${this.lines}`));
+      };
+      const timer = setTimeout(() => finish(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
+      this.wakers.add(check);
+    });
+  }
+}
+
+interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request on its own connection. */
+function http(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<HttpReply> {
+  return within(
+    new Promise((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          text += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    }),
+    5_000,
+    `${method} ${path}`,
+  );
+}
+
+describe("ws:// (farcall framing in WebSocket messages)", () => {
+  test("unary, server stream, client stream, bidi and oneway calls", async () => {
+    const h = await demo();
+    const arith = clientFor(`ws://127.0.0.1:${h.port}/`).service(Arith);
+    assert.equal(await arith.add({ a: 2, b: 3 }), 5);
+    assert.equal(await arith.multiply({ a: 6, b: 7 }), 42);
+    assert.deepEqual(await collect(arith.count({ to: 4 })), [1, 2, 3, 4]);
+    assert.equal(await arith.sum([1, 2, 3, 4.5]), 10.5);
+    assert.deepEqual(await collect(arith.chat(["hi", "there"])), ["HI", "THERE"]);
+    await arith.log("over websocket");
+    await until(() => h.logged.includes("over websocket"), 2_000);
+  });
+
+  test("a deadline ends the call with deadline_exceeded; an aborted signal with canceled", async () => {
+    const h = await demo();
+    const arith = clientFor(`ws://127.0.0.1:${h.port}/`).service(Arith);
+    const started = Date.now();
+    await rejectsWith(arith.sleep({ ms: 5_000 }, { timeoutMs: 50 }), Code.DeadlineExceeded);
+    assert.ok(Date.now() - started < 2_000, "the deadline was not kept");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await rejectsWith(arith.sleep({ ms: 5_000 }, { signal: controller.signal }), Code.Canceled);
+    assert.equal(await arith.add({ a: 1, b: 1 }), 2, "the connection still works");
+  });
+
+  test("error codes and messages are preserved", async () => {
+    const h = await demo();
+    const client = clientFor(`ws://127.0.0.1:${h.port}/`);
+    const err = await rejectsWith(client.service(Arith).divide({ a: 1, b: 0 }), Code.InvalidArgument);
+    assert.equal(err.rawMessage, "divide by zero");
+    await assertCodesPreserved(client);
+  });
+});
+
+describe("http:// (HTTP/1.1 JSON)", () => {
+  test("unary, oneway and server stream calls", async () => {
+    const h = await demo();
+    const arith = clientFor(`http://127.0.0.1:${h.port}`).service(Arith);
+    assert.equal(await arith.add({ a: 2, b: 3 }), 5);
+    await arith.log("over http");
+    await until(() => h.logged.includes("over http"), 2_000);
+    assert.deepEqual(await collect(arith.count({ to: 3 })), [1, 2, 3]);
+    assert.deepEqual(await collect(arith.count({ to: 0 })), []);
+  });
+
+  test("timeoutMs ends the call with deadline_exceeded", async () => {
+    const h = await demo();
+    const arith = clientFor(`http://127.0.0.1:${h.port}`).service(Arith);
+    const started = Date.now();
+    await rejectsWith(arith.sleep({ ms: 5_000 }, { timeoutMs: 50 }), Code.DeadlineExceeded);
+    assert.ok(Date.now() - started < 2_000, "the deadline was not kept");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await rejectsWith(arith.sleep({ ms: 5_000 }, { signal: controller.signal }), Code.Canceled);
+  });
+
+  test("the server aborts the handler when farcall-timeout-ms passes (504 deadline_exceeded)", async () => {
+    const h = await demo();
+    const r = await http(
+      h.port,
+      "POST",
+      "/Arith/sleep",
+      { "content-type": "application/json", "farcall-timeout-ms": "50" },
+      '{"ms":5000}',
+    );
+    assert.equal(r.status, 504);
+    assert.equal(JSON.parse(r.body).code, "deadline_exceeded");
+  });
+
+  test("error codes are preserved: divide by zero, unknown methods, every code", async () => {
+    const h = await demo();
+    const client = clientFor(`http://127.0.0.1:${h.port}`);
+    const err = await rejectsWith(client.service(Arith).divide({ a: 1, b: 0 }), Code.InvalidArgument);
+    assert.equal(err.rawMessage, "divide by zero");
+    await rejectsWith(client.proxy<{ nope(x: number): number }>("Arith").nope(1), Code.Unimplemented);
+    await rejectsWith(client.proxy<{ add(x: number): number }>("Nowhere").add(1), Code.Unimplemented);
+    await assertCodesPreserved(client);
+  });
+
+  test("client streams and bidi are unimplemented over HTTP, on the client and the server (501)", async () => {
+    const h = await demo();
+    const arith = clientFor(`http://127.0.0.1:${h.port}`).service(Arith);
+    await rejectsWith(arith.sum([1, 2]), Code.Unimplemented);
+    await assert.rejects(
+      collect(arith.chat(["a"])),
+      (e: unknown) => e instanceof RpcError && e.code === Code.Unimplemented,
+    );
+    for (const path of ["/Arith/sum", "/Arith/chat"]) {
+      const r = await http(h.port, "POST", path, { "content-type": "application/json" }, "1");
+      assert.equal(r.status, 501, path);
+      assert.equal(JSON.parse(r.body).code, "unimplemented");
+    }
+  });
+
+  test("authorization and farcall-md- headers reach the handler; response metadata comes back", async () => {
+    const h = await demo();
+    const probe = clientFor(`http://127.0.0.1:${h.port}`).service(Probe);
+    let replyMd: Record<string, string> | undefined;
+    const who = await probe.whoami(undefined, {
+      metadata: { authorization: "Bearer s3cret", "x-trace": "t-1" },
+      onResponseMetadata: (md) => {
+        replyMd = md;
+      },
+    });
+    assert.deepEqual(who, { authorization: "Bearer s3cret", trace: "t-1" });
+    assert.equal(replyMd?.["x-served-by"], "probe");
+    const raw = await http(h.port, "POST", "/Probe/whoami", {
+      authorization: "Basic eA==",
+      "farcall-md-x-trace": "t-2",
+    });
+    assert.equal(raw.status, 200);
+    assert.deepEqual(JSON.parse(raw.body), { authorization: "Basic eA==", trace: "t-2" });
+    assert.equal(raw.headers["farcall-md-x-served-by"], "probe");
+  });
+
+  test("GET /healthz is 200 serving, then 503 draining once close() began", async () => {
+    const h = await demo();
+    const ok = await http(h.port, "GET", "/healthz");
+    assert.equal(ok.status, 200);
+    assert.deepEqual(JSON.parse(ok.body), { status: "serving" });
+    // A request whose head is half sent when close() begins is not idle, so it is still answered.
+    const socket = connect({ host: "127.0.0.1", port: h.port });
+    cleanups.push(() => socket.destroy());
+    let received = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (d: string) => {
+      received += d;
+    });
+    socket.on("error", () => {});
+    const ended = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    await new Promise<void>((resolve) => socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n", () => resolve()));
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = h.server.close({ graceMs: 2_000 });
+    socket.write("\r\n");
+    await within(ended, 3_000, "the drained connection to close");
+    await within(closing, 3_000, "close()");
+    assert.match(received, /^HTTP\/1\.1 503 /);
+    assert.match(received, /\r\n\r\n[\s\S]*\{"status":"draining"\}/);
+  });
+
+  test("CORS: preflights from allowed origins are answered; other origins get no CORS headers", async () => {
+    const h = await demo({ corsOrigins: ["http://app.example"] });
+    const pre = await http(h.port, "OPTIONS", "/Arith/add", {
+      origin: "http://app.example",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type, farcall-timeout-ms",
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers["access-control-allow-origin"], "http://app.example");
+    assert.match(String(pre.headers["access-control-allow-methods"]), /POST/);
+    assert.match(String(pre.headers["access-control-allow-headers"]), /farcall-timeout-ms/);
+    const post = await http(
+      h.port,
+      "POST",
+      "/Arith/add",
+      { origin: "http://app.example", "content-type": "application/json" },
+      '{"a":1,"b":2}',
+    );
+    assert.equal(post.status, 200);
+    assert.equal(post.body, "3");
+    assert.equal(post.headers["access-control-allow-origin"], "http://app.example");
+    const stranger = await http(
+      h.port,
+      "POST",
+      "/Arith/add",
+      { origin: "http://evil.example", "content-type": "application/json" },
+      '{"a":1,"b":2}',
+    );
+    assert.equal(stranger.status, 200);
+    assert.equal(stranger.headers["access-control-allow-origin"], undefined);
+    const strangerPre = await http(h.port, "OPTIONS", "/Arith/add", {
+      origin: "http://evil.example",
+      "access-control-request-method": "POST",
+    });
+    assert.notEqual(strangerPre.status, 204);
+    assert.equal(strangerPre.headers["access-control-allow-origin"], undefined);
+  });
+
+  test("without corsOrigins no CORS headers are sent", async () => {
+    const h = await demo();
+    const r = await http(
+      h.port,
+      "POST",
+      "/Arith/add",
+      { origin: "http://app.example", "content-type": "application/json" },
+      '{"a":1,"b":2}',
+    );
+    assert.equal(r.status, 200);
+    for (const name of Object.keys(r.headers)) assert.ok(!name.startsWith("access-control-"), name);
+  });
+});
+
+const jsonRpcSchemes = ["jsonrpc+tcp", "jsonrpc+http", "jsonrpc+ws"] as const;
+
+for (const scheme of jsonRpcSchemes) {
+  const addressOf = (port: number) =>
+    scheme === "jsonrpc+tcp" ? `${scheme}://127.0.0.1:${port}` : `${scheme}://127.0.0.1:${port}/`;
+
+  describe(`${scheme}:// (JSON-RPC 2.0)`, () => {
+    test("unary calls, and oneway as a notification", async () => {
+      const h = await demo();
+      const arith = clientFor(addressOf(h.port)).service(Arith);
+      assert.equal(await arith.add({ a: 2, b: 3 }), 5);
+      assert.equal(await arith.divide({ a: 9, b: 3 }), 3);
+      await arith.log(`notified over ${scheme}`);
+      await until(() => h.logged.includes(`notified over ${scheme}`), 2_000);
+      assert.deepEqual(await clientFor(addressOf(h.port)).service(Probe).echo([1, "two", null]), [1, "two", null]);
+    });
+
+    test("error codes round-trip through error.data.code", async () => {
+      const h = await demo();
+      const client = clientFor(addressOf(h.port));
+      const err = await rejectsWith(client.service(Arith).divide({ a: 1, b: 0 }), Code.InvalidArgument);
+      assert.equal(err.rawMessage, "divide by zero");
+      const bad = await rejectsWith(
+        client.service(Probe).fail({ code: Code.NotFound, message: "no such row", details: [{ row: 7 }] }),
+        Code.NotFound,
+      );
+      assert.deepEqual(bad.details, [{ row: 7 }]);
+      await rejectsWith(client.proxy<{ nope(): number }>("Arith").nope(), Code.Unimplemented);
+      await assertCodesPreserved(client);
+    });
+
+    test("streaming methods are refused as unimplemented", async () => {
+      const h = await demo();
+      const arith = clientFor(addressOf(h.port)).service(Arith);
+      await rejectsWith(arith.sum([1]), Code.Unimplemented);
+      await assert.rejects(
+        collect(arith.count({ to: 1 })),
+        (e: unknown) => e instanceof RpcError && e.code === Code.Unimplemented,
+      );
+    });
+
+    test("a client deadline gives deadline_exceeded, an abort canceled; the connection still works", async () => {
+      const h = await demo();
+      const arith = clientFor(addressOf(h.port)).service(Arith);
+      assert.equal(await arith.add({ a: 0, b: 1 }), 1);
+      const started = Date.now();
+      await rejectsWith(arith.sleep({ ms: 5_000 }, { timeoutMs: 50 }), Code.DeadlineExceeded);
+      assert.ok(Date.now() - started < 2_000, "the deadline was not kept");
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      await rejectsWith(arith.sleep({ ms: 5_000 }, { signal: controller.signal }), Code.Canceled);
+      assert.equal(await arith.add({ a: 1, b: 1 }), 2);
+    });
+
+    test("200 concurrent calls finishing out of order each get their own answer", async () => {
+      const h = await demo();
+      const probe = clientFor(addressOf(h.port)).service(Probe);
+      const n = 200;
+      const results = await within(
+        Promise.all(Array.from({ length: n }, (_, i) => probe.delay({ value: i, ms: (n - i) % 37 }))),
+        10_000,
+        "the calls",
+      );
+      assert.deepEqual(
+        results.map((r) => r.value),
+        Array.from({ length: n }, (_, i) => i),
+      );
+      if (scheme !== "jsonrpc+http") {
+        const ports = new Set(results.map((r) => r.port));
+        assert.equal(ports.size, 1, `one connection carried every call, not ${ports.size}`);
+      }
+    });
+
+    test("client.proxy() calls a net/rpc-style registered object", async () => {
+      const h = await demo();
+      const client = clientFor(addressOf(h.port));
+      const greeter = client.proxy<Greeter>("Greeter");
+      assert.equal(await greeter.hello("go"), "hello, go");
+      assert.equal(await greeter.shout({ text: "hey" }), "HEY!");
+      assert.equal(await client.proxy<{ add(x: { a: number; b: number }): number }>("Arith").add({ a: 4, b: 5 }), 9);
+    });
+  });
+}
+
+describe("jsonrpc+http:// metadata", () => {
+  test("authorization and other metadata reach the handler as headers", async () => {
+    const h = await demo();
+    const probe = clientFor(`jsonrpc+http://127.0.0.1:${h.port}/jsonrpc`).service(Probe);
+    const who = await probe.whoami(undefined, { metadata: { authorization: "Bearer rpc", "x-trace": "t-9" } });
+    assert.deepEqual(who, { authorization: "Bearer rpc", trace: "t-9" });
+  });
+});
+
+describe("gorpc+tcp:// (Go's JSON-RPC 1.0 dialect) against the farcall server", () => {
+  test("calls succeed; Go-shaped results come back with lowerCamel keys", async () => {
+    const h = await demo();
+    const client = clientFor(`gorpc+tcp://127.0.0.1:${h.port}`);
+    assert.equal(await client.service(Arith).add({ a: 10, b: 50 }), 60);
+    assert.deepEqual(await client.service(Probe).goShaped(undefined), {
+      quo: 3,
+      rem: 1,
+      id: 7,
+      urlPath: "/x",
+      nested: { httpCode: 200, items: [{ name: "a" }] },
+    });
+    assert.deepEqual(await client.service(Probe).echo({ outer: { list: [1, 2] } }), { outer: { list: [1, 2] } });
+  });
+
+  test("errors come back as unknown with the server's message", async () => {
+    const h = await demo();
+    const client = clientFor(`gorpc+tcp://127.0.0.1:${h.port}`);
+    const err = await rejectsWith(client.service(Arith).divide({ a: 1, b: 0 }), Code.Unknown);
+    assert.equal(err.rawMessage, "divide by zero");
+    const denied = await rejectsWith(
+      client.service(Probe).fail({ code: Code.PermissionDenied, message: "go away" }),
+      Code.Unknown,
+    );
+    assert.equal(denied.rawMessage, "go away");
+    assert.equal(await client.service(Arith).multiply({ a: 3, b: 4 }), 12, "the connection still works");
+  });
+});
+
+describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
+  const add = (id: string) => `{"jsonrpc":"2.0","method":"Arith.add","params":{"a":1,"b":2},"id":${id}}`;
+
+  test("numeric ids of any size or spelling are echoed byte for byte", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    for (const id of ["12345678901234567890", "1e3", "-0.50E+2", "0", "1.0", "9007199254740993"]) {
+      assert.equal(await peer.ask(add(id)), `{"jsonrpc":"2.0","id":${id},"result":3}`);
+    }
+  });
+
+  test("numeric ids inside a batch are echoed byte for byte, in request order", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    const answer = await peer.ask(`[${add("12345678901234567891")}, ${add("2E1")} ,${add('"s"')}]`);
+    assert.equal(
+      answer,
+      '[{"jsonrpc":"2.0","id":12345678901234567891,"result":3},{"jsonrpc":"2.0","id":2E1,"result":3},{"jsonrpc":"2.0","id":"s","result":3}]',
+    );
+  });
+
+  test("string ids with escapes come back as the same string", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    const id = String.raw`"q\"b\\s\/\u00e9\n\uD83D\uDE00"`;
+    const reply = JSON.parse(await peer.ask(add(id)));
+    assert.equal(reply.id, JSON.parse(id));
+    assert.equal(reply.result, 3);
+  });
+
+  test("string ids with escapes are echoed byte for byte", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    const id = String.raw`"a\u0041\/b"`;
+    assert.equal(await peer.ask(add(id)), `{"jsonrpc":"2.0","id":${id},"result":3}`);
+  });
+
+  test("a null id is answered with id null", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    assert.equal(await peer.ask(add("null")), '{"jsonrpc":"2.0","id":null,"result":3}');
+  });
+
+  test("a bare method name finds the one method of that name", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    const reply = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"add","params":{"a":20,"b":22},"id":1}'));
+    assert.equal(reply.result, 42);
+    const time = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"printTime","params":["x"],"id":2}'));
+    assert.match(time.result, /^Current time is: .*\(x\)$/);
+    const slash = JSON.parse(
+      await peer.ask('{"jsonrpc":"2.0","method":"Arith/multiply","params":{"a":6,"b":7},"id":3}'),
+    );
+    assert.equal(slash.result, 42);
+  });
+
+  test("a bare name two services have is method not found, naming both", async () => {
+    const server = createServer()
+      .add(Arith, {
+        add: ({ a, b }) => a + b,
+        multiply: ({ a, b }) => a * b,
+        divide: ({ a, b }) => a / b,
+        *count() {},
+        sum: async () => 0,
+        *chat() {},
+        log: () => {},
+        sleep: async () => "",
+      })
+      .register("Calc", { add: ({ a, b }: { a: number; b: number }) => a + b + 1000 });
+    const address = await server.listen("tcp://127.0.0.1:0");
+    cleanups.push(() => server.close({ graceMs: 500 }));
+    const peer = await LinePeer.open(Number(new URL(address).port));
+    const reply = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"add","params":{"a":1,"b":2},"id":5}'));
+    assert.equal(reply.id, 5);
+    assert.equal(reply.error.code, -32601);
+    assert.equal(reply.error.data.code, "unimplemented");
+    assert.match(reply.error.message, /Arith\.add/);
+    assert.match(reply.error.message, /Calc\.add/);
+    const full = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"Calc.add","params":{"a":1,"b":2},"id":6}'));
+    assert.equal(full.result, 1003);
+  });
+
+  test("Go's capitalised method and key names: keys converted in the Go dialect only", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    assert.equal(
+      await peer.ask('{"method":"Arith.Add","params":[{"A":10,"B":50}],"id":0}'),
+      '{"id":0,"result":60,"error":null}',
+    );
+    const go = JSON.parse(
+      await peer.ask('{"method":"Probe.Echo","params":[{"Outer":{"ID":1,"URLPath":"p","Quo":[{"Name":"n"}]}}],"id":1}'),
+    );
+    assert.deepEqual(go, { id: 1, result: { outer: { id: 1, urlPath: "p", quo: [{ name: "n" }] } }, error: null });
+    assert.equal(
+      await peer.ask('{"method":"Arith.Divide","params":[{"A":1,"B":0}],"id":2}'),
+      '{"id":2,"result":null,"error":"divide by zero"}',
+    );
+    // JSON-RPC 2.0: the method name rule applies, the keys are left as sent.
+    const capitalMethod = JSON.parse(
+      await peer.ask('{"jsonrpc":"2.0","method":"Arith.Add","params":{"a":2,"b":3},"id":3}'),
+    );
+    assert.equal(capitalMethod.result, 5);
+    const asSent = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"Probe.echo","params":{"A":1,"B":2},"id":4}'));
+    assert.deepEqual(asSent.result, { A: 1, B: 2 });
+  });
+
+  test("goFieldNames asIs leaves Go-dialect keys alone", async () => {
+    const h = await demo({ goFieldNames: "asIs" });
+    const peer = await LinePeer.open(h.port);
+    const go = JSON.parse(await peer.ask('{"method":"Probe.Echo","params":[{"Key":{"ID":1}}],"id":7}'));
+    assert.deepEqual(go, { id: 7, result: { Key: { ID: 1 } }, error: null });
+  });
+
+  test("error.data.code carries the farcall code; error.code follows the doc's table", async () => {
+    const h = await demo();
+    const peer = await LinePeer.open(h.port);
+    const fail = (code: Code, id: number) =>
+      JSON.stringify({ jsonrpc: "2.0", method: "Probe.fail", params: { code, message: "m" }, id });
+    const expected: [Code, number][] = [
+      [Code.NotFound, -32000],
+      [Code.PermissionDenied, -32000],
+      [Code.InvalidArgument, -32602],
+      [Code.Internal, -32603],
+      [Code.Unimplemented, -32601],
+      [Code.DeadlineExceeded, -32000],
+    ];
+    for (const [i, [code, rpcCode]] of expected.entries()) {
+      const reply = JSON.parse(await peer.ask(fail(code, i)));
+      assert.equal(reply.id, i);
+      assert.equal(reply.error.code, rpcCode, codeToString(code));
+      assert.deepEqual(reply.error.data, { code: codeToString(code) });
+      assert.equal(reply.error.message, "m");
+    }
+  });
+});
