@@ -1,138 +1,20 @@
 import assert from "node:assert/strict";
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { after, afterEach, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createClient, defineService, RpcError, unary } from "../src/index.js";
 import { startDemo, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
-
-// <outDir>/test/interop-go.test.js → repository root
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const goSources = join(root, "interop", "go");
+import { buildGo, checkGoClient, removeGoBuild } from "./peers.js";
 
 afterEach(() => assertNoLeaks());
-
-interface Ran {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/**
- * Runs a program to its end and collects its output. A program still running after `timeoutMs`
- * is killed (by its own handle) and reported as `timedOut`. Rejects only when it cannot start.
- */
-function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }) {
-  return new Promise<Ran>((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, options.timeoutMs);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${file}: ${err.message}`, { cause: err }));
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-  });
-}
-
-function writable(dir: string | undefined): boolean {
-  if (!dir) return false;
-  try {
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The environment for `go build`: offline, no cgo, and caches under the temp dir when HOME is read-only. */
-function goEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GOPROXY: "off", GOTOOLCHAIN: "local", CGO_ENABLED: "0" };
-  if (!writable(process.env.HOME)) {
-    env.GOCACHE ??= join(tmpdir(), "farcall-go-cache");
-    env.GOPATH ??= join(tmpdir(), "farcall-go-path");
-  }
-  return env;
-}
-
-let outDir: string | undefined;
-let built: Promise<{ client: string; server: string }> | undefined;
-
-/** Builds interop/go/client and interop/go/server once per run; a missing `go` or a failed build rejects. */
-function buildGo(): Promise<{ client: string; server: string }> {
-  built ??= (async () => {
-    outDir = mkdtempSync(join(tmpdir(), "farcall-interop-go-"));
-    const result = await run("go", ["build", "-o", `${outDir}/`, "./client", "./server"], {
-      cwd: goSources,
-      env: goEnv(),
-      timeoutMs: 180_000,
-    });
-    if (result.code !== 0) {
-      throw new Error(
-        `go build failed (${result.timedOut ? "timed out" : `exit ${result.code}`}):\n${result.stderr}${result.stdout}`,
-      );
-    }
-    return { client: join(outDir, "client"), server: join(outDir, "server") };
-  })();
-  return built;
-}
-
-after(() => {
-  if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
-});
+after(removeGoBuild);
 
 test("Go's net/rpc/jsonrpc client calls the demo server over TCP and over CONNECT /_goRPC_", async () => {
-  const { client } = await buildGo();
   const h = await startDemo();
   try {
-    const hostPort = new URL(h.address).host; // tcp://127.0.0.1:PORT → 127.0.0.1:PORT
-    const result = await run(client, [hostPort], { timeoutMs: 30_000 });
-    const detail = `exit ${result.code} ${result.signal ?? ""}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
-    assert.equal(result.timedOut, false, `the Go client did not finish in time\n${detail}`);
-    assert.equal(result.code, 0, detail);
-    assert.equal(result.stderr, "", detail);
-
-    const lines = result.stdout.split("\n");
-    assert.equal(lines.pop(), "", "output ends with a newline");
-    // The error text for an unknown method is the server's own; it must name the method.
-    const unknown = lines.findIndex((line) => line.startsWith("unknown-method error: "));
-    assert.notEqual(unknown, -1, detail);
-    assert.match(lines[unknown] ?? "", /^unknown-method error: .*nosuchmethod/i);
-    lines[unknown] = "unknown-method error: …";
-    assert.deepEqual(lines, [
-      "multiply 56",
-      "add-concurrent 20/20",
-      "divide 2.125",
-      "divide-by-zero error: divide by zero",
-      "unknown-method error: …",
-      "multiply-after-errors 30",
-      "http-connect 200 Connected to Go RPC",
-      "http-multiply 42",
-      "http-add-concurrent 20/20",
-      "http-divide-by-zero error: divide by zero",
-      "done",
-    ]);
+    await checkGoClient(new URL(h.address).host); // tcp://127.0.0.1:PORT → 127.0.0.1:PORT
   } finally {
     await h.close();
   }

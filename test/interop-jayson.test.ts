@@ -4,131 +4,26 @@
 import assert from "node:assert/strict";
 import type { Server as NetServer } from "node:net";
 import { afterEach, describe, test } from "node:test";
-import jayson, { type JSONRPCRequest } from "jayson";
+import jayson from "jayson";
 import { Code, createClient, defineService, oneway, type ServiceClient, unary } from "../src/index.js";
-import { type Harness, rejectsWith, startDemo, until, within } from "./fixtures.js";
+import { rejectsWith, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
+import { jaysonChecks, jaysonClients } from "./peers.js";
 
 afterEach(() => assertNoLeaks());
 
-interface Reply {
-  jsonrpc?: string;
-  id?: unknown;
-  result?: unknown;
-  error?: { code: number; message: string; data?: { code?: string } };
-}
-
-type JaysonClient = ReturnType<typeof jayson.client.tcp>;
-
-function portOf(address: string): number {
-  const m = /:(\d+)$/.exec(address);
-  assert.ok(m, `no port in ${address}`);
-  return Number(m[1]);
-}
-
-/** Sends one request (or a batch) with jayson's callback API; resolves with the whole JSON-RPC answer. */
-function send(client: JaysonClient, method: string | JSONRPCRequest[], params?: object): Promise<unknown> {
-  return within(
-    new Promise((resolve, reject) => {
-      // A two-argument callback gets the answer as it came, not split into error and result.
-      const done = (err?: unknown, answer?: unknown) => (err ? reject(err) : resolve(answer));
-      if (typeof method === "string") client.request(method, params, done);
-      else client.request(method, done);
-    }),
-    5_000,
-    `jayson call ${JSON.stringify(method)}`,
-  );
-}
-
-async function withDemo(body: (h: Harness) => Promise<void>): Promise<void> {
-  const h = await startDemo();
-  try {
-    await body(h);
-  } finally {
-    await h.close();
-  }
-}
-
-/** jayson's TCP client, and its HTTP client on one connection per request (nothing kept alive). */
-const jaysonClients = {
-  tcp: (port: number) => jayson.client.tcp({ host: "127.0.0.1", port }),
-  http: (port: number) => jayson.client.http({ host: "127.0.0.1", port, path: "/", agent: false }),
-};
-
-for (const [transport, makeClient] of Object.entries(jaysonClients)) {
+for (const transport of ["tcp", "http"] as const) {
   describe(`jayson's ${transport} client calling the farcall demo server`, () => {
-    test("Arith.add with params by name returns the sum", async () => {
-      await withDemo(async (h) => {
-        const answer = (await send(makeClient(portOf(h.address)), "Arith.add", { a: 2, b: 3 })) as Reply;
-        assert.equal(answer.jsonrpc, "2.0");
-        assert.equal(answer.result, 5);
-        assert.equal(answer.error, undefined);
+    for (const [name, check] of Object.entries(jaysonChecks)) {
+      test(name, async () => {
+        const h = await startDemo();
+        try {
+          await check(jaysonClients[transport](Number(new URL(h.address).port)), transport, () => h.logged);
+        } finally {
+          await h.close();
+        }
       });
-    });
-
-    test("Arith.divide by zero is -32602 with data.code invalid_argument", async () => {
-      await withDemo(async (h) => {
-        const answer = (await send(makeClient(portOf(h.address)), "Arith.divide", { a: 1, b: 0 })) as Reply;
-        assert.equal(answer.result, undefined);
-        assert.equal(answer.error?.code, -32602);
-        assert.equal(answer.error?.data?.code, "invalid_argument");
-        assert.match(answer.error?.message ?? "", /divide by zero/);
-      });
-    });
-
-    test("an unknown method is -32601", async () => {
-      await withDemo(async (h) => {
-        const answer = (await send(makeClient(portOf(h.address)), "Arith.nosuch", { a: 1 })) as Reply;
-        assert.equal(answer.error?.code, -32601);
-        assert.equal(answer.error?.data?.code, "unimplemented");
-      });
-    });
-
-    test("a batch is answered in request order, without its notification, which runs", async () => {
-      await withDemo(async (h) => {
-        const client = makeClient(portOf(h.address));
-        // Without a callback, request() only builds the request object.
-        const batch = [
-          client.request("Arith.add", { a: 1, b: 2 }, "first"),
-          client.request("Arith.log", [`jayson ${transport} batch note`], null),
-          client.request("Arith.multiply", { a: 6, b: 7 }, "second"),
-          client.request("Arith.nosuch", {}, "third"),
-          client.request("Arith.divide", { a: 1, b: 0 }, "fourth"),
-        ];
-        assert.equal("id" in (batch[1] as object), false, "jayson sends a notification without an id");
-        const answer = (await send(client, batch)) as Reply[];
-        assert.ok(Array.isArray(answer), JSON.stringify(answer));
-        assert.deepEqual(
-          answer.map((r) => [r.id, r.result ?? null, r.error?.code ?? null]),
-          [
-            ["first", 3, null],
-            ["second", 42, null],
-            ["third", null, -32601],
-            ["fourth", null, -32602],
-          ],
-        );
-        await until(() => h.logged.length > 0);
-        assert.deepEqual(h.logged, [`jayson ${transport} batch note`]);
-      });
-    });
-
-    test("a notification runs and gets no answer", async () => {
-      await withDemo(async (h) => {
-        const client = makeClient(portOf(h.address));
-        const answer = await within(
-          new Promise((resolve, reject) =>
-            client.request("Arith.log", [`jayson ${transport} notification`], null, (err?: unknown, a?: unknown) =>
-              err ? reject(err) : resolve(a),
-            ),
-          ),
-          5_000,
-          "notification",
-        );
-        assert.equal(answer, undefined, "no answer");
-        await until(() => h.logged.length > 0);
-        assert.deepEqual(h.logged, [`jayson ${transport} notification`]);
-      });
-    });
+    }
   });
 }
 

@@ -1,0 +1,579 @@
+// The programs that call a farcall server from outside, and what each must get back: Go's net/rpc
+// client (interop/go), the Python scripts (interop/python), jayson's clients, curl running the
+// README's examples, and chromium loading test/browser/index.html. A test starts a server and
+// hands its port here; the interop tests use a fresh in-process server per check, and
+// test/one-port.test.ts points every peer at one demo server process.
+//
+// Nothing is skipped: a missing go, python3, curl or chromium makes the check fail.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import jayson, { type JSONRPCRequest } from "jayson";
+import { chromium, type Page } from "playwright-core";
+import { until, within } from "./fixtures.js";
+
+/** This file compiles to <build>/test/peers.js, the build dir being one level below the repository. */
+const buildRoot = new URL("../", import.meta.url);
+const repoRoot = new URL("../../", import.meta.url);
+const root = fileURLToPath(repoRoot);
+
+/** What a server logged through `Arith.log` while the current check ran, oldest first. */
+export type Logged = () => readonly string[];
+
+// -----------------------------------------------------------------------------------------------
+// Running programs.
+
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/**
+ * Runs a program to its end and collects its output. A program still running after `timeoutMs`
+ * is killed (by its own handle) and reported as `timedOut`. Rejects only when it cannot start.
+ */
+export function run(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Ran> {
+  return new Promise<Ran>((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text;
+    });
+    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs);
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${file}: ${err.message}`, { cause: err }));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+function describeRun(what: string, result: Ran): string {
+  const ended = result.timedOut ? "timed out" : `exit ${result.code ?? result.signal}`;
+  return `${what}: ${ended}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+/** Runs a program that must finish in time with status 0; resolves with what it printed. */
+async function runOk(file: string, args: string[], timeoutMs: number): Promise<Ran> {
+  const result = await run(file, args, { timeoutMs });
+  const detail = describeRun([file, ...args].join(" "), result);
+  assert.equal(result.timedOut, false, `did not finish within ${timeoutMs} ms\n${detail}`);
+  assert.equal(result.code, 0, detail);
+  return result;
+}
+
+/** The output's lines, which must end with a newline. */
+function linesOf(stdout: string): string[] {
+  assert.ok(stdout.endsWith("\n"), `output ends with a newline: ${JSON.stringify(stdout)}`);
+  return stdout.slice(0, -1).split("\n");
+}
+
+// -----------------------------------------------------------------------------------------------
+// Go: interop/go/client and interop/go/server, built once per test file.
+
+function writable(dir: string | undefined): boolean {
+  if (!dir) return false;
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The environment for `go build`: offline, no cgo, and caches under the temp dir when HOME is read-only. */
+function goEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GOPROXY: "off", GOTOOLCHAIN: "local", CGO_ENABLED: "0" };
+  if (!writable(process.env.HOME)) {
+    env.GOCACHE ??= join(tmpdir(), "farcall-go-cache");
+    env.GOPATH ??= join(tmpdir(), "farcall-go-path");
+  }
+  return env;
+}
+
+let goOutDir: string | undefined;
+let goBuilt: Promise<{ client: string; server: string }> | undefined;
+
+/** Builds interop/go/client and interop/go/server once; a missing `go` or a failed build rejects. */
+export function buildGo(): Promise<{ client: string; server: string }> {
+  goBuilt ??= (async () => {
+    const outDir = mkdtempSync(join(tmpdir(), "farcall-interop-go-"));
+    goOutDir = outDir;
+    const result = await run("go", ["build", "-o", `${outDir}/`, "./client", "./server"], {
+      cwd: join(root, "interop", "go"),
+      env: goEnv(),
+      timeoutMs: 180_000,
+    });
+    if (result.code !== 0) throw new Error(describeRun("go build failed", result));
+    return { client: join(outDir, "client"), server: join(outDir, "server") };
+  })();
+  return goBuilt;
+}
+
+/** Removes what {@link buildGo} built; for an `after` hook. */
+export function removeGoBuild(): void {
+  if (goOutDir !== undefined) rmSync(goOutDir, { recursive: true, force: true });
+  goOutDir = undefined;
+  goBuilt = undefined;
+}
+
+/**
+ * Runs Go's net/rpc/jsonrpc client against `hostPort` (plain TCP, then CONNECT /_goRPC_): it must
+ * exit 0, write nothing to stderr and print every step's expected line.
+ */
+export async function checkGoClient(hostPort: string): Promise<void> {
+  const { client } = await buildGo();
+  const result = await runOk(client, [hostPort], 30_000);
+  const detail = describeRun("the Go client", result);
+  assert.equal(result.stderr, "", detail);
+
+  const lines = linesOf(result.stdout);
+  // The error text for an unknown method is the server's own; it must name the method.
+  const unknown = lines.findIndex((line) => line.startsWith("unknown-method error: "));
+  assert.notEqual(unknown, -1, detail);
+  assert.match(lines[unknown] ?? "", /^unknown-method error: .*nosuchmethod/i);
+  lines[unknown] = "unknown-method error: …";
+  assert.deepEqual(lines, [
+    "multiply 56",
+    "add-concurrent 20/20",
+    "divide 2.125",
+    "divide-by-zero error: divide by zero",
+    "unknown-method error: …",
+    "multiply-after-errors 30",
+    "http-connect 200 Connected to Go RPC",
+    "http-multiply 42",
+    "http-add-concurrent 20/20",
+    "http-divide-by-zero error: divide by zero",
+    "done",
+  ]);
+}
+
+// -----------------------------------------------------------------------------------------------
+// Python: interop/python/*.py, standard library only.
+
+/** Runs interop/python/<script> against the port; resolves with its stdout lines. */
+async function python(port: number, script: string, ...args: string[]): Promise<string[]> {
+  const scriptPath = join(root, "interop", "python", script);
+  const result = await runOk("python3", [scriptPath, "--host", "127.0.0.1", "--port", String(port), ...args], 20_000);
+  return linesOf(result.stdout);
+}
+
+/** Go's JSON-RPC 1.0 dialect from a raw socket: Arith.Add, then Arith.Divide by zero. */
+export async function checkPythonGoDialect(port: number): Promise<void> {
+  const lines = await python(port, "gorpc_client.py");
+  assert.equal(lines.length, 2, lines.join("\n"));
+  // Go's client needs all three members, `error` included (null on success).
+  assert.deepEqual(JSON.parse(lines[0] as string), { id: 0, result: 60, error: null });
+  assert.deepEqual(JSON.parse(lines[1] as string), { id: 1, result: null, error: "divide by zero" });
+}
+
+/** The JSON-RPC error object, with the farcall code the doc promises in `data.code`. */
+function rpcError(code: number, dataCode: string) {
+  return { code, data: { code: dataCode } };
+}
+
+/** The reply with each error reduced to its code and `data.code` (messages are free text). */
+function shape(reply: unknown): unknown {
+  if (Array.isArray(reply)) return reply.map(shape);
+  assert.ok(typeof reply === "object" && reply !== null, `a reply object: ${JSON.stringify(reply)}`);
+  const { error, ...rest } = reply as { error?: { code: unknown; message: unknown; data?: { code?: unknown } } };
+  if (error === undefined) return rest;
+  assert.equal(typeof error.message, "string", `error.message is a string: ${JSON.stringify(error)}`);
+  return { ...rest, error: { code: error.code, data: { code: error.data?.code } } };
+}
+
+// Replies in the batch's request order, without the notification (docs/protocols.md).
+const batchReply = [
+  { jsonrpc: "2.0", id: "m", result: 42 },
+  { jsonrpc: "2.0", id: 2, result: 9 },
+  { jsonrpc: "2.0", id: 3, error: rpcError(-32601, "unimplemented") },
+  { jsonrpc: "2.0", id: 4, error: rpcError(-32602, "invalid_argument") },
+  { jsonrpc: "2.0", id: null, error: rpcError(-32600, "invalid_argument") },
+];
+
+/**
+ * jsonrpc_client.py over TCP or HTTP: a request, a notification and a mixed batch; both
+ * notifications (the one alone and the one in the batch) must run on the server.
+ */
+export async function checkPythonJsonRpc(port: number, transport: "tcp" | "http", logged: Logged): Promise<void> {
+  const lines = (await python(port, "jsonrpc_client.py", "--transport", transport)).map((l) => JSON.parse(l));
+  assert.equal(lines.length, 3, JSON.stringify(lines));
+  const [request, notification, batch] = lines;
+  if (transport === "tcp") {
+    assert.deepEqual(request, { transport: "tcp", step: "request", reply: { jsonrpc: "2.0", id: 1, result: 5 } });
+    // The first reply after the notification is the probe's: the notification got none.
+    assert.deepEqual(notification, {
+      transport: "tcp",
+      step: "notification",
+      reply: { jsonrpc: "2.0", id: "after-notification", result: 9 },
+    });
+    assert.equal(batch.step, "batch");
+  } else {
+    assert.equal(request.status, 200);
+    assert.match(request.contentType, /^application\/json\b/);
+    assert.deepEqual(request.reply, { jsonrpc: "2.0", id: 1, result: 5 });
+    // A notification is answered 204 with no body.
+    assert.deepEqual(
+      { status: notification.status, body: notification.body, reply: notification.reply },
+      { status: 204, body: "", reply: undefined },
+    );
+    assert.equal(batch.status, 200);
+    assert.match(batch.contentType, /^application\/json\b/);
+  }
+  assert.deepEqual(shape(batch.reply), batchReply);
+  await until(() => logged().length >= 2);
+  assert.deepEqual([...logged()].sort(), [`python ${transport} batch note`, `python ${transport} notification`]);
+}
+
+// -----------------------------------------------------------------------------------------------
+// jayson's JSON-RPC 2.0 clients.
+
+interface Reply {
+  jsonrpc?: string;
+  id?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: { code?: string } };
+}
+
+type JaysonClient = ReturnType<typeof jayson.client.tcp>;
+export type JaysonTransport = "tcp" | "http";
+
+/** jayson's TCP client, and its HTTP client on one connection per request (nothing kept alive). */
+export const jaysonClients: Record<JaysonTransport, (port: number) => JaysonClient> = {
+  tcp: (port) => jayson.client.tcp({ host: "127.0.0.1", port }),
+  http: (port) => jayson.client.http({ host: "127.0.0.1", port, path: "/", agent: false }),
+};
+
+/** Sends one request (or a batch) with jayson's callback API; resolves with the whole JSON-RPC answer. */
+function send(client: JaysonClient, method: string | JSONRPCRequest[], params?: object): Promise<unknown> {
+  return within(
+    new Promise((resolve, reject) => {
+      // A two-argument callback gets the answer as it came, not split into error and result.
+      const done = (err?: unknown, answer?: unknown) => (err ? reject(err) : resolve(answer));
+      if (typeof method === "string") client.request(method, params, done);
+      else client.request(method, done);
+    }),
+    5_000,
+    `jayson call ${JSON.stringify(method)}`,
+  );
+}
+
+type JaysonCheck = (client: JaysonClient, transport: JaysonTransport, logged: Logged) => Promise<void>;
+
+/** What jayson's clients must get from the demo Arith service, by the name of each check. */
+export const jaysonChecks: Record<string, JaysonCheck> = {
+  "Arith.add with params by name returns the sum": async (client) => {
+    const answer = (await send(client, "Arith.add", { a: 2, b: 3 })) as Reply;
+    assert.equal(answer.jsonrpc, "2.0");
+    assert.equal(answer.result, 5);
+    assert.equal(answer.error, undefined);
+  },
+
+  "Arith.divide by zero is -32602 with data.code invalid_argument": async (client) => {
+    const answer = (await send(client, "Arith.divide", { a: 1, b: 0 })) as Reply;
+    assert.equal(answer.result, undefined);
+    assert.equal(answer.error?.code, -32602);
+    assert.equal(answer.error?.data?.code, "invalid_argument");
+    assert.match(answer.error?.message ?? "", /divide by zero/);
+  },
+
+  "an unknown method is -32601": async (client) => {
+    const answer = (await send(client, "Arith.nosuch", { a: 1 })) as Reply;
+    assert.equal(answer.error?.code, -32601);
+    assert.equal(answer.error?.data?.code, "unimplemented");
+  },
+
+  "a batch is answered in request order, without its notification, which runs": async (client, transport, logged) => {
+    // Without a callback, request() only builds the request object.
+    const batch = [
+      client.request("Arith.add", { a: 1, b: 2 }, "first"),
+      client.request("Arith.log", [`jayson ${transport} batch note`], null),
+      client.request("Arith.multiply", { a: 6, b: 7 }, "second"),
+      client.request("Arith.nosuch", {}, "third"),
+      client.request("Arith.divide", { a: 1, b: 0 }, "fourth"),
+    ];
+    assert.equal("id" in (batch[1] as object), false, "jayson sends a notification without an id");
+    const answer = (await send(client, batch)) as Reply[];
+    assert.ok(Array.isArray(answer), JSON.stringify(answer));
+    assert.deepEqual(
+      answer.map((r) => [r.id, r.result ?? null, r.error?.code ?? null]),
+      [
+        ["first", 3, null],
+        ["second", 42, null],
+        ["third", null, -32601],
+        ["fourth", null, -32602],
+      ],
+    );
+    await until(() => logged().length > 0);
+    assert.deepEqual(logged(), [`jayson ${transport} batch note`]);
+  },
+
+  "a notification runs and gets no answer": async (client, transport, logged) => {
+    const answer = await within(
+      new Promise((resolve, reject) =>
+        client.request("Arith.log", [`jayson ${transport} notification`], null, (err?: unknown, a?: unknown) =>
+          err ? reject(err) : resolve(a),
+        ),
+      ),
+      5_000,
+      "notification",
+    );
+    assert.equal(answer, undefined, "no answer");
+    await until(() => logged().length > 0);
+    assert.deepEqual(logged(), [`jayson ${transport} notification`]);
+  },
+};
+
+// -----------------------------------------------------------------------------------------------
+// curl, running the README's examples.
+
+/** `[command, expected output]` pairs from the README's sh block that runs curl. */
+function curlExamples(): [string, string][] {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const block = /```sh\n(curl[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "README has a sh block of curl examples");
+  const lines = block.replace(/\\\n\s*/g, "").split("\n");
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (!line.startsWith("curl ")) continue;
+    const comment = lines[i + 1] ?? "";
+    assert.match(comment, /^# /, `a comment with the expected output follows: ${line}`);
+    pairs.push([line, comment.slice(2).replace(/\s+\(one per line\)$/, "")]);
+  }
+  return pairs;
+}
+
+/** Splits a command line into arguments, honouring single quotes (all the README uses). */
+function argv(command: string): string[] {
+  return [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => (m[1] ?? m[2]) as string);
+}
+
+/** Runs curl with `args`; it must exit 0. Resolves with what it printed. */
+export async function curl(...args: string[]): Promise<string> {
+  return (await runOk("curl", args, 10_000)).stdout;
+}
+
+/**
+ * Runs every curl command of the README (POST /Arith/add, a server stream, JSON-RPC POST /,
+ * GET /healthz) against the port instead of 4000; each must print what the comment under it says.
+ */
+export async function checkReadmeCurl(port: number): Promise<void> {
+  const examples = curlExamples();
+  assert.ok(examples.length >= 4, `found ${examples.length} examples`);
+  for (const [command, expected] of examples) {
+    const [file, ...args] = argv(command.replaceAll("127.0.0.1:4000", `127.0.0.1:${port}`));
+    assert.equal(file, "curl", command);
+    const out = await curl(...args);
+    assert.equal(out.trim().split("\n").join(" "), expected, command);
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// chromium loading test/browser/index.html, which calls the server through the web entry.
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const chromiumArgs = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"];
+
+export const pageDir = new URL("test/browser/", repoRoot);
+export const webEntry = new URL("src/web/index.js", buildRoot);
+
+const contentTypes: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".map": "application/json",
+  ".json": "application/json",
+};
+
+/** URL path prefixes and the directories they serve; the first match wins. */
+const mounts: ReadonlyArray<readonly [string, URL]> = [
+  ["/build/", buildRoot],
+  ["/node_modules/", new URL("node_modules/", repoRoot)],
+  ["/", pageDir],
+];
+
+/** A static file server on loopback for the page, the compiled modules and their packages. */
+async function startStatic(): Promise<{ server: HttpServer; origin: string; missing: string[] }> {
+  const missing: string[] = [];
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname.replace(/^\/$/, "/index.html");
+    const mount = mounts.find(([prefix]) => path.startsWith(prefix));
+    const ext = path.slice(path.lastIndexOf("."));
+    const type = contentTypes[ext];
+    if (req.method === "GET" && mount !== undefined && type !== undefined) {
+      const [prefix, base] = mount;
+      const file = new URL(`./${path.slice(prefix.length)}`, base);
+      if (file.href.startsWith(base.href)) {
+        try {
+          const body = await readFile(fileURLToPath(file));
+          res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
+          res.end(body);
+          return;
+        } catch {
+          // answered 404 below
+        }
+      }
+    }
+    missing.push(`${req.method} ${req.url}`);
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, origin: `http://127.0.0.1:${port}`, missing };
+}
+
+async function closeStatic(server: HttpServer): Promise<void> {
+  const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  server.closeAllConnections();
+  await closed;
+}
+
+interface Item {
+  id: string;
+  text: string;
+  ms: number;
+}
+
+/** What the page shows: its title, the fatal message if any, and every result item. */
+const readPage = `({
+  title: document.title,
+  fatal: document.getElementById("fatal")?.textContent ?? "",
+  items: [...document.querySelectorAll("#results li")].map((li) => ({
+    id: li.id,
+    text: li.textContent,
+    ms: Number(li.dataset.ms ?? NaN),
+  })),
+})`;
+
+/**
+ * Non-2xx replies that the page asks for on purpose; chromium logs each as a console error
+ * ("Failed to load resource: the server responded with a status of 400 (Bad Request)").
+ * A deadline may be answered by the server (504) or cut by the client first.
+ */
+const expectedStatuses: Record<string, number[]> = {
+  "/Arith/divide": [400],
+  "/Arith/sleep": [504, 499],
+};
+
+/** The page's steps that end a 2 s `Arith/sleep` by a deadline or an abort. */
+export const cutSleeps: ReadonlySet<string> = new Set(["http-deadline", "http-abort", "ws-deadline", "ws-abort"]);
+
+/** Where the page is served from, and a way to open it against a farcall server. */
+export interface PageHost {
+  /** The page's origin, which the farcall server must allow (CORS). */
+  origin: string;
+  /**
+   * Opens the page in chromium with `?server=host:port`, waits for it to finish and checks
+   * everything it shows; the browser is closed before this settles.
+   */
+  check(farcallHost: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPageHost(): Promise<PageHost> {
+  assert.ok(existsSync(chromiumPath), `chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`);
+  assert.ok(existsSync(fileURLToPath(webEntry)), `${fileURLToPath(webEntry)} is missing: is src/web/index.ts built?`);
+  const statics = await startStatic();
+  return {
+    origin: statics.origin,
+    check: async (farcallHost) => {
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, timeout: 30_000 });
+      try {
+        await checkPage(await browser.newPage(), statics.origin, farcallHost, statics.missing);
+      } finally {
+        await browser.close();
+      }
+    },
+    close: () => closeStatic(statics.server),
+  };
+}
+
+async function checkPage(page: Page, origin: string, farcallHost: string, missing: string[]): Promise<void> {
+  const farcallHttp = `http://${farcallHost}`;
+  const problems: string[] = [];
+  page.on("pageerror", (err) => problems.push(`page error: ${err.stack ?? err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const url = msg.location().url;
+    const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+    if (status && url.startsWith(`${farcallHttp}/`)) {
+      const allowed = expectedStatuses[new URL(url).pathname] ?? [];
+      if (allowed.includes(Number(status[1]))) return;
+    }
+    problems.push(`console error: ${msg.text()} (${url})`);
+  });
+
+  await page.goto(`${origin}/?server=${encodeURIComponent(farcallHost)}`, { timeout: 10_000 });
+  let settled = true;
+  try {
+    await page.waitForFunction("document.title !== 'running'", null, { timeout: 30_000, polling: 50 });
+  } catch {
+    settled = false;
+  }
+  const shown = (await page.evaluate(readPage)) as { title: string; fatal: string; items: Item[] };
+  const report = JSON.stringify({ ...shown, problems, missing }, null, 2);
+  assert.ok(settled, `the page did not finish within 30 s:\n${report}`);
+  assert.equal(shown.title, "done", `the page failed:\n${report}`);
+
+  // Deadlines and aborts: only the code is checked, their messages are not part of the contract.
+  const text = Object.fromEntries(shown.items.map((i) => [i.id, cutSleeps.has(i.id) ? i.text.split(":")[0] : i.text]));
+  const ms = Object.fromEntries(shown.items.map((i) => [i.id, i.ms]));
+  assert.deepEqual(
+    text,
+    {
+      "http-add": "3",
+      "http-divide": "InvalidArgument: divide by zero",
+      "http-count": "1,2,3,4,5",
+      "http-deadline": "DeadlineExceeded",
+      "http-abort": "Canceled",
+      "http-after": "42",
+      "ws-add": "5",
+      "ws-divide": "InvalidArgument: divide by zero",
+      "ws-count": "1,2,3,4,5",
+      "ws-chat": "PING,PONG",
+      "ws-break": "1,2,3",
+      "ws-deadline": "DeadlineExceeded",
+      "ws-abort": "Canceled",
+      "ws-after": "42",
+      "jsonrpc-http-add": "7",
+      "jsonrpc-http-divide": "InvalidArgument: divide by zero",
+      "jsonrpc-ws-add": "9",
+      "jsonrpc-ws-divide": "InvalidArgument: divide by zero",
+      closed: "yes",
+    },
+    `what the page shows:\n${report}`,
+  );
+  // A deadline or an abort ends the call long before the 2 s sleep would.
+  for (const id of cutSleeps) {
+    const took = ms[id] ?? Number.NaN;
+    assert.ok(took >= 50 && took < 1_500, `${id} took ${took} ms`);
+  }
+  assert.deepEqual(problems, [], "the page logged errors");
+  assert.deepEqual(missing, [], "the page asked for files that are not there");
+}
