@@ -15,7 +15,7 @@ afterEach(() => assertNoLeaks());
 
 /** Starts the documented demo server command and resolves with its child process and port. */
 async function startDemoServer(): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, [join(root, "dist/examples/demo/server.js"), "--port", "0"], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("../examples/demo/server.js", import.meta.url)), "--port", "0"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let output = "";
