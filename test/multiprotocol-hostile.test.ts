@@ -1,0 +1,759 @@
+// Bad input on each protocol the server answers on one port (docs/protocols.md): JSON streams over
+// TCP, HTTP, WebSocket, and the sniffing stage before any of them. Every case checks that the
+// offending connection got the protocol's own error (or was closed where the protocol has none)
+// and that the server still serves an ordinary farcall call afterwards. Every wait is bounded.
+
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import { afterEach, describe, test } from "node:test";
+import { WebSocket } from "ws";
+import { Arith, arithImpl } from "../examples/demo/services.js";
+import { createClient, createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
+import { sleep, within } from "./fixtures.js";
+import { assertNoLeaks } from "./helpers.js";
+
+/** Cleanups of the current test, run in reverse order before the leak check. */
+let cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  const list = cleanups.reverse();
+  cleanups = [];
+  for (const fn of list) await fn();
+  await assertNoLeaks();
+});
+
+/** Echoes its input and records that it ran: a handler that must not run for refused input. */
+const Probe = defineService("Probe", { echo: unary<unknown, unknown>() });
+
+interface Served {
+  port: number;
+  address: string;
+  /** Inputs Probe/echo was called with. */
+  runs: unknown[];
+}
+
+async function start(options: ServerOptions = {}): Promise<Served> {
+  const runs: unknown[] = [];
+  const server = createServer(options)
+    .add(Arith, arithImpl())
+    .add(Probe, {
+      echo: (input) => {
+        runs.push(input);
+        return input;
+      },
+    });
+  const address = await server.listen("tcp://127.0.0.1:0");
+  cleanups.push(() => server.close({ graceMs: 100 }));
+  return { port: Number(new URL(address).port), address, runs };
+}
+
+const limited = (limits: Partial<Limits>, more: ServerOptions = {}) => start({ limits, ...more });
+
+/** An ordinary farcall call on a fresh connection still succeeds. */
+async function stillServes(s: Served): Promise<void> {
+  const client = createClient(s.address, { codec: "json" });
+  try {
+    assert.equal(await client.service(Arith).add({ a: 20, b: 22 }, { timeoutMs: 2_000 }), 42);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A raw TCP peer: what it receives as text and as lines, and when the server ended or closed. */
+class Peer {
+  text = "";
+  readonly lines: string[] = [];
+  /** The server sent FIN. */
+  ended = false;
+  closed = false;
+  closedAt = 0;
+  readonly openedAt = Date.now();
+  private rest = "";
+  private readonly wakers = new Set<() => void>();
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      this.text += chunk;
+      this.rest += chunk;
+      for (let nl = this.rest.indexOf("\n"); nl >= 0; nl = this.rest.indexOf("\n")) {
+        this.lines.push(this.rest.slice(0, nl));
+        this.rest = this.rest.slice(nl + 1);
+      }
+      this.wake();
+    });
+    socket.on("end", () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.closed = true;
+      this.closedAt = Date.now();
+      this.wake();
+    });
+  }
+
+  static open(port: number): Promise<Peer> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: "127.0.0.1", port, noDelay: true });
+      const peer = new Peer(socket);
+      cleanups.push(() => socket.destroy());
+      socket.once("connect", () => resolve(peer));
+      socket.once("error", reject);
+    });
+  }
+
+  /** Writes and waits until the bytes were handed to the kernel. */
+  send(data: string | Uint8Array): Promise<void> {
+    return new Promise((resolve) => this.socket.write(data, () => resolve()));
+  }
+
+  /** The next line, parsed as JSON. */
+  async json(timeoutMs = 2_000): Promise<Record<string, unknown> & { error?: RpcErr }> {
+    await this.waitUntil(() => this.lines.length > 0, timeoutMs, "an answer line");
+    return JSON.parse(this.lines.shift() as string);
+  }
+
+  /** Sends a text and parses the next line. */
+  async ask(text: string): Promise<Record<string, unknown> & { error?: RpcErr }> {
+    await this.send(text);
+    return this.json();
+  }
+
+  whenClosed(timeoutMs = 2_000): Promise<void> {
+    return this.waitUntil(() => this.closed, timeoutMs, "the connection to close");
+  }
+
+  /** Asserts no answer line arrives within `ms`. */
+  async silentFor(ms: number): Promise<void> {
+    await sleep(ms);
+    assert.deepEqual(this.lines, [], "no answer expected");
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  waitUntil(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        this.wakers.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (ready()) finish();
+        else if (this.closed) finish(new Error(`closed while waiting for ${what}; got ${JSON.stringify(this.text)}`));
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.text.slice(0, 500))}`)),
+        timeoutMs,
+      );
+      this.wakers.add(check);
+    });
+  }
+}
+
+interface RpcErr {
+  code: number;
+  message: string;
+  data: { code: string };
+}
+
+/** Asserts a JSON-RPC 2.0 error answer with `code`, `data.code` and `id`. */
+function assertRpcError(reply: Record<string, unknown>, code: number, dataCode: string, id: unknown = null): void {
+  assert.equal(reply.jsonrpc, "2.0", JSON.stringify(reply));
+  assert.deepEqual(reply.id, id, JSON.stringify(reply));
+  const error = reply.error as RpcErr | undefined;
+  assert.ok(error !== undefined, `an error answer: ${JSON.stringify(reply)}`);
+  assert.equal(error.code, code, JSON.stringify(reply));
+  assert.equal(error.data.code, dataCode, JSON.stringify(reply));
+  assert.equal(typeof error.message, "string");
+}
+
+const addRequest = (id: number | string) =>
+  `{"jsonrpc":"2.0","method":"Arith.add","params":{"a":1,"b":2},"id":${JSON.stringify(id)}}`;
+
+/** The connection answers an ordinary request. */
+async function assertAnswers(peer: Peer, id: number): Promise<void> {
+  const reply = await peer.ask(addRequest(id));
+  assert.deepEqual(reply, { jsonrpc: "2.0", id, result: 3 });
+}
+
+interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request on its own connection; `body` as an array is sent chunked, one write each. */
+function http(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | string[],
+): Promise<HttpReply> {
+  return within(
+    new Promise((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          text += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      if (Array.isArray(body)) {
+        for (const part of body) req.write(part);
+        req.end();
+      } else req.end(body);
+    }),
+    5_000,
+    `${method} ${path}`,
+  );
+}
+
+/** Sends raw bytes and resolves with everything received until the server closes. */
+async function rawExchange(port: number, text: string, timeoutMs = 3_000): Promise<string> {
+  const peer = await Peer.open(port);
+  await peer.send(text);
+  await peer.whenClosed(timeoutMs);
+  return peer.text;
+}
+
+const json = { "content-type": "application/json" };
+
+interface WsPeer {
+  ws: WebSocket;
+  messages: string[];
+  closed: Promise<{ code: number; reason: string }>;
+  next(timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+async function wsOpen(port: number, protocol?: string): Promise<WsPeer> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, protocol === undefined ? [] : [protocol]);
+  cleanups.push(() => ws.terminate());
+  const messages: string[] = [];
+  let wake = () => {};
+  ws.on("message", (data, isBinary) => {
+    messages.push(isBinary ? `<binary ${(data as Buffer).length}>` : String(data));
+    wake();
+  });
+  ws.on("error", () => {});
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await within(
+    new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    }),
+    2_000,
+    "the WebSocket to open",
+  );
+  const next = async (timeoutMs = 2_000) => {
+    if (messages.length === 0) {
+      await within(
+        new Promise<void>((resolve) => {
+          wake = resolve;
+        }),
+        timeoutMs,
+        "a WebSocket message",
+      );
+    }
+    return JSON.parse(messages.shift() as string);
+  };
+  return { ws, messages, closed, next };
+}
+
+describe("sniffing stage", () => {
+  const quick = { handshakeTimeoutMs: 200 };
+
+  for (const [what, bytes] of [
+    ["nothing", ""],
+    ["only blanks", " \r\n\t  "],
+    ["half a farcall preface", "\x7fFA"],
+    ["the start of a CONNECT request", "CONN"],
+  ] as const) {
+    test(`a connection that sends ${what} is closed at handshakeTimeoutMs`, async () => {
+      const s = await start(quick);
+      const peer = await Peer.open(s.port);
+      if (bytes.length > 0) await peer.send(Buffer.from(bytes, "latin1"));
+      await peer.whenClosed(2_000);
+      const took = peer.closedAt - peer.openedAt;
+      assert.ok(took >= 150 && took < 1_500, `closed after ${took} ms`);
+      assert.equal(peer.text, "");
+      await stillServes(s);
+    });
+  }
+
+  test("blanks trickled in do not restart the handshake timer", async () => {
+    const s = await start(quick);
+    const peer = await Peer.open(s.port);
+    for (let i = 0; i < 40 && !peer.closed; i++) {
+      await peer.send(" ");
+      await sleep(25);
+    }
+    assert.ok(peer.closed, "still open after 40 blanks over about a second");
+    const took = peer.closedAt - peer.openedAt;
+    assert.ok(took < 800, `closed after ${took} ms`);
+    await stillServes(s);
+  });
+
+  test("an HTTP request head that stalls is closed at handshakeTimeoutMs (HTTP's header timeout)", async () => {
+    const s = await start(quick);
+    const peer = await Peer.open(s.port);
+    await peer.send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    await peer.whenClosed(3_000);
+    const took = peer.closedAt - peer.openedAt;
+    assert.ok(took < 1_500, `closed after ${took} ms`);
+    assert.doesNotMatch(peer.text, /^HTTP\/1\.1 200/);
+    await stillServes(s);
+  });
+
+  test("64 leading blanks are allowed; the 65th is refused with a message and a close", async () => {
+    const s = await start();
+    const ok = await Peer.open(s.port);
+    await ok.send(" ".repeat(64));
+    await assertAnswers(ok, 1);
+    const text = await rawExchange(s.port, `${" ".repeat(65)}${addRequest(2)}`);
+    assert.equal(text, "farcall: unrecognised protocol (more than 64 blank bytes)\n");
+    await stillServes(s);
+  });
+
+  test("an unknown first byte is refused with a message naming it, then closed", async () => {
+    const s = await start();
+    assert.equal(await rawExchange(s.port, "\x00\x01"), "farcall: unrecognised protocol (first byte 0x00)\n");
+    assert.equal(
+      await rawExchange(s.port, "get / HTTP/1.1\r\n\r\n"),
+      "farcall: unrecognised protocol (first byte 0x67)\n",
+    );
+    assert.equal(await rawExchange(s.port, "\n\x7f"), "farcall: unrecognised protocol (first byte 0x7f)\n");
+    await stillServes(s);
+  });
+});
+
+describe("JSON-RPC over TCP", () => {
+  test("a balanced value that is not JSON: -32700 with id null, and the connection stays open", async () => {
+    const s = await start();
+    const peer = await Peer.open(s.port);
+    assertRpcError(await peer.ask('{"jsonrpc":"2.0",,"id":1}'), -32700, "invalid_argument");
+    assertRpcError(await peer.ask("[1,2,]"), -32700, "invalid_argument");
+    const badUtf8 = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","x":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    await peer.send(badUtf8);
+    assertRpcError(await peer.json(), -32700, "invalid_argument");
+    await assertAnswers(peer, 2);
+    assert.equal(peer.closed, false);
+    await stillServes(s);
+  });
+
+  test("an unbalanced value then half-close: -32700, then the connection closes", async () => {
+    const s = await start();
+    const peer = await Peer.open(s.port);
+    await peer.send('{"jsonrpc":"2.0","method":"Arith.add","params":{"a":1');
+    await peer.silentFor(50);
+    peer.socket.end();
+    assertRpcError(await peer.json(), -32700, "invalid_argument");
+    await peer.whenClosed();
+    await stillServes(s);
+  });
+
+  test("a closing bracket of the wrong kind is answered at once, then closed", async () => {
+    const s = await start();
+    const peer = await Peer.open(s.port);
+    await peer.send('{"jsonrpc":"2.0","params":[1,2}');
+    const reply = await peer.json();
+    assert.equal((reply.error as RpcErr).data.code, "invalid_argument");
+    assert.equal(reply.id, null);
+    await peer.whenClosed();
+    await stillServes(s);
+  });
+
+  for (const [how, writes] of [
+    ["separate writes", (a: string, b: string) => [a, b]],
+    ["the same write", (a: string, b: string) => [a + b]],
+  ] as const) {
+    test(`garbage after a request (in ${how}): the request is answered, then an error, then closed`, async () => {
+      const s = await start();
+      const peer = await Peer.open(s.port);
+      for (const text of writes(addRequest(1), ` xyz ${addRequest(2)}`)) {
+        await peer.send(text);
+        await sleep(20);
+      }
+      await peer.whenClosed();
+      const replies = peer.lines.map((l) => JSON.parse(l));
+      assert.equal(replies.length, 2, `two answers: ${peer.lines.join(" | ")}`);
+      assert.deepEqual(replies[0], { jsonrpc: "2.0", id: 1, result: 3 });
+      assertRpcError(replies[1], -32700, "invalid_argument");
+      await stillServes(s);
+    });
+  }
+
+  test("a value over maxMessageBytes: -32600 with data.code resource_exhausted, then closed", async () => {
+    const s = await limited({ maxMessageBytes: 1024 });
+    const exact = await Peer.open(s.port);
+    const head = '{"jsonrpc":"2.0","method":"Probe.echo","params":["';
+    const tail = '"],"id":1}';
+    const fill = (n: number) => "a".repeat(n - head.length - tail.length);
+    await exact.send(head + fill(1024) + tail);
+    assert.equal((await exact.json()).id, 1, "a value of exactly maxMessageBytes is accepted");
+    const over = await Peer.open(s.port);
+    await over.send(head + fill(1025) + tail);
+    assertRpcError(await over.json(), -32600, "resource_exhausted");
+    await over.whenClosed();
+    assert.equal(s.runs.length, 1);
+    await stillServes(s);
+  });
+
+  test("an oversized value is refused before it has all been sent", async () => {
+    const s = await limited({ maxMessageBytes: 4096 });
+    const peer = await Peer.open(s.port);
+    let sent = 0;
+    await peer.send('{"jsonrpc":"2.0","method":"Probe.echo","params":["');
+    const slice = "b".repeat(512);
+    const total = 512 * 1024;
+    while (sent < total && !peer.ended && !peer.closed) {
+      await peer.send(slice);
+      sent += slice.length;
+      await sleep(1);
+    }
+    assert.ok(peer.ended || peer.closed, `the server read all ${total} bytes without closing`);
+    assert.ok(sent < 64 * 1024, `the close came only after ${sent} bytes`);
+    assertRpcError(await peer.json(), -32600, "resource_exhausted");
+    await peer.whenClosed();
+    assert.equal(s.runs.length, 0);
+    await stillServes(s);
+  });
+
+  test("a batch over maxBatchLength: one -32600 error (not an array), nothing runs", async () => {
+    const s = await limited({ maxBatchLength: 10 });
+    const peer = await Peer.open(s.port);
+    const entry = (i: number) => `{"jsonrpc":"2.0","method":"Probe.echo","params":[${i}],"id":${i}}`;
+    const tooMany = `[${Array.from({ length: 11 }, (_, i) => entry(i)).join(",")}]`;
+    const reply = await peer.ask(tooMany);
+    assert.ok(!Array.isArray(reply), "one error object, not an array");
+    assertRpcError(reply, -32600, "resource_exhausted");
+    assert.deepEqual(s.runs, []);
+    const ten = JSON.parse(
+      JSON.stringify(await peer.ask(`[${Array.from({ length: 10 }, (_, i) => entry(i)).join(",")}]`)),
+    );
+    assert.equal(ten.length, 10, "a batch of exactly maxBatchLength is answered");
+    assert.deepEqual(
+      await http(s.port, "POST", "/", json, tooMany).then((r) => {
+        assert.equal(r.status, 200);
+        const body = JSON.parse(r.body);
+        return [Array.isArray(body), body.error.code, body.error.data.code];
+      }),
+      [false, -32600, "resource_exhausted"],
+    );
+    const ws = await wsOpen(s.port, "jsonrpc");
+    ws.ws.send(tooMany);
+    const wsReply = await ws.next();
+    assert.ok(!Array.isArray(wsReply));
+    assertRpcError(wsReply, -32600, "resource_exhausted");
+    assert.equal(s.runs.length, 10);
+    await stillServes(s);
+  });
+
+  test("nesting beyond maxDepth is refused on TCP (then closed), HTTP and WebSocket; nothing runs", async () => {
+    const s = await limited({ maxDepth: 8 });
+    const deep = `{"jsonrpc":"2.0","method":"Probe.echo","params":[${"[".repeat(20)}${"]".repeat(20)}],"id":1}`;
+    const peer = await Peer.open(s.port);
+    await peer.send(deep);
+    const reply = await peer.json();
+    assert.equal(reply.id, null);
+    assert.equal((reply.error as RpcErr).code, -32600);
+    assert.equal((reply.error as RpcErr).data.code, "resource_exhausted");
+    await peer.whenClosed();
+    const r = await http(s.port, "POST", "/", json, deep);
+    assert.equal(r.status, 200);
+    assert.ok(JSON.parse(r.body).error, r.body);
+    const ws = await wsOpen(s.port, "jsonrpc");
+    ws.ws.send(deep);
+    assert.ok((await ws.next()).error);
+    const direct = await http(s.port, "POST", "/Probe/echo", json, `${"[".repeat(20)}${"]".repeat(20)}`);
+    assert.equal(direct.status, 400);
+    assert.deepEqual(s.runs, []);
+    await stillServes(s);
+  });
+
+  test("__proto__ keys, plain or \\u-escaped, are refused everywhere and pollute nothing", async () => {
+    const s = await start();
+    const bodies = [
+      '{"__proto__":{"polluted":"yes"}}',
+      '{"\\u005f_proto__":{"polluted":"yes"}}',
+      '{"a":{"__pro\\u0074o__":{"polluted":"yes"}}}',
+    ];
+    const peer = await Peer.open(s.port);
+    for (const [i, body] of bodies.entries()) {
+      const reply = await peer.ask(`{"jsonrpc":"2.0","method":"Probe.echo","params":${body},"id":${i}}`);
+      assert.equal((reply.error as RpcErr | undefined)?.data.code, "invalid_argument", JSON.stringify(reply));
+      // Refused before its dialect is known: any error shape will do, as long as nothing ran.
+      const go = await peer.ask(`{"method":"Probe.Echo","params":[${body}],"id":${i}}`);
+      assert.ok(go.error, JSON.stringify(go));
+      assert.equal(go.result ?? null, null);
+      const direct = await http(s.port, "POST", "/Probe/echo", json, body);
+      assert.equal(direct.status, 400);
+      assert.equal(JSON.parse(direct.body).code, "invalid_argument");
+      const overHttp = await http(
+        s.port,
+        "POST",
+        "/jsonrpc",
+        json,
+        `{"jsonrpc":"2.0","method":"Probe.echo","params":${body},"id":1}`,
+      );
+      assert.equal(JSON.parse(overHttp.body).error.data.code, "invalid_argument");
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.hasOwn(Object.prototype, "polluted"), false);
+    assert.deepEqual(s.runs, []);
+    await assertAnswers(peer, 99);
+    await stillServes(s);
+  });
+
+  test("ids of other JSON types (object, array, boolean) are invalid requests answered with id null", async () => {
+    const s = await start();
+    const peer = await Peer.open(s.port);
+    for (const id of ['{"x":1}', "[1]", "[]", "true", "false"]) {
+      const reply = await peer.ask(`{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":${id}}`);
+      assertRpcError(reply, -32600, "invalid_argument", null);
+    }
+    const batch = await peer.ask(`[{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":{}},${addRequest(5)}]`);
+    assert.ok(Array.isArray(batch));
+    const [bad, good] = batch as unknown as Record<string, unknown>[];
+    assertRpcError(bad as Record<string, unknown>, -32600, "invalid_argument", null);
+    assert.deepEqual(good, { jsonrpc: "2.0", id: 5, result: 3 });
+    assert.deepEqual(s.runs, []);
+    await stillServes(s);
+  });
+
+  test("wrong types for jsonrpc, method and params are invalid requests, answered with the id", async () => {
+    const s = await start();
+    const peer = await Peer.open(s.port);
+    const cases = [
+      '{"jsonrpc":"1.0","method":"Probe.echo","params":[1],"id":7}',
+      '{"jsonrpc":2,"method":"Probe.echo","params":[1],"id":7}',
+      '{"jsonrpc":"2.0","method":5,"params":[1],"id":7}',
+      '{"jsonrpc":"2.0","method":null,"id":7}',
+      '{"jsonrpc":"2.0","params":[1],"id":7}',
+      '{"jsonrpc":"2.0","method":"Probe.echo","params":"x","id":7}',
+      '{"jsonrpc":"2.0","method":"Probe.echo","params":3,"id":7}',
+      '{"jsonrpc":"2.0","method":"Probe.echo","params":null,"id":7}',
+      '{"jsonrpc":"2.0","method":"Probe.echo","params":true,"id":7}',
+    ];
+    for (const text of cases) assertRpcError(await peer.ask(text), -32600, "invalid_argument", 7);
+    assertRpcError(await peer.ask("[]"), -32600, "invalid_argument");
+    const notObjects = await peer.ask('[1,"x",null]');
+    assert.ok(Array.isArray(notObjects) && notObjects.length === 3, JSON.stringify(notObjects));
+    for (const r of notObjects as unknown as Record<string, unknown>[]) assertRpcError(r, -32600, "invalid_argument");
+    assert.deepEqual(s.runs, []);
+    await assertAnswers(peer, 8);
+    await stillServes(s);
+  });
+
+  test("beyond maxInflight a request gets -32000 resource_exhausted; the calls in flight finish", async () => {
+    const s = await limited({ maxInflight: 2 });
+    const peer = await Peer.open(s.port);
+    const nap = (id: number) => `{"jsonrpc":"2.0","method":"Arith.sleep","params":{"ms":300},"id":${id}}`;
+    await peer.send(nap(1) + nap(2) + nap(3));
+    const first = await peer.json();
+    assertRpcError(first, -32000, "resource_exhausted", 3);
+    const rest = [await peer.json(), await peer.json()].sort((a, b) => (a.id as number) - (b.id as number));
+    assert.deepEqual(rest, [
+      { jsonrpc: "2.0", id: 1, result: "slept 300 ms" },
+      { jsonrpc: "2.0", id: 2, result: "slept 300 ms" },
+    ]);
+    await assertAnswers(peer, 4);
+    const ws = await wsOpen(s.port, "jsonrpc");
+    for (const id of [1, 2, 3]) ws.ws.send(nap(id));
+    assertRpcError(await ws.next(), -32000, "resource_exhausted", 3);
+    assert.equal((await ws.next(2_000)).result, "slept 300 ms");
+    await stillServes(s);
+  });
+});
+
+describe("HTTP", () => {
+  test("a body over maxMessageBytes gets 413, with Content-Length or chunked", async () => {
+    const s = await limited({ maxMessageBytes: 1024 });
+    const big = `{"a":1,"b":2,"pad":"${"x".repeat(2000)}"}`;
+    for (const path of ["/Arith/add", "/"]) {
+      const sized = await http(s.port, "POST", path, json, big);
+      assert.equal(sized.status, 413, path);
+      assert.equal(JSON.parse(sized.body).code, "resource_exhausted");
+      const chunked = await http(s.port, "POST", path, json, [big.slice(0, 700), big.slice(700)]);
+      assert.equal(chunked.status, 413, `${path} chunked`);
+    }
+    const fits = await http(s.port, "POST", "/Arith/add", json, ['{"a":1,', '"b":2}']);
+    assert.equal(fits.status, 200);
+    assert.equal(fits.body, "3");
+    await stillServes(s);
+  });
+
+  const hugeHead =
+    "POST /Arith/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{";
+
+  test("a Content-Length over the limit gets 413 before the body arrives", async () => {
+    const s = await limited({ maxMessageBytes: 1024 });
+    const peer = await Peer.open(s.port);
+    await peer.send(hugeHead);
+    await peer.waitUntil(() => peer.text.includes("resource_exhausted"), 2_000, "the 413 answer");
+    assert.match(peer.text, /^HTTP\/1\.1 413 /);
+    await stillServes(s);
+  });
+
+  test("after a 413 for an unread body the connection is closed, not kept to read the rest", async () => {
+    const s = await limited({ maxMessageBytes: 1024 });
+    const peer = await Peer.open(s.port);
+    await peer.send(hugeHead);
+    await peer.whenClosed(2_000);
+    assert.match(peer.text, /^HTTP\/1\.1 413 /);
+    await stillServes(s);
+  });
+
+  test("a content type other than JSON gets 415", async () => {
+    const s = await start();
+    for (const path of ["/Arith/add", "/", "/jsonrpc"]) {
+      const r = await http(s.port, "POST", path, { "content-type": "text/plain" }, '{"a":1,"b":2}');
+      assert.equal(r.status, 415, path);
+    }
+    const params = await http(
+      s.port,
+      "POST",
+      "/Arith/add",
+      { "content-type": "Application/JSON; charset=utf-8" },
+      '{"a":1,"b":2}',
+    );
+    assert.equal(params.status, 200);
+    assert.deepEqual(s.runs, []);
+    await stillServes(s);
+  });
+
+  test("another method on a method path gets 405 with Allow: POST; an unknown path 404", async () => {
+    const s = await start();
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const r = await http(s.port, method, "/Arith/add");
+      assert.equal(r.status, 405, method);
+      assert.equal(r.headers.allow, "POST");
+    }
+    const root = await http(s.port, "GET", "/");
+    assert.equal(root.status, 405);
+    for (const path of ["/Nope/method", "/Arith/nope", "/favicon.ico", "/Arith/add/extra"]) {
+      const r = await http(s.port, "POST", path, json, "{}");
+      assert.equal(r.status, 404, path);
+      assert.equal(JSON.parse(r.body).code, "unimplemented");
+    }
+    await stillServes(s);
+  });
+
+  test("a bad farcall-timeout-ms gets 400; a body that is not JSON gets 400", async () => {
+    const s = await start();
+    for (const value of ["abc", "-5", "1.5", "1e3", "", "9999999999999"]) {
+      const r = await http(s.port, "POST", "/Arith/add", { ...json, "farcall-timeout-ms": value }, '{"a":1,"b":2}');
+      assert.equal(r.status, 400, JSON.stringify(value));
+      assert.equal(JSON.parse(r.body).code, "invalid_argument");
+    }
+    const notJson = await http(s.port, "POST", "/Probe/echo", json, "{nope");
+    assert.equal(notJson.status, 400);
+    assert.deepEqual(s.runs, []);
+    await stillServes(s);
+  });
+
+  test("oversized headers get 431; a malformed request line 400", async () => {
+    const s = await start();
+    const huge = await rawExchange(
+      s.port,
+      `POST /Arith/add HTTP/1.1\r\nHost: x\r\nX-Big: ${"h".repeat(64 * 1024)}\r\n\r\n`,
+    );
+    assert.match(huge, /^HTTP\/1\.1 431 /);
+    const bad = await rawExchange(s.port, "GARBAGE\r\n\r\n");
+    assert.match(bad, /^HTTP\/1\.1 400 /);
+    const both = await rawExchange(
+      s.port,
+      "POST /Arith/add HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    assert.match(both, /^HTTP\/1\.1 400 /);
+    await stillServes(s);
+  });
+
+  test("CONNECT to a target other than /_goRPC_ gets 404 and a close", async () => {
+    const s = await start();
+    for (const target of ["/other", "example.com:443", "/_goRPC_x"]) {
+      const text = await rawExchange(s.port, `CONNECT ${target} HTTP/1.0\r\n\r\n`);
+      assert.match(text, /^HTTP\/1\.[01] 404 /, target);
+    }
+    const go = await Peer.open(s.port);
+    await go.send("CONNECT /_goRPC_ HTTP/1.0\r\n\r\n");
+    await go.send('{"method":"Arith.Add","params":[{"A":1,"B":2}],"id":0}');
+    await go.waitUntil(() => go.text.includes('"result":3'), 2_000, "the Go answer");
+    assert.match(go.text, /^HTTP\/1\.0 200 Connected to Go RPC\n\n/);
+    await stillServes(s);
+  });
+});
+
+describe("WebSocket", () => {
+  const small = { maxMessageBytes: 1024, maxMetadataBytes: 64 };
+
+  for (const protocol of ["farcall", "jsonrpc"]) {
+    test(`a ${protocol} message over the limit closes with 1009`, async () => {
+      const s = await limited(small);
+      const peer = await wsOpen(s.port, protocol);
+      peer.ws.send(Buffer.alloc(8 * 1024, 0x20));
+      const { code } = await within(peer.closed, 2_000, "the close");
+      assert.equal(code, 1009);
+      assert.deepEqual(s.runs, []);
+      await stillServes(s);
+    });
+  }
+
+  test("a JSON-RPC message over maxMessageBytes is not run, even when the WebSocket limit allows it", async () => {
+    const s = await limited({ maxMessageBytes: 1024 });
+    const peer = await wsOpen(s.port, "jsonrpc");
+    peer.ws.send(`{"jsonrpc":"2.0","method":"Probe.echo","params":["${"z".repeat(3000)}"],"id":1}`);
+    const outcome = await within(
+      Promise.race([
+        peer.closed.then((c) => `closed ${c.code}`),
+        peer.next().then((r) => `answered ${(r.error as RpcErr | undefined)?.data.code ?? "with a result"}`),
+      ]),
+      2_000,
+      "an answer or a close",
+    );
+    assert.ok(outcome === "closed 1009" || outcome === "answered resource_exhausted", outcome);
+    assert.deepEqual(s.runs, []);
+    await stillServes(s);
+  });
+
+  test("a text message on a farcall WebSocket closes with 1003", async () => {
+    const s = await start();
+    const peer = await wsOpen(s.port, "farcall");
+    peer.ws.send("hello");
+    const { code } = await within(peer.closed, 2_000, "the close");
+    assert.equal(code, 1003);
+    await stillServes(s);
+  });
+
+  test("malformed JSON on a jsonrpc WebSocket gets -32700 and the socket stays open", async () => {
+    const s = await start();
+    for (const protocol of ["jsonrpc", undefined]) {
+      const peer = await wsOpen(s.port, protocol);
+      peer.ws.send("{not json");
+      assertRpcError(await peer.next(), -32700, "invalid_argument");
+      peer.ws.send(Buffer.from("\xff\xfe", "latin1"));
+      assertRpcError(await peer.next(), -32700, "invalid_argument");
+      peer.ws.send(addRequest(3));
+      assert.deepEqual(await peer.next(), { jsonrpc: "2.0", id: 3, result: 3 });
+      assert.equal(peer.ws.readyState, WebSocket.OPEN);
+    }
+    await stillServes(s);
+  });
+});
