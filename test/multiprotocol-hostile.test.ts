@@ -358,6 +358,20 @@ describe("JSON-RPC over TCP", () => {
     await stillServes(s);
   });
 
+  test("requests followed at once by a half-close are all answered, then the connection closes", async () => {
+    const s = await start();
+    const peer = await Peer.open(s.port);
+    await peer.send(`${addRequest(1)}{"jsonrpc":"2.0","method":"Arith.sleep","params":{"ms":50},"id":2}`);
+    peer.socket.end();
+    await peer.whenClosed();
+    const replies = peer.lines.map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id);
+    assert.deepEqual(replies, [
+      { jsonrpc: "2.0", id: 1, result: 3 },
+      { jsonrpc: "2.0", id: 2, result: "slept 50 ms" },
+    ]);
+    await stillServes(s);
+  });
+
   test("an unbalanced value then half-close: -32700, then the connection closes", async () => {
     const s = await start();
     const peer = await Peer.open(s.port);
