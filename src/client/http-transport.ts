@@ -103,6 +103,7 @@ async function* ndjsonItems(res: Response, limits: Limits, done: () => void, rea
           throw httpError(500, new TextEncoder().encode(toJsonText(line.error)), limits.maxDepth);
         yield line.value;
       }
+      if (splitter.error !== undefined) throw splitter.error;
     }
   } finally {
     done();

@@ -48,15 +48,17 @@ function jsonRpcOverStream(
   const splitter = new JsonSplitter(limits);
   stream.attach({
     onData(chunk) {
-      let texts: Uint8Array[];
+      let texts: Uint8Array[] = [];
       try {
         texts = splitter.push(chunk);
-      } catch (err) {
-        s.onClose(err as Error);
-        stream.destroy();
-        return;
+      } catch {
+        // reported below, from splitter.error
       }
       for (const text of texts) s.onText(text);
+      if (splitter.error !== undefined) {
+        s.onClose(splitter.error);
+        stream.destroy();
+      }
     },
     onClose: (err) => s.onClose(err),
   });

@@ -29,8 +29,8 @@ export interface ByteStreamHandler {
   /** A chunk of bytes; it stays valid after the call (the session may keep views of it). */
   onData(chunk: Uint8Array): void;
   /**
-   * The peer will send no more (FIN). The transport ends its side right after this, once what
-   * the session wrote in the same tick is flushed. Optional.
+   * The peer will send no more (FIN). A session that has this method must end the stream itself
+   * when it is done answering; without it, the transport ends its side at once.
    */
   onEnd?(): void;
   /** The stream closed (peer FIN, reset, or `destroy`); `error` says why when it was not clean. */

@@ -44,8 +44,10 @@ function fail(
   headers: Record<string, string>,
   status = httpStatusOf(err.code),
 ): void {
-  res.head(status, { ...headers, ...json, ...metadataHeaders(err.metadata) });
-  res.end(errorBody(err), status === 413);
+  // After a 413 the rest of the body is not read, so the connection cannot carry another request.
+  const close: Record<string, string> = status === 413 ? { connection: "close" } : {};
+  res.head(status, { ...headers, ...json, ...metadataHeaders(err.metadata), ...close });
+  res.end(errorBody(err));
 }
 
 function metadataHeaders(md: Readonly<Metadata> | undefined): Record<string, string> {

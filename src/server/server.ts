@@ -310,7 +310,7 @@ export class Server {
           if (ws.protocol === "farcall") return this.farcall(new WebSocketByteStream(ws, peer), new Uint8Array(0));
           const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, peer);
           let untrack = () => {};
-          untrack = this.track(jsonRpcOverWebSocket(ws, endpoint, () => untrack()));
+          untrack = this.track(jsonRpcOverWebSocket(ws, endpoint, this.limits.maxMessageBytes, () => untrack()));
         },
       },
       {

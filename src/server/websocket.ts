@@ -12,6 +12,7 @@ const encoder = new TextEncoder();
 export function jsonRpcOverWebSocket(
   ws: WebSocketLike,
   endpoint: JsonRpcEndpoint,
+  maxMessageBytes: number,
   onClose: () => void,
 ): { goAway(): void; forceClose(): void } {
   let draining = false;
@@ -24,7 +25,12 @@ export function jsonRpcOverWebSocket(
   ws.addEventListener("message", (event) => {
     if (draining) return;
     const data = messageBytes(event.data);
-    const answer = endpoint.handle(typeof data === "string" ? encoder.encode(data) : data);
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length > maxMessageBytes) {
+      ws.close(1009, `message size ${bytes.length} exceeds maxMessageBytes ${maxMessageBytes}`);
+      return;
+    }
+    const answer = endpoint.handle(bytes);
     if (answer instanceof Promise) answer.then(send);
     else if (answer !== undefined) send(answer);
   });

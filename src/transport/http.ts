@@ -95,11 +95,9 @@ class NodeHttpResponse implements HttpResponse {
     });
   }
 
-  end(text?: string, close?: boolean): void {
+  end(text?: string): void {
     if (this.done) return;
-    if (close && !this.res.headersSent) this.res.setHeader("connection", "close");
     this.res.end(text);
-    if (close) this.res.once("finish", () => this.res.socket?.destroySoon?.());
   }
 
   onAbort(cb: () => void): void {
@@ -120,20 +118,24 @@ export class HttpEndpoint {
   private idleWaiter: (() => void) | undefined;
 
   constructor(handlers: HttpHandlers, options: HttpEndpointOptions) {
-    this.http = createServer({ headersTimeout: options.headersTimeoutMs, requestTimeout: 0 }, (req, res) => {
-      if (this.draining) res.shouldKeepAlive = false;
-      const socket = req.socket;
-      handlers.request(
-        {
-          method: req.method ?? "GET",
-          url: req.url ?? "/",
-          headers: headersOf(req),
-          peer: peerOf(socket),
-          body: (maxBytes) => readBody(req, maxBytes),
-        },
-        new NodeHttpResponse(res),
-      );
-    });
+    const checkMs = Math.max(25, Math.min(30_000, Math.floor(options.headersTimeoutMs / 4)));
+    this.http = createServer(
+      { headersTimeout: options.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: checkMs },
+      (req, res) => {
+        if (this.draining) res.shouldKeepAlive = false;
+        const socket = req.socket;
+        handlers.request(
+          {
+            method: req.method ?? "GET",
+            url: req.url ?? "/",
+            headers: headersOf(req),
+            peer: peerOf(socket),
+            body: (maxBytes) => readBody(req, maxBytes),
+          },
+          new NodeHttpResponse(res),
+        );
+      },
+    );
     this.http.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
       if (socket.writable && !socket.writableEnded) {
         const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";

@@ -40,10 +40,10 @@ export class SocketStream implements ByteStream {
     this.releaseDrain();
     this.handler?.onClose(this.error);
   };
-  /** The peer finished sending: the session may answer what it holds, then this side ends too. */
+  /** The peer finished sending: a session that handles this ends its side itself; else it ends now. */
   private readonly onEndEvent = () => {
-    this.handler?.onEnd?.();
-    process.nextTick(() => this.end());
+    if (this.handler?.onEnd !== undefined) this.handler.onEnd();
+    else this.end();
   };
   private readonly onSocketData = (chunk: Buffer) =>
     this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));

@@ -24,8 +24,8 @@ export interface HttpResponse {
   head(status: number, headers: Readonly<Record<string, string>>): void;
   /** Writes a piece of the body; the promise resolves when more may be written (back-pressure). */
   write(text: string): Promise<void>;
-  /** Ends the response, with a last piece of body; `close` ends the connection after it. */
-  end(text?: string, close?: boolean): void;
+  /** Ends the response, with a last piece of body. A `connection: close` header closes the connection after it. */
+  end(text?: string): void;
   /** True once the peer went away or the response ended. */
   readonly done: boolean;
   /** Called once if the peer goes away before the response ended. */

@@ -31,8 +31,15 @@ function strings(texts: Uint8Array[]): string[] {
 }
 
 /** Pushes each chunk in turn and returns every text produced, decoded. */
+/** Pushes as a session does: the values, or the error if the chunk ran into one. */
+function push(splitter: JsonSplitter, chunk: Uint8Array): Uint8Array[] {
+  const out = splitter.push(chunk);
+  if (splitter.error !== undefined) throw splitter.error;
+  return out;
+}
+
 function feed(splitter: JsonSplitter, chunks: Uint8Array[]): string[] {
-  return chunks.flatMap((c) => strings(splitter.push(c)));
+  return chunks.flatMap((c) => strings(push(splitter, c)));
 }
 
 function assertRpcError(err: unknown, code: Code, message: string): true {
@@ -150,7 +157,7 @@ describe("JsonSplitter", () => {
 
   test("a value wholly inside one chunk is a view of that chunk", () => {
     const chunk = encoder.encode(' {"a":1}\n[2] ');
-    const out = new JsonSplitter(roomy).push(chunk);
+    const out = push(new JsonSplitter(roomy), chunk);
     assert.deepEqual(strings(out), ['{"a":1}', "[2]"]);
     for (const t of out) assert.equal(t.buffer, chunk.buffer);
     assert.equal(out[0]?.byteOffset, chunk.byteOffset + 1);
@@ -195,6 +202,17 @@ describe("JsonSplitter", () => {
     assert.deepEqual(feed(splitter, [encoder.encode(`${text}[]`)]), [text, "[]"]);
   });
 
+  test("values a chunk completed before bad bytes are returned, with the error set", () => {
+    const splitter = new JsonSplitter(roomy);
+    const out = splitter.push(encoder.encode('{"id":1} xyz {"id":2}'));
+    assert.deepEqual(strings(out), ['{"id":1}']);
+    assert.ok(splitter.error instanceof RpcError && splitter.error.code === Code.InvalidArgument);
+    assert.throws(
+      () => splitter.push(encoder.encode("{}")),
+      (err) => err === splitter.error,
+    );
+  });
+
   test("a closing bracket of the other kind is an error, wherever the input is split", () => {
     for (const text of ["{]", "[1}", '[{"a":[1]}, {"b" ]', '{"a":[{"b":1]}']) {
       const bytes = encoder.encode(text);
@@ -235,7 +253,7 @@ describe("JsonSplitter", () => {
 
     test("one byte over in one chunk throws with the value's size", () => {
       assert.throws(
-        () => new JsonSplitter(limits).push(encoder.encode(`{} ${over} []`)),
+        () => push(new JsonSplitter(limits), encoder.encode(`{} ${over} []`)),
         (err) => assertRpcError(err, Code.ResourceExhausted, "message size 17 exceeds maxMessageBytes 16"),
       );
     });
@@ -258,7 +276,7 @@ describe("JsonSplitter", () => {
       for (let i = 0; i < 16; i++) splitter.push(stream.subarray(i, i + 1));
       assert.equal(splitter.buffered, 16);
       assert.throws(
-        () => splitter.push(stream.subarray(16)),
+        () => push(splitter, stream.subarray(16)),
         (err) => assertRpcError(err, Code.ResourceExhausted, "message size 17 exceeds maxMessageBytes 16"),
       );
     });
@@ -273,7 +291,7 @@ describe("JsonSplitter", () => {
       assert.equal(splitter.buffered, 909);
       // The value would go on for megabytes; the 4th piece takes it to 1209 bytes and must fail.
       assert.throws(
-        () => splitter.push(piece),
+        () => push(splitter, piece),
         (err) => assertRpcError(err, Code.ResourceExhausted, "message size 1209 exceeds maxMessageBytes 1000"),
       );
     });
@@ -281,7 +299,7 @@ describe("JsonSplitter", () => {
     test("an oversized value in one chunk throws, reporting its whole size", () => {
       const big = `{"blob":"${"y".repeat(100_000)}"}`;
       assert.throws(
-        () => new JsonSplitter({ maxMessageBytes: 1000, maxDepth: 64 }).push(encoder.encode(`${big}\n{}`)),
+        () => push(new JsonSplitter({ maxMessageBytes: 1000, maxDepth: 64 }), encoder.encode(`${big}\n{}`)),
         (err) => assertRpcError(err, Code.ResourceExhausted, `message size ${big.length} exceeds maxMessageBytes 1000`),
       );
     });
@@ -289,7 +307,7 @@ describe("JsonSplitter", () => {
     test("an oversized unfinished value in one chunk reports the bytes that arrived", () => {
       const start = `{"blob":"${"y".repeat(5000)}`;
       assert.throws(
-        () => new JsonSplitter({ maxMessageBytes: 1000, maxDepth: 64 }).push(encoder.encode(`  ${start}`)),
+        () => push(new JsonSplitter({ maxMessageBytes: 1000, maxDepth: 64 }), encoder.encode(`  ${start}`)),
         (err) => assertRpcError(err, Code.ResourceExhausted, "message size 5009 exceeds maxMessageBytes 1000"),
       );
     });
@@ -335,14 +353,14 @@ describe("JsonSplitter", () => {
       const splitter = new JsonSplitter({ maxMessageBytes: 1 << 20, maxDepth: 64 });
       for (let i = 0; i < 64; i++) splitter.push(stream.subarray(i, i + 1));
       assert.throws(
-        () => splitter.push(stream.subarray(64, 65)),
+        () => push(splitter, stream.subarray(64, 65)),
         (err) => assertRpcError(err, Code.ResourceExhausted, "nesting depth exceeds maxDepth 64"),
       );
     });
 
     test("maxDepth 0 refuses every value", () => {
       assert.throws(
-        () => new JsonSplitter({ maxMessageBytes: 1024, maxDepth: 0 }).push(encoder.encode(" {}")),
+        () => push(new JsonSplitter({ maxMessageBytes: 1024, maxDepth: 0 }), encoder.encode(" {}")),
         (err) => assertRpcError(err, Code.ResourceExhausted, "nesting depth exceeds maxDepth 0"),
       );
     });
@@ -374,7 +392,7 @@ describe("JsonSplitter", () => {
     test("values completed by earlier pushes were returned before the bad byte", () => {
       const splitter = new JsonSplitter(roomy);
       assert.deepEqual(strings(splitter.push(encoder.encode('{"a":1}\n'))), ['{"a":1}']);
-      assert.throws(() => splitter.push(encoder.encode("garbage")), RpcError);
+      assert.throws(() => push(splitter, encoder.encode("garbage")), RpcError);
     });
   });
 
@@ -388,7 +406,7 @@ describe("JsonSplitter", () => {
         const splitter = new JsonSplitter(limits);
         let first: unknown;
         assert.throws(
-          () => splitter.push(encoder.encode(bad)),
+          () => push(splitter, encoder.encode(bad)),
           (err) => {
             first = err;
             return err instanceof RpcError;
@@ -396,7 +414,7 @@ describe("JsonSplitter", () => {
         );
         for (const chunk of ["{}", "", "  ", "]"]) {
           assert.throws(
-            () => splitter.push(encoder.encode(chunk)),
+            () => push(splitter, encoder.encode(chunk)),
             (err) => err === first,
           );
         }

@@ -67,22 +67,30 @@ export class JsonSplitter {
    * surrounding whitespace.
    * @throws RpcError `ResourceExhausted` when a value passes `maxMessageBytes` (as soon as its bytes
    * so far do) or `maxDepth`; `InvalidArgument` on a byte between values that is neither JSON
-   * whitespace nor `{` or `[`. The splitter is then unusable and throws the same error on every push.
+   * whitespace nor `{` or `[`. Values the chunk completed before the error are still returned, with
+   * `error` set; the splitter is then unusable and throws the same error on every push.
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failure !== undefined) throw this.failure;
+    const out: Uint8Array[] = [];
     try {
-      return this.split(chunk);
+      this.split(chunk, out);
     } catch (err) {
       this.failure = RpcError.from(err, Code.Internal);
       this.pieces = [];
       this.held = 0;
-      throw this.failure;
+      // Values completed before the bad bytes are still handed out; the error comes with the next push.
+      if (out.length === 0) throw this.failure;
     }
+    return out;
   }
 
-  private split(chunk: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /** The error that stopped this splitter, if any: check it after a push that returned values. */
+  get error(): RpcError | undefined {
+    return this.failure;
+  }
+
+  private split(chunk: Uint8Array, out: Uint8Array[]): void {
     const len = chunk.length;
     let pos = 0;
     if (this.depth > 0) pos = this.value(chunk, 0, 0, out);
@@ -103,7 +111,6 @@ export class JsonSplitter {
       this.openers[0] = b;
       pos = this.value(chunk, pos, pos + 1, out);
     }
-    return out;
   }
 
   /**

@@ -124,12 +124,14 @@ export class JsonRpcEndpoint {
       );
     }
     let texts: string[] | undefined;
+    const escapes = text.includes("\\");
     const answers: Answer[] = [];
     let pending = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
-      // Raw texts are needed only to echo numeric ids exactly.
-      const needsText = typeof (entry as { id?: unknown } | null)?.id === "number";
+      // Raw texts are needed only to echo numeric ids, and string ids spelled with escapes, exactly.
+      const id = (entry as { id?: unknown } | null)?.id;
+      const needsText = typeof id === "number" || (typeof id === "string" && escapes);
       if (needsText) texts ??= rawElements(text);
       const answer = this.one(entry, needsText ? texts?.[i] : undefined, extras, "2.0");
       if (answer === undefined) continue;
@@ -159,8 +161,11 @@ export class JsonRpcEndpoint {
     const hasId = "id" in req;
     const id = req.id;
     let idText = "null";
-    if (typeof id === "string") idText = JSON.stringify(id);
-    else if (typeof id === "number") idText = (text === undefined ? undefined : rawMember(text, "id")) ?? String(id);
+    if (typeof id === "string") {
+      // A string spelled with escapes is echoed as spelled.
+      const raw = text?.includes("\\") ? rawMember(text, "id") : undefined;
+      idText = raw ?? JSON.stringify(id);
+    } else if (typeof id === "number") idText = (text === undefined ? undefined : rawMember(text, "id")) ?? String(id);
     const invalid = (why: string, answerId = idText) =>
       errorText(dialect, answerId, new RpcError(Code.InvalidArgument, `invalid request: ${why}`), "request");
     if (hasId && id !== null && typeof id !== "string" && typeof id !== "number") {

@@ -37,15 +37,12 @@ export class JsonStreamSession implements ByteStreamHandler {
   }
 
   onData(chunk: Uint8Array): void {
-    if (this.ended) return;
-    let texts: Uint8Array[];
+    if (this.ended || this.draining) return;
+    let texts: Uint8Array[] = [];
     try {
       texts = this.splitter.push(chunk);
-    } catch (err) {
-      const e = RpcError.from(err, Code.InvalidArgument);
-      this.send(this.endpoint.malformed(e, e.code === Code.ResourceExhausted ? "request" : "parse"));
-      this.end();
-      return;
+    } catch {
+      // reported below, from splitter.error
     }
     for (const text of texts) {
       const answer = this.endpoint.handle(text);
@@ -53,12 +50,24 @@ export class JsonStreamSession implements ByteStreamHandler {
       if (typeof answer === "string") this.send(answer);
       else answer.then((reply) => this.reply(reply));
     }
+    const err = this.splitter.error;
+    if (err !== undefined) {
+      this.send(this.endpoint.malformed(err, err.code === Code.ResourceExhausted ? "request" : "parse"));
+      this.goAway();
+    }
   }
 
-  /** The peer stopped sending: half a value left over can never complete. */
+  /**
+   * The peer stopped sending: half a value left over can never complete, so it gets a parse
+   * error; calls in flight are still answered, then this side ends.
+   */
   onEnd(): void {
-    if (this.ended || this.splitter.buffered === 0) return;
-    this.send(this.endpoint.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"));
+    if (!this.ended && this.splitter.buffered > 0 && this.splitter.error === undefined) {
+      this.send(
+        this.endpoint.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"),
+      );
+    }
+    this.goAway();
   }
 
   onClose(): void {
