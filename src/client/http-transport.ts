@@ -1,4 +1,5 @@
 import { fromJsonText, toJsonText, utf8Text } from "../codec/json.js";
+import { concatBytes } from "../core/bytes.js";
 import { Code, codeFromString } from "../core/code.js";
 import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../core/deadline.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
@@ -36,16 +37,30 @@ function requestSignal(req: RpcRequest): { signal: AbortSignal; reason: () => Rp
   };
 }
 
-/** Reads a body up to `maxBytes`; beyond it fails with `resource_exhausted`. */
+/** Reads a body up to `maxBytes`; beyond it fails with `resource_exhausted` without reading the rest. */
 async function readBody(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = (size: number | string) =>
+    new RpcError(Code.ResourceExhausted, `reply size ${size} exceeds maxMessageBytes ${maxBytes}`);
   const declared = Number(res.headers.get("content-length"));
-  if (declared > maxBytes)
-    throw new RpcError(Code.ResourceExhausted, `reply size ${declared} exceeds maxMessageBytes ${maxBytes}`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.length > maxBytes) {
-    throw new RpcError(Code.ResourceExhausted, `reply size ${bytes.length} exceeds maxMessageBytes ${maxBytes}`);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge(declared);
   }
-  return bytes;
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(`over ${length}`);
+    }
+    parts.push(value);
+  }
+  return concatBytes(parts);
 }
 
 function headersFor(req: RpcRequest): Record<string, string> {

@@ -1,3 +1,4 @@
+import { concatBytes } from "../core/bytes.js";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 
@@ -26,17 +27,7 @@ export function messageBytes(data: unknown): Uint8Array | string {
   if (typeof data === "string") return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (data instanceof Uint8Array) return data;
-  if (Array.isArray(data)) {
-    let length = 0;
-    for (const part of data as Uint8Array[]) length += part.length;
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const part of data as Uint8Array[]) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
-  }
+  if (Array.isArray(data)) return concatBytes(data as Uint8Array[]);
   return new Uint8Array(0);
 }
 

@@ -1,3 +1,4 @@
+import { concatBytes } from "../core/bytes.js";
 import type { Peer } from "../core/interceptor.js";
 import type { ByteStream, ByteStreamHandler } from "./byte-stream.js";
 import { messageBytes, type WebSocketLike, WsState } from "./websocket-like.js";
@@ -37,19 +38,7 @@ export class WebSocketByteStream implements ByteStream {
 
   write(chunks: Uint8Array[]): void {
     if (this.ws.readyState !== WsState.Open) return;
-    if (chunks.length === 1) {
-      this.ws.send(chunks[0] as Uint8Array);
-      return;
-    }
-    let length = 0;
-    for (const c of chunks) length += c.length;
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    this.ws.send(out);
+    this.ws.send(concatBytes(chunks));
   }
 
   get needDrain(): boolean {

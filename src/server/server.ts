@@ -1,4 +1,5 @@
 import { builtinCodecs, type Codec } from "../codec/index.js";
+import { concatBytes } from "../core/bytes.js";
 import type { HandlerContext, Interceptor } from "../core/interceptor.js";
 import { type Limits, resolveLimits } from "../core/limits.js";
 import {
@@ -197,7 +198,7 @@ export class Server {
     let seen: Uint8Array = new Uint8Array(0);
     const sniffer: ByteStreamHandler = {
       onData: (chunk) => {
-        seen = seen.length === 0 ? chunk : concat(seen, chunk);
+        seen = seen.length === 0 ? chunk : concatBytes([seen, chunk]);
         const result = sniff(seen);
         if (result === undefined) return;
         this.pending.delete(stream);
@@ -250,7 +251,7 @@ export class Server {
     };
     stream.attach({
       onData: (chunk) => {
-        seen = concat(seen, chunk);
+        seen = concatBytes([seen, chunk]);
         step();
       },
       onClose: () => clearTimeout(timer),
@@ -321,13 +322,6 @@ export class Server {
       },
     );
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Creates a server; add services with `add` or `register`, then `listen`. */
