@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { Arith, arithImpl, Time, timeImpl } from "../examples/demo/services.js";
 import {
   type Client,
@@ -78,4 +79,40 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request on its own connection; `body` as an array is sent chunked, one write each. */
+export function http(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string | string[],
+): Promise<HttpReply> {
+  return within(
+    new Promise((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          text += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      if (Array.isArray(body)) {
+        for (const part of body) req.write(part);
+        req.end();
+      } else req.end(body);
+    }),
+    5_000,
+    `${method} ${path}`,
+  );
 }

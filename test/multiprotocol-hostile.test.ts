@@ -4,13 +4,12 @@
 // and that the server still serves an ordinary farcall call afterwards. Every wait is bounded.
 
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { createClient, createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
-import { sleep, within } from "./fixtures.js";
+import { http, sleep, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
 /** Cleanups of the current test, run in reverse order before the leak check. */
@@ -182,42 +181,6 @@ const addRequest = (id: number | string) =>
 async function assertAnswers(peer: Peer, id: number): Promise<void> {
   const reply = await peer.ask(addRequest(id));
   assert.deepEqual(reply, { jsonrpc: "2.0", id, result: 3 });
-}
-
-interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One HTTP request on its own connection; `body` as an array is sent chunked, one write each. */
-function http(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: string | string[],
-): Promise<HttpReply> {
-  return within(
-    new Promise((resolve, reject) => {
-      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      if (Array.isArray(body)) {
-        for (const part of body) req.write(part);
-        req.end();
-      } else req.end(body);
-    }),
-    5_000,
-    `${method} ${path}`,
-  );
 }
 
 /** Sends raw bytes and resolves with everything received until the server closes. */

@@ -4,7 +4,6 @@
 // speaks of bytes.
 
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { Arith } from "../examples/demo/services.js";
@@ -20,7 +19,7 @@ import {
   type ServiceImpl,
   unary,
 } from "../src/index.js";
-import { type Harness, rejectsWith, startDemo, until, within } from "./fixtures.js";
+import { type Harness, http, rejectsWith, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
 /** Cleanups of the current test, run in reverse order before the leak check. */
@@ -172,39 +171,6 @@ class LinePeer {
       this.wakers.add(check);
     });
   }
-}
-
-interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One HTTP request on its own connection. */
-function http(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: string,
-): Promise<HttpReply> {
-  return within(
-    new Promise((resolve, reject) => {
-      const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end(body);
-    }),
-    5_000,
-    `${method} ${path}`,
-  );
 }
 
 describe("ws:// (farcall framing in WebSocket messages)", () => {

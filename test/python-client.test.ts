@@ -15,9 +15,13 @@ afterEach(() => assertNoLeaks());
 
 /** Starts the documented demo server command and resolves with its child process and port. */
 async function startDemoServer(): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL("../examples/demo/server.js", import.meta.url)), "--port", "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL("../examples/demo/server.js", import.meta.url)), "--port", "0"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let output = "";
   child.stdout?.setEncoding("utf8");
   const port = await new Promise<number>((resolve, reject) => {
