@@ -9,6 +9,7 @@ import { afterEach, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { createClient, createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
+import { webSocketPieceBytes } from "../src/protocol/websocket-stream.js";
 import { http, sleep, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
@@ -685,7 +686,8 @@ describe("WebSocket", () => {
     test(`a ${protocol} message over the limit closes with 1009`, async () => {
       const s = await limited(small);
       const peer = await wsOpen(s.port, protocol);
-      peer.ws.send(Buffer.alloc(8 * 1024, 0x20));
+      // Over maxMessageBytes, and over the piece size farcall framing is sent in.
+      peer.ws.send(Buffer.alloc(webSocketPieceBytes + 1, 0x20));
       const { code } = await within(peer.closed, 2_000, "the close");
       assert.equal(code, 1009);
       assert.deepEqual(s.runs, []);

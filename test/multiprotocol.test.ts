@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, test } from "node:test";
-import { Arith } from "../examples/demo/services.js";
+import { Arith, Time } from "../examples/demo/services.js";
 import {
   type Client,
   Code,
@@ -184,6 +184,16 @@ describe("ws:// (farcall framing in WebSocket messages)", () => {
     assert.deepEqual(await collect(arith.chat(["hi", "there"])), ["HI", "THERE"]);
     await arith.log("over websocket");
     await until(() => h.logged.includes("over websocket"), 2_000);
+  });
+
+  test("more than maxMessageBytes sent in one tick still arrives (output goes in pieces)", async () => {
+    const h = await demo();
+    const time = clientFor(`ws://127.0.0.1:${h.port}/`).service(Time);
+    // 100 calls of 50 KB each are written in one tick: about 5 MB, over the 4 MiB maxMessageBytes.
+    const line = "x".repeat(50_000);
+    const replies = await Promise.all(Array.from({ length: 100 }, () => time.printTime(line)));
+    assert.equal(replies.length, 100);
+    for (const reply of replies) assert.ok(reply.includes(line));
   });
 
   test("a deadline ends the call with deadline_exceeded; an aborted signal with canceled", async () => {

@@ -83,16 +83,21 @@ function metadataOf(headers: Headers): Metadata {
 
 /** The error an HTTP error reply stands for. */
 function httpError(status: number, body: Uint8Array, maxDepth: number): RpcError {
+  let parsed: unknown;
   try {
-    const parsed = fromJsonText(utf8Text(body), maxDepth) as { code?: unknown; message?: unknown; details?: unknown };
-    if (typeof parsed?.code === "string" && typeof parsed.message === "string") {
-      const details = Array.isArray(parsed.details) ? parsed.details : undefined;
-      return new RpcError(codeFromString(parsed.code), parsed.message, details ? { details } : {});
-    }
+    parsed = fromJsonText(utf8Text(body), maxDepth);
   } catch {
     // not farcall's error body: fall back on the status
   }
-  return new RpcError(codeOfHttpStatus(status), `HTTP ${status}`);
+  return errorOf(parsed) ?? new RpcError(codeOfHttpStatus(status), `HTTP ${status}`);
+}
+
+/** The error a farcall error body (`{"code":…,"message":…}`) stands for, if `value` is one. */
+function errorOf(value: unknown): RpcError | undefined {
+  const e = value as { code?: unknown; message?: unknown; details?: unknown } | null | undefined;
+  if (typeof e?.code !== "string" || typeof e.message !== "string") return undefined;
+  const details = Array.isArray(e.details) ? e.details : undefined;
+  return new RpcError(codeFromString(e.code), e.message, details ? { details } : {});
 }
 
 /** Lines of an NDJSON reply as stream items; ends at `{"end":true}`, throws at `{"error":…}` or a cut body. */
@@ -115,7 +120,7 @@ async function* ndjsonItems(res: Response, limits: Limits, done: () => void, rea
         };
         if (line.end === true) return;
         if (line.error !== undefined)
-          throw httpError(500, new TextEncoder().encode(toJsonText(line.error)), limits.maxDepth);
+          throw errorOf(line.error) ?? new RpcError(Code.Unknown, "stream ended with a malformed error");
         yield line.value;
       }
       if (splitter.error !== undefined) throw splitter.error;

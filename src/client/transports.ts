@@ -65,11 +65,8 @@ function jsonRpcOverStream(
   return s;
 }
 
-/** JSON-RPC texts over a WebSocket: one per message. */
-function jsonRpcOverWebSocket(
-  ws: import("../protocol/websocket-like.js").WebSocketLike,
-  session: JsonRpcClientSession,
-) {
+/** Feeds a WebSocket's messages (one JSON text each) to a client session. */
+function feedFromWebSocket(ws: import("../protocol/websocket-like.js").WebSocketLike, session: JsonRpcClientSession) {
   ws.addEventListener("message", (event) => {
     const data = messageBytes(event.data);
     session.onText(typeof data === "string" ? encoder.encode(data) : data);
@@ -166,7 +163,7 @@ export function transportFor(address: string, options: ClientOptions, platform: 
             send: (t) => ws.send(t),
             end: () => ws.close(1000),
           });
-          jsonRpcOverWebSocket(ws, session);
+          feedFromWebSocket(ws, session);
           return session;
         }),
       );

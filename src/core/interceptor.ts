@@ -3,7 +3,7 @@ import type { MethodDescriptor } from "./service.js";
 
 /** Who is on the other end of a connection. */
 export interface Peer {
-  /** `tcp`, `unix`, or `memory` for in-process pipes. */
+  /** `tcp`, `unix`, `http`, `websocket`, or `memory` for in-process pipes. */
   readonly transport: string;
   /** IP address, socket path, or a name. */
   readonly address: string;

@@ -15,7 +15,10 @@ export interface Limits {
   maxConcurrentCalls: number;
   /** Bytes of stream messages a receiver accepts before granting more credit. Default 1 MiB. */
   streamWindowBytes: number;
-  /** Entries in one JSON-RPC batch. Default 1,000. */
+  /**
+   * Entries in one JSON-RPC batch. Default 1,000: far beyond what clients batch, and it keeps one
+   * message from starting more calls than a connection's queue would hold.
+   */
   maxBatchLength: number;
 }
 

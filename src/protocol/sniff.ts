@@ -1,11 +1,18 @@
+import { connectPrefix } from "./http/connect.js";
+
 /** What the first bytes of a connection say it speaks. */
 export type SniffResult =
-  | { readonly protocol: "farcall" | "json" | "http" }
+  /** `connect` is HTTP's `CONNECT` (Go's net/rpc handshake), which node's parser does not take. */
+  | { readonly protocol: "farcall" | "json" | "http" | "connect" }
   | { readonly protocol: "unknown"; readonly reason: string }
   /** Only blanks so far: wait for more. */
   | undefined;
 
-/** Blank bytes allowed before the first meaningful one. */
+/**
+ * Blank bytes allowed before the first meaningful one: JSON streams may start with a newline or
+ * two, nothing real sends dozens, and without a bound a peer could hold a connection in the
+ * sniffing stage by sending only blanks.
+ */
 export const maxLeadingBlanks = 64;
 
 /**
@@ -21,7 +28,12 @@ export function sniff(bytes: Uint8Array): SniffResult {
     }
     if (b === 0x7f && i === 0) return { protocol: "farcall" };
     if (b === 0x7b || b === 0x5b) return { protocol: "json" };
-    if (b >= 0x41 && b <= 0x5a && i === 0) return { protocol: "http" };
+    if (b >= 0x41 && b <= 0x5a && i === 0) {
+      // Up to 8 bytes are needed to tell CONNECT from the other methods.
+      const n = Math.min(bytes.length, connectPrefix.length);
+      for (let k = 0; k < n; k++) if (bytes[k] !== connectPrefix[k]) return { protocol: "http" };
+      return n === connectPrefix.length ? { protocol: "connect" } : undefined;
+    }
     return { protocol: "unknown", reason: `first byte 0x${b.toString(16).padStart(2, "0")}` };
   }
   return undefined;

@@ -3,13 +3,23 @@ import type { Peer } from "../core/interceptor.js";
 import type { ByteStream, ByteStreamHandler } from "./byte-stream.js";
 import { messageBytes, type WebSocketLike, WsState } from "./websocket-like.js";
 
-/** Output buffered beyond this makes `needDrain` true (as for sockets). */
+/** Output buffered beyond this makes `needDrain` true: the same bound as for sockets (transport/socket-stream.ts). */
 const maxBufferedBytes = 1024 * 1024;
-/** WebSockets have no drain event: how often a waiting writer looks again. */
+/**
+ * WebSockets have no drain event, so a waiting writer looks again this often: short enough not to
+ * stall a stream at loopback speed, long enough not to spin.
+ */
 const drainPollMs = 5;
+/**
+ * Largest binary message sent. A receiver buffers a whole message before handing it on, so a tick's
+ * worth of frames (possibly many MiB) goes out in pieces, and the receiver's message limit stays
+ * small whatever `maxMessageBytes` is; frames may span messages anyway.
+ */
+export const webSocketPieceBytes = 64 * 1024;
 
 /**
- * A WebSocket carrying a byte stream: every batch written is one binary message, and messages
+ * A WebSocket carrying a byte stream: every batch written goes out as binary messages of at most
+ * {@link webSocketPieceBytes}, and messages
  * are delivered as chunks, so farcall framing runs over it unchanged (frames may span messages).
  * A text message is a protocol error: the socket is closed with 1003.
  */
@@ -38,7 +48,10 @@ export class WebSocketByteStream implements ByteStream {
 
   write(chunks: Uint8Array[]): void {
     if (this.ws.readyState !== WsState.Open) return;
-    this.ws.send(concatBytes(chunks));
+    const bytes = concatBytes(chunks);
+    for (let at = 0; at < bytes.length; at += webSocketPieceBytes) {
+      this.ws.send(bytes.subarray(at, at + webSocketPieceBytes));
+    }
   }
 
   get needDrain(): boolean {

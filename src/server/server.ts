@@ -12,13 +12,13 @@ import {
 } from "../core/service.js";
 import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
 import { ServerSession } from "../protocol/farcall/server-session.js";
-import { mayBeConnect, parseConnect } from "../protocol/http/connect.js";
+import { parseConnect } from "../protocol/http/connect.js";
 import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
 import { JsonRpcEndpoint, type JsonRpcServerOptions } from "../protocol/jsonrpc/server.js";
 import { JsonStreamSession } from "../protocol/jsonrpc/stream-session.js";
 import { sniff } from "../protocol/sniff.js";
 import type { WebSocketLike } from "../protocol/websocket-like.js";
-import { WebSocketByteStream } from "../protocol/websocket-stream.js";
+import { WebSocketByteStream, webSocketPieceBytes } from "../protocol/websocket-stream.js";
 import { HttpEndpoint } from "../transport/http.js";
 import type { SocketStream } from "../transport/socket-stream.js";
 import { type Listener, listen } from "../transport/tcp.js";
@@ -86,6 +86,7 @@ export class Server {
   private readonly listeners: Listener[] = [];
   private readonly sessions = new Set<Session>();
   private readonly jsonRpc: JsonRpcServerOptions;
+  private readonly handshakeTimeoutMs: number;
   private http: HttpEndpoint | undefined;
   private readonly pending = new Set<SocketStream>();
   private closing: Promise<void> | undefined;
@@ -100,6 +101,7 @@ export class Server {
       onError: options.onError,
     });
     this.jsonRpc = { limits: this.limits, goFieldNames: options.goFieldNames ?? "lowerCamel" };
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
   }
 
   /**
@@ -194,7 +196,7 @@ export class Server {
     if (this.closing !== undefined) return stream.destroy();
     this.pending.add(stream);
     // Until the protocol is known (and for farcall, its preface is in) the timer runs.
-    const timer = setTimeout(() => stream.destroy(), this.options.handshakeTimeoutMs ?? 10_000);
+    const timer = setTimeout(() => stream.destroy(), this.handshakeTimeoutMs);
     let seen: Uint8Array = new Uint8Array(0);
     const sniffer: ByteStreamHandler = {
       onData: (chunk) => {
@@ -202,14 +204,16 @@ export class Server {
         const result = sniff(seen);
         if (result === undefined) return;
         this.pending.delete(stream);
-        if (result.protocol === "json" || (result.protocol === "http" && !mayBeConnect(seen))) clearTimeout(timer);
+        // farcall keeps the timer until its preface is in, CONNECT until its head is.
+        if (result.protocol !== "farcall" && result.protocol !== "connect") clearTimeout(timer);
         switch (result.protocol) {
           case "farcall":
             return this.farcall(stream, seen, timer);
+          case "connect":
+            return this.connect(stream, seen, timer);
           case "json":
             return this.jsonStream(stream, seen);
           case "http":
-            if (mayBeConnect(seen)) return this.connect(stream, seen, timer);
             this.http ??= this.httpEndpoint();
             return this.http.take(stream, seen);
           default:
@@ -227,17 +231,11 @@ export class Server {
 
   /**
    * `CONNECT /_goRPC_` (Go's HTTP handshake for net/rpc) is read here, since node's parser does not
-   * take its origin-form target; the connection then carries a JSON stream. Other requests that
-   * start like CONNECT go to the HTTP endpoint once they differ.
+   * take its origin-form target, nor Go's bare-LF line ends; the connection then carries a JSON stream.
    */
   private connect(stream: SocketStream, first: Uint8Array, timer: ReturnType<typeof setTimeout>): void {
     let seen = first;
     const step = (): void => {
-      if (!mayBeConnect(seen)) {
-        clearTimeout(timer);
-        this.http ??= this.httpEndpoint();
-        return this.http.take(stream, seen);
-      }
       const head = parseConnect(seen);
       if (head === undefined) return;
       clearTimeout(timer);
@@ -296,7 +294,6 @@ export class Server {
   }
 
   private httpEndpoint(): HttpEndpoint {
-    const timeoutMs = this.options.handshakeTimeoutMs ?? 10_000;
     return new HttpEndpoint(
       {
         request: (req: HttpRequest, res: HttpResponse) =>
@@ -315,9 +312,10 @@ export class Server {
         },
       },
       {
-        headersTimeoutMs: timeoutMs,
-        // A farcall frame may carry maxMessageBytes plus its header and metadata.
-        maxWebSocketMessageBytes: this.limits.maxMessageBytes + this.limits.maxMetadataBytes + 64,
+        headersTimeoutMs: this.handshakeTimeoutMs,
+        // JSON-RPC messages are checked against maxMessageBytes by the session itself; farcall
+        // framing arrives in pieces of at most webSocketPieceBytes, whatever the frames' size.
+        maxWebSocketMessageBytes: Math.max(this.limits.maxMessageBytes, webSocketPieceBytes),
         webSocketProtocols: ["farcall", "jsonrpc"],
       },
     );

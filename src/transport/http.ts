@@ -25,8 +25,8 @@ export interface HttpEndpointOptions {
   webSocketProtocols: readonly string[];
 }
 
-function peerOf(socket: Socket): Peer {
-  return { transport: "http", address: socket.remoteAddress ?? "unknown", port: socket.remotePort };
+function peerOf(socket: Socket, transport: "http" | "websocket"): Peer {
+  return { transport, address: socket.remoteAddress ?? "unknown", port: socket.remotePort };
 }
 
 function headersOf(req: IncomingMessage): Record<string, string | undefined> {
@@ -118,6 +118,8 @@ export class HttpEndpoint {
   private idleWaiter: (() => void) | undefined;
 
   constructor(handlers: HttpHandlers, options: HttpEndpointOptions) {
+    // Node checks header timeouts only every connectionsCheckingInterval (30 s by default); a
+    // quarter of the timeout closes a stalled head within 1.25× the timeout, bounded to 25 ms–30 s.
     const checkMs = Math.max(25, Math.min(30_000, Math.floor(options.headersTimeoutMs / 4)));
     this.http = createServer(
       { headersTimeout: options.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: checkMs },
@@ -129,7 +131,7 @@ export class HttpEndpoint {
             method: req.method ?? "GET",
             url: req.url ?? "/",
             headers: headersOf(req),
-            peer: peerOf(socket),
+            peer: peerOf(socket, "http"),
             body: (maxBytes) => readBody(req, maxBytes),
           },
           new NodeHttpResponse(res),
@@ -157,7 +159,7 @@ export class HttpEndpoint {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
       }
-      const peer = peerOf(socket);
+      const peer = peerOf(socket, "websocket");
       this.wss.handleUpgrade(req, socket, head, (ws) => handlers.websocket(ws as unknown as WebSocketLike, peer));
     });
     this.http.on("connect", (_req: IncomingMessage, socket: Socket) => {
@@ -175,11 +177,6 @@ export class HttpEndpoint {
     });
     this.http.emit("connection", socket);
     socket.resume();
-  }
-
-  /** Connections still open, upgraded and CONNECTed ones included. */
-  get connections(): number {
-    return this.sockets.size;
   }
 
   /**
