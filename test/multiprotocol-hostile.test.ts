@@ -4,7 +4,6 @@
 // and that the server still serves an ordinary farcall call afterwards. Every wait is bounded.
 
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
@@ -12,6 +11,7 @@ import { createClient, createServer, defineService, type Limits, type ServerOpti
 import { webSocketPieceBytes } from "../src/protocol/websocket-stream.js";
 import { http, sleep, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
+import { LinePeer, type RpcErr } from "./line-peer.js";
 
 /** Cleanups of the current test, run in reverse order before the leak check. */
 let cleanups: (() => unknown)[] = [];
@@ -60,110 +60,6 @@ async function stillServes(s: Served): Promise<void> {
   }
 }
 
-/** A raw TCP peer: what it receives as text and as lines, and when the server ended or closed. */
-class Peer {
-  text = "";
-  readonly lines: string[] = [];
-  /** The server sent FIN. */
-  ended = false;
-  closed = false;
-  closedAt = 0;
-  readonly openedAt = Date.now();
-  private rest = "";
-  private readonly wakers = new Set<() => void>();
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => {
-      this.text += chunk;
-      this.rest += chunk;
-      for (let nl = this.rest.indexOf("\n"); nl >= 0; nl = this.rest.indexOf("\n")) {
-        this.lines.push(this.rest.slice(0, nl));
-        this.rest = this.rest.slice(nl + 1);
-      }
-      this.wake();
-    });
-    socket.on("end", () => {
-      this.ended = true;
-      this.wake();
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      this.closed = true;
-      this.closedAt = Date.now();
-      this.wake();
-    });
-  }
-
-  static open(port: number): Promise<Peer> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port, noDelay: true });
-      const peer = new Peer(socket);
-      cleanups.push(() => socket.destroy());
-      socket.once("connect", () => resolve(peer));
-      socket.once("error", reject);
-    });
-  }
-
-  /** Writes and waits until the bytes were handed to the kernel. */
-  send(data: string | Uint8Array): Promise<void> {
-    return new Promise((resolve) => this.socket.write(data, () => resolve()));
-  }
-
-  /** The next line, parsed as JSON. */
-  async json(timeoutMs = 2_000): Promise<Record<string, unknown> & { error?: RpcErr }> {
-    await this.waitUntil(() => this.lines.length > 0, timeoutMs, "an answer line");
-    return JSON.parse(this.lines.shift() as string);
-  }
-
-  /** Sends a text and parses the next line. */
-  async ask(text: string): Promise<Record<string, unknown> & { error?: RpcErr }> {
-    await this.send(text);
-    return this.json();
-  }
-
-  whenClosed(timeoutMs = 2_000): Promise<void> {
-    return this.waitUntil(() => this.closed, timeoutMs, "the connection to close");
-  }
-
-  /** Asserts no answer line arrives within `ms`. */
-  async silentFor(ms: number): Promise<void> {
-    await sleep(ms);
-    assert.deepEqual(this.lines, [], "no answer expected");
-  }
-
-  private wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-
-  waitUntil(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const finish = (err?: Error) => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        if (err) reject(err);
-        else resolve();
-      };
-      const check = () => {
-        if (ready()) finish();
-        else if (this.closed) finish(new Error(`closed while waiting for ${what}; got ${JSON.stringify(this.text)}`));
-      };
-      const timer = setTimeout(
-        () => finish(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.text.slice(0, 500))}`)),
-        timeoutMs,
-      );
-      this.wakers.add(check);
-    });
-  }
-}
-
-interface RpcErr {
-  code: number;
-  message: string;
-  data: { code: string };
-}
-
 /** Asserts a JSON-RPC 2.0 error answer with `code`, `data.code` and `id`. */
 function assertRpcError(reply: Record<string, unknown>, code: number, dataCode: string, id: unknown = null): void {
   assert.equal(reply.jsonrpc, "2.0", JSON.stringify(reply));
@@ -179,14 +75,14 @@ const addRequest = (id: number | string) =>
   `{"jsonrpc":"2.0","method":"Arith.add","params":{"a":1,"b":2},"id":${JSON.stringify(id)}}`;
 
 /** The connection answers an ordinary request. */
-async function assertAnswers(peer: Peer, id: number): Promise<void> {
-  const reply = await peer.ask(addRequest(id));
+async function assertAnswers(peer: LinePeer, id: number): Promise<void> {
+  const reply = await peer.askJson(addRequest(id));
   assert.deepEqual(reply, { jsonrpc: "2.0", id, result: 3 });
 }
 
 /** Sends raw bytes and resolves with everything received until the server closes. */
 async function rawExchange(port: number, text: string, timeoutMs = 3_000): Promise<string> {
-  const peer = await Peer.open(port);
+  const peer = await LinePeer.open(port, cleanups, "latin1");
   await peer.send(text);
   await peer.whenClosed(timeoutMs);
   return peer.text;
@@ -248,7 +144,7 @@ describe("sniffing stage", () => {
   ] as const) {
     test(`a connection that sends ${what} is closed at handshakeTimeoutMs`, async () => {
       const s = await start(quick);
-      const peer = await Peer.open(s.port);
+      const peer = await LinePeer.open(s.port, cleanups, "latin1");
       if (bytes.length > 0) await peer.send(Buffer.from(bytes, "latin1"));
       await peer.whenClosed(2_000);
       const took = peer.closedAt - peer.openedAt;
@@ -260,7 +156,7 @@ describe("sniffing stage", () => {
 
   test("blanks trickled in do not restart the handshake timer", async () => {
     const s = await start(quick);
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     for (let i = 0; i < 40 && !peer.closed; i++) {
       await peer.send(" ");
       await sleep(25);
@@ -273,7 +169,7 @@ describe("sniffing stage", () => {
 
   test("an HTTP request head that stalls is closed at handshakeTimeoutMs (HTTP's header timeout)", async () => {
     const s = await start(quick);
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
     await peer.whenClosed(3_000);
     const took = peer.closedAt - peer.openedAt;
@@ -284,7 +180,7 @@ describe("sniffing stage", () => {
 
   test("64 leading blanks are allowed; the 65th is refused with a message and a close", async () => {
     const s = await start();
-    const ok = await Peer.open(s.port);
+    const ok = await LinePeer.open(s.port, cleanups, "latin1");
     await ok.send(" ".repeat(64));
     await assertAnswers(ok, 1);
     const text = await rawExchange(s.port, `${" ".repeat(65)}${addRequest(2)}`);
@@ -307,9 +203,9 @@ describe("sniffing stage", () => {
 describe("JSON-RPC over TCP", () => {
   test("a balanced value that is not JSON: -32700 with id null, and the connection stays open", async () => {
     const s = await start();
-    const peer = await Peer.open(s.port);
-    assertRpcError(await peer.ask('{"jsonrpc":"2.0",,"id":1}'), -32700, "invalid_argument");
-    assertRpcError(await peer.ask("[1,2,]"), -32700, "invalid_argument");
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
+    assertRpcError(await peer.askJson('{"jsonrpc":"2.0",,"id":1}'), -32700, "invalid_argument");
+    assertRpcError(await peer.askJson("[1,2,]"), -32700, "invalid_argument");
     const badUtf8 = Buffer.concat([
       Buffer.from('{"jsonrpc":"2.0","x":"'),
       Buffer.from([0xff, 0xfe]),
@@ -324,7 +220,7 @@ describe("JSON-RPC over TCP", () => {
 
   test("requests followed at once by a half-close are all answered, then the connection closes", async () => {
     const s = await start();
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send(`${addRequest(1)}{"jsonrpc":"2.0","method":"Arith.sleep","params":{"ms":50},"id":2}`);
     peer.socket.end();
     await peer.whenClosed();
@@ -338,7 +234,7 @@ describe("JSON-RPC over TCP", () => {
 
   test("an unbalanced value then half-close: -32700, then the connection closes", async () => {
     const s = await start();
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send('{"jsonrpc":"2.0","method":"Arith.add","params":{"a":1');
     await peer.silentFor(50);
     peer.socket.end();
@@ -349,7 +245,7 @@ describe("JSON-RPC over TCP", () => {
 
   test("a closing bracket of the wrong kind is answered at once, then closed", async () => {
     const s = await start();
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send('{"jsonrpc":"2.0","params":[1,2}');
     const reply = await peer.json();
     assert.equal((reply.error as RpcErr).data.code, "invalid_argument");
@@ -364,7 +260,7 @@ describe("JSON-RPC over TCP", () => {
   ] as const) {
     test(`garbage after a request (in ${how}): the request is answered, then an error, then closed`, async () => {
       const s = await start();
-      const peer = await Peer.open(s.port);
+      const peer = await LinePeer.open(s.port, cleanups, "latin1");
       for (const text of writes(addRequest(1), ` xyz ${addRequest(2)}`)) {
         await peer.send(text);
         await sleep(20);
@@ -380,13 +276,13 @@ describe("JSON-RPC over TCP", () => {
 
   test("a value over maxMessageBytes: -32600 with data.code resource_exhausted, then closed", async () => {
     const s = await limited({ maxMessageBytes: 1024 });
-    const exact = await Peer.open(s.port);
+    const exact = await LinePeer.open(s.port, cleanups, "latin1");
     const head = '{"jsonrpc":"2.0","method":"Probe.echo","params":["';
     const tail = '"],"id":1}';
     const fill = (n: number) => "a".repeat(n - head.length - tail.length);
     await exact.send(head + fill(1024) + tail);
     assert.equal((await exact.json()).id, 1, "a value of exactly maxMessageBytes is accepted");
-    const over = await Peer.open(s.port);
+    const over = await LinePeer.open(s.port, cleanups, "latin1");
     await over.send(head + fill(1025) + tail);
     assertRpcError(await over.json(), -32600, "resource_exhausted");
     await over.whenClosed();
@@ -396,7 +292,7 @@ describe("JSON-RPC over TCP", () => {
 
   test("an oversized value is refused before it has all been sent", async () => {
     const s = await limited({ maxMessageBytes: 4096 });
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     let sent = 0;
     await peer.send('{"jsonrpc":"2.0","method":"Probe.echo","params":["');
     const slice = "b".repeat(512);
@@ -416,15 +312,15 @@ describe("JSON-RPC over TCP", () => {
 
   test("a batch over maxBatchLength: one -32600 error (not an array), nothing runs", async () => {
     const s = await limited({ maxBatchLength: 10 });
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     const entry = (i: number) => `{"jsonrpc":"2.0","method":"Probe.echo","params":[${i}],"id":${i}}`;
     const tooMany = `[${Array.from({ length: 11 }, (_, i) => entry(i)).join(",")}]`;
-    const reply = await peer.ask(tooMany);
+    const reply = await peer.askJson(tooMany);
     assert.ok(!Array.isArray(reply), "one error object, not an array");
     assertRpcError(reply, -32600, "resource_exhausted");
     assert.deepEqual(s.runs, []);
     const ten = JSON.parse(
-      JSON.stringify(await peer.ask(`[${Array.from({ length: 10 }, (_, i) => entry(i)).join(",")}]`)),
+      JSON.stringify(await peer.askJson(`[${Array.from({ length: 10 }, (_, i) => entry(i)).join(",")}]`)),
     );
     assert.equal(ten.length, 10, "a batch of exactly maxBatchLength is answered");
     assert.deepEqual(
@@ -447,7 +343,7 @@ describe("JSON-RPC over TCP", () => {
   test("nesting beyond maxDepth is refused on TCP (then closed), HTTP and WebSocket; nothing runs", async () => {
     const s = await limited({ maxDepth: 8 });
     const deep = `{"jsonrpc":"2.0","method":"Probe.echo","params":[${"[".repeat(20)}${"]".repeat(20)}],"id":1}`;
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send(deep);
     const reply = await peer.json();
     assert.equal(reply.id, null);
@@ -473,12 +369,12 @@ describe("JSON-RPC over TCP", () => {
       '{"\\u005f_proto__":{"polluted":"yes"}}',
       '{"a":{"__pro\\u0074o__":{"polluted":"yes"}}}',
     ];
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     for (const [i, body] of bodies.entries()) {
-      const reply = await peer.ask(`{"jsonrpc":"2.0","method":"Probe.echo","params":${body},"id":${i}}`);
+      const reply = await peer.askJson(`{"jsonrpc":"2.0","method":"Probe.echo","params":${body},"id":${i}}`);
       assert.equal((reply.error as RpcErr | undefined)?.data.code, "invalid_argument", JSON.stringify(reply));
       // Refused before its dialect is known: any error shape will do, as long as nothing ran.
-      const go = await peer.ask(`{"method":"Probe.Echo","params":[${body}],"id":${i}}`);
+      const go = await peer.askJson(`{"method":"Probe.Echo","params":[${body}],"id":${i}}`);
       assert.ok(go.error, JSON.stringify(go));
       assert.equal(go.result ?? null, null);
       const direct = await http(s.port, "POST", "/Probe/echo", json, body);
@@ -502,12 +398,12 @@ describe("JSON-RPC over TCP", () => {
 
   test("ids of other JSON types (object, array, boolean) are invalid requests answered with id null", async () => {
     const s = await start();
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     for (const id of ['{"x":1}', "[1]", "[]", "true", "false"]) {
-      const reply = await peer.ask(`{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":${id}}`);
+      const reply = await peer.askJson(`{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":${id}}`);
       assertRpcError(reply, -32600, "invalid_argument", null);
     }
-    const batch = await peer.ask(`[{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":{}},${addRequest(5)}]`);
+    const batch = await peer.askJson(`[{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":{}},${addRequest(5)}]`);
     assert.ok(Array.isArray(batch));
     const [bad, good] = batch as unknown as Record<string, unknown>[];
     assertRpcError(bad as Record<string, unknown>, -32600, "invalid_argument", null);
@@ -518,7 +414,7 @@ describe("JSON-RPC over TCP", () => {
 
   test("wrong types for jsonrpc, method and params are invalid requests, answered with the id", async () => {
     const s = await start();
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     const cases = [
       '{"jsonrpc":"1.0","method":"Probe.echo","params":[1],"id":7}',
       '{"jsonrpc":2,"method":"Probe.echo","params":[1],"id":7}',
@@ -530,9 +426,9 @@ describe("JSON-RPC over TCP", () => {
       '{"jsonrpc":"2.0","method":"Probe.echo","params":null,"id":7}',
       '{"jsonrpc":"2.0","method":"Probe.echo","params":true,"id":7}',
     ];
-    for (const text of cases) assertRpcError(await peer.ask(text), -32600, "invalid_argument", 7);
-    assertRpcError(await peer.ask("[]"), -32600, "invalid_argument");
-    const notObjects = await peer.ask('[1,"x",null]');
+    for (const text of cases) assertRpcError(await peer.askJson(text), -32600, "invalid_argument", 7);
+    assertRpcError(await peer.askJson("[]"), -32600, "invalid_argument");
+    const notObjects = await peer.askJson('[1,"x",null]');
     assert.ok(Array.isArray(notObjects) && notObjects.length === 3, JSON.stringify(notObjects));
     for (const r of notObjects as unknown as Record<string, unknown>[]) assertRpcError(r, -32600, "invalid_argument");
     assert.deepEqual(s.runs, []);
@@ -542,7 +438,7 @@ describe("JSON-RPC over TCP", () => {
 
   test("beyond maxInflight a request gets -32000 resource_exhausted; the calls in flight finish", async () => {
     const s = await limited({ maxInflight: 2 });
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     const nap = (id: number) => `{"jsonrpc":"2.0","method":"Arith.sleep","params":{"ms":300},"id":${id}}`;
     await peer.send(nap(1) + nap(2) + nap(3));
     const first = await peer.json();
@@ -583,7 +479,7 @@ describe("HTTP", () => {
 
   test("a Content-Length over the limit gets 413 before the body arrives", async () => {
     const s = await limited({ maxMessageBytes: 1024 });
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send(hugeHead);
     await peer.waitUntil(() => peer.text.includes("resource_exhausted"), 2_000, "the 413 answer");
     assert.match(peer.text, /^HTTP\/1\.1 413 /);
@@ -592,7 +488,7 @@ describe("HTTP", () => {
 
   test("after a 413 for an unread body the connection is closed, not kept to read the rest", async () => {
     const s = await limited({ maxMessageBytes: 1024 });
-    const peer = await Peer.open(s.port);
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
     await peer.send(hugeHead);
     await peer.whenClosed(2_000);
     assert.match(peer.text, /^HTTP\/1\.1 413 /);
@@ -670,7 +566,7 @@ describe("HTTP", () => {
       const text = await rawExchange(s.port, `CONNECT ${target} HTTP/1.0\r\n\r\n`);
       assert.match(text, /^HTTP\/1\.[01] 404 /, target);
     }
-    const go = await Peer.open(s.port);
+    const go = await LinePeer.open(s.port, cleanups, "latin1");
     await go.send("CONNECT /_goRPC_ HTTP/1.0\r\n\r\n");
     await go.send('{"method":"Arith.Add","params":[{"A":1,"B":2}],"id":0}');
     await go.waitUntil(() => go.text.includes('"result":3'), 2_000, "the Go answer");

@@ -4,7 +4,7 @@
 // speaks of bytes.
 
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { Arith, Time } from "../examples/demo/services.js";
 import {
@@ -21,6 +21,7 @@ import {
 } from "../src/index.js";
 import { type Harness, http, rejectsWith, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
+import { LinePeer } from "./line-peer.js";
 
 /** Cleanups of the current test, run in reverse order before the leak check. */
 let cleanups: (() => unknown)[] = [];
@@ -97,79 +98,6 @@ async function assertCodesPreserved(client: Client): Promise<void> {
   for (let code: Code = Code.Canceled; code <= Code.Unauthenticated; code++) {
     const err: RpcError = await rejectsWith(probe.fail({ code, message: `failed with ${codeToString(code)}` }), code);
     assert.equal(err.rawMessage, `failed with ${codeToString(code)}`);
-  }
-}
-
-/** A raw TCP peer that reads the server's answers as lines (every JSON-RPC answer ends in `\n`). */
-class LinePeer {
-  readonly lines: string[] = [];
-  closed = false;
-  private buffer = "";
-  private readonly wakers = new Set<() => void>();
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      this.buffer += chunk;
-      for (let nl = this.buffer.indexOf("\n"); nl >= 0; nl = this.buffer.indexOf("\n")) {
-        this.lines.push(this.buffer.slice(0, nl));
-        this.buffer = this.buffer.slice(nl + 1);
-      }
-      this.wake();
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      this.closed = true;
-      this.wake();
-    });
-  }
-
-  static open(port: number): Promise<LinePeer> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port, noDelay: true });
-      const peer = new LinePeer(socket);
-      cleanups.push(() => socket.destroy());
-      socket.once("connect", () => resolve(peer));
-      socket.once("error", reject);
-    });
-  }
-
-  send(text: string): void {
-    this.socket.write(text);
-  }
-
-  /** The next answer line, as sent. */
-  async line(timeoutMs = 2_000): Promise<string> {
-    await this.until(() => this.lines.length > 0, timeoutMs, "an answer line");
-    return this.lines.shift() as string;
-  }
-
-  /** Sends one text and returns the next answer line. */
-  async ask(text: string): Promise<string> {
-    this.send(text);
-    return this.line();
-  }
-
-  private wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-
-  private until(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const finish = (err?: Error) => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        if (err) reject(err);
-        else resolve();
-      };
-      const check = () => {
-        if (ready()) finish();
-        else if (this.closed) finish(new Error(`connection closed while waiting for ${what}; lines ${this.lines}`));
-      };
-      const timer = setTimeout(() => finish(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
-      this.wakers.add(check);
-    });
   }
 }
 
@@ -502,16 +430,16 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
 
   test("numeric ids of any size or spelling are echoed byte for byte", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
+    const peer = await LinePeer.open(h.port, cleanups);
     for (const id of ["12345678901234567890", "1e3", "-0.50E+2", "0", "1.0", "9007199254740993"]) {
-      assert.equal(await peer.ask(add(id)), `{"jsonrpc":"2.0","id":${id},"result":3}`);
+      assert.equal(await peer.askLine(add(id)), `{"jsonrpc":"2.0","id":${id},"result":3}`);
     }
   });
 
   test("numeric ids inside a batch are echoed byte for byte, in request order", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
-    const answer = await peer.ask(`[${add("12345678901234567891")}, ${add("2E1")} ,${add('"s"')}]`);
+    const peer = await LinePeer.open(h.port, cleanups);
+    const answer = await peer.askLine(`[${add("12345678901234567891")}, ${add("2E1")} ,${add('"s"')}]`);
     assert.equal(
       answer,
       '[{"jsonrpc":"2.0","id":12345678901234567891,"result":3},{"jsonrpc":"2.0","id":2E1,"result":3},{"jsonrpc":"2.0","id":"s","result":3}]',
@@ -520,35 +448,35 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
 
   test("string ids with escapes come back as the same string", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
+    const peer = await LinePeer.open(h.port, cleanups);
     const id = String.raw`"q\"b\\s\/\u00e9\n\uD83D\uDE00"`;
-    const reply = JSON.parse(await peer.ask(add(id)));
+    const reply = JSON.parse(await peer.askLine(add(id)));
     assert.equal(reply.id, JSON.parse(id));
     assert.equal(reply.result, 3);
   });
 
   test("string ids with escapes are echoed byte for byte", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
+    const peer = await LinePeer.open(h.port, cleanups);
     const id = String.raw`"a\u0041\/b"`;
-    assert.equal(await peer.ask(add(id)), `{"jsonrpc":"2.0","id":${id},"result":3}`);
+    assert.equal(await peer.askLine(add(id)), `{"jsonrpc":"2.0","id":${id},"result":3}`);
   });
 
   test("a null id is answered with id null", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
-    assert.equal(await peer.ask(add("null")), '{"jsonrpc":"2.0","id":null,"result":3}');
+    const peer = await LinePeer.open(h.port, cleanups);
+    assert.equal(await peer.askLine(add("null")), '{"jsonrpc":"2.0","id":null,"result":3}');
   });
 
   test("a bare method name finds the one method of that name", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
-    const reply = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"add","params":{"a":20,"b":22},"id":1}'));
+    const peer = await LinePeer.open(h.port, cleanups);
+    const reply = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"add","params":{"a":20,"b":22},"id":1}'));
     assert.equal(reply.result, 42);
-    const time = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"printTime","params":["x"],"id":2}'));
+    const time = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"printTime","params":["x"],"id":2}'));
     assert.match(time.result, /^Current time is: .*\(x\)$/);
     const slash = JSON.parse(
-      await peer.ask('{"jsonrpc":"2.0","method":"Arith/multiply","params":{"a":6,"b":7},"id":3}'),
+      await peer.askLine('{"jsonrpc":"2.0","method":"Arith/multiply","params":{"a":6,"b":7},"id":3}'),
     );
     assert.equal(slash.result, 42);
   });
@@ -568,51 +496,55 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
       .register("Calc", { add: ({ a, b }: { a: number; b: number }) => a + b + 1000 });
     const address = await server.listen("tcp://127.0.0.1:0");
     cleanups.push(() => server.close({ graceMs: 500 }));
-    const peer = await LinePeer.open(Number(new URL(address).port));
-    const reply = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"add","params":{"a":1,"b":2},"id":5}'));
+    const peer = await LinePeer.open(Number(new URL(address).port), cleanups);
+    const reply = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"add","params":{"a":1,"b":2},"id":5}'));
     assert.equal(reply.id, 5);
     assert.equal(reply.error.code, -32601);
     assert.equal(reply.error.data.code, "unimplemented");
     assert.match(reply.error.message, /Arith\.add/);
     assert.match(reply.error.message, /Calc\.add/);
-    const full = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"Calc.add","params":{"a":1,"b":2},"id":6}'));
+    const full = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"Calc.add","params":{"a":1,"b":2},"id":6}'));
     assert.equal(full.result, 1003);
   });
 
   test("Go's capitalised method and key names: keys converted in the Go dialect only", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
+    const peer = await LinePeer.open(h.port, cleanups);
     assert.equal(
-      await peer.ask('{"method":"Arith.Add","params":[{"A":10,"B":50}],"id":0}'),
+      await peer.askLine('{"method":"Arith.Add","params":[{"A":10,"B":50}],"id":0}'),
       '{"id":0,"result":60,"error":null}',
     );
     const go = JSON.parse(
-      await peer.ask('{"method":"Probe.Echo","params":[{"Outer":{"ID":1,"URLPath":"p","Quo":[{"Name":"n"}]}}],"id":1}'),
+      await peer.askLine(
+        '{"method":"Probe.Echo","params":[{"Outer":{"ID":1,"URLPath":"p","Quo":[{"Name":"n"}]}}],"id":1}',
+      ),
     );
     assert.deepEqual(go, { id: 1, result: { outer: { id: 1, urlPath: "p", quo: [{ name: "n" }] } }, error: null });
     assert.equal(
-      await peer.ask('{"method":"Arith.Divide","params":[{"A":1,"B":0}],"id":2}'),
+      await peer.askLine('{"method":"Arith.Divide","params":[{"A":1,"B":0}],"id":2}'),
       '{"id":2,"result":null,"error":"divide by zero"}',
     );
     // JSON-RPC 2.0: the method name rule applies, the keys are left as sent.
     const capitalMethod = JSON.parse(
-      await peer.ask('{"jsonrpc":"2.0","method":"Arith.Add","params":{"a":2,"b":3},"id":3}'),
+      await peer.askLine('{"jsonrpc":"2.0","method":"Arith.Add","params":{"a":2,"b":3},"id":3}'),
     );
     assert.equal(capitalMethod.result, 5);
-    const asSent = JSON.parse(await peer.ask('{"jsonrpc":"2.0","method":"Probe.echo","params":{"A":1,"B":2},"id":4}'));
+    const asSent = JSON.parse(
+      await peer.askLine('{"jsonrpc":"2.0","method":"Probe.echo","params":{"A":1,"B":2},"id":4}'),
+    );
     assert.deepEqual(asSent.result, { A: 1, B: 2 });
   });
 
   test("goFieldNames asIs leaves Go-dialect keys alone", async () => {
     const h = await demo({ goFieldNames: "asIs" });
-    const peer = await LinePeer.open(h.port);
-    const go = JSON.parse(await peer.ask('{"method":"Probe.Echo","params":[{"Key":{"ID":1}}],"id":7}'));
+    const peer = await LinePeer.open(h.port, cleanups);
+    const go = JSON.parse(await peer.askLine('{"method":"Probe.Echo","params":[{"Key":{"ID":1}}],"id":7}'));
     assert.deepEqual(go, { id: 7, result: { Key: { ID: 1 } }, error: null });
   });
 
   test("error.data.code carries the farcall code; error.code follows the doc's table", async () => {
     const h = await demo();
-    const peer = await LinePeer.open(h.port);
+    const peer = await LinePeer.open(h.port, cleanups);
     const fail = (code: Code, id: number) =>
       JSON.stringify({ jsonrpc: "2.0", method: "Probe.fail", params: { code, message: "m" }, id });
     const expected: [Code, number][] = [
@@ -624,7 +556,7 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
       [Code.DeadlineExceeded, -32000],
     ];
     for (const [i, [code, rpcCode]] of expected.entries()) {
-      const reply = JSON.parse(await peer.ask(fail(code, i)));
+      const reply = JSON.parse(await peer.askLine(fail(code, i)));
       assert.equal(reply.id, i);
       assert.equal(reply.error.code, rpcCode, codeToString(code));
       assert.deepEqual(reply.error.data, { code: codeToString(code) });
