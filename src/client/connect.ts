@@ -1,7 +1,9 @@
 import { connect } from "../transport/tcp.js";
-import { NodeWebSocket } from "../transport/websocket.js";
 import { Client, type ClientOptions } from "./client.js";
 import { transportFor } from "./transports.js";
+
+// `ws` is loaded only by clients that dial a WebSocket address: it adds ~7 MiB to a process's RSS.
+const loadWebSocket = () => import("../transport/websocket.js").then((m) => m.NodeWebSocket);
 
 /**
  * Creates a client for an address; the scheme picks the protocol (docs/protocols.md):
@@ -13,6 +15,6 @@ export function createClient(address: string, options: ClientOptions = {}): Clie
   return new Client(
     address,
     options,
-    transportFor(address, options, { dialStream: connect, WebSocket: NodeWebSocket, fetch: globalThis.fetch }),
+    transportFor(address, options, { dialStream: connect, loadWebSocket, fetch: globalThis.fetch }),
   );
 }

@@ -19,7 +19,8 @@ export type AttachableStream = ByteStream & { attach(handler: ByteStreamHandler)
 export interface Platform {
   /** Opens `tcp://` or `unix://` (Node only). */
   readonly dialStream?: (address: string, timeoutMs: number) => Promise<AttachableStream>;
-  readonly WebSocket?: WebSocketCtor | undefined;
+  /** The WebSocket class, loaded when a WebSocket address is first dialled. */
+  readonly loadWebSocket?: (() => Promise<WebSocketCtor>) | undefined;
   readonly fetch?: Fetch | undefined;
 }
 
@@ -100,9 +101,9 @@ export function transportFor(address: string, options: ClientOptions, platform: 
     return () => dialStream(target, timeoutMs);
   };
   const webSocket = (url: string, protocol: string) => {
-    const ctor = platform.WebSocket;
-    if (ctor === undefined) throw unsupported();
-    return () => openWebSocket(ctor, url, protocol, timeoutMs);
+    const load = platform.loadWebSocket;
+    if (load === undefined) throw unsupported();
+    return () => load().then((ctor) => openWebSocket(ctor, url, protocol, timeoutMs));
   };
   const jsonRpc = (dialect: JsonRpcDialect, onClose: () => void) => (pipe: { send(t: string): void; end(): void }) =>
     new JsonRpcClientSession(pipe, { dialect, limits, methodName: options.methodName, onClose });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { WebSocketServer } from "ws";
+import type { WebSocketServer } from "ws";
 import { Code } from "../core/code.js";
 import type { Peer } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
@@ -112,7 +112,8 @@ class NodeHttpResponse implements HttpResponse {
  */
 export class HttpEndpoint {
   private readonly http: NodeHttpServer;
-  private readonly wss: WebSocketServer;
+  /** Loaded at the first upgrade: `ws` adds ~7 MiB to a process's RSS. */
+  private wss: Promise<WebSocketServer> | undefined;
   private readonly sockets = new Set<Socket>();
   private draining = false;
   private idleWaiter: (() => void) | undefined;
@@ -149,18 +150,27 @@ export class HttpEndpoint {
     // never listens (its sockets come from the sniffing listener), so it is told it did.
     this.http.emit("listening");
     const offered = options.webSocketProtocols;
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: options.maxWebSocketMessageBytes,
-      handleProtocols: (asked) => offered.find((p) => asked.has(p)) ?? false,
-    });
+    const webSocketServer = () =>
+      import("ws").then(
+        ({ WebSocketServer }) =>
+          new WebSocketServer({
+            noServer: true,
+            maxPayload: options.maxWebSocketMessageBytes,
+            handleProtocols: (asked) => offered.find((p) => asked.has(p)) ?? false,
+          }),
+      );
     this.http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
       if (req.headers.upgrade?.toLowerCase() !== "websocket" || this.draining) {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
       }
       const peer = peerOf(socket, "websocket");
-      this.wss.handleUpgrade(req, socket, head, (ws) => handlers.websocket(ws as unknown as WebSocketLike, peer));
+      // A WebSocket client sends nothing before the 101 answer, so no byte is lost while `ws` loads.
+      this.wss ??= webSocketServer();
+      this.wss.then(
+        (wss) => wss.handleUpgrade(req, socket, head, (ws) => handlers.websocket(ws as unknown as WebSocketLike, peer)),
+        () => socket.destroy(),
+      );
     });
     this.http.on("connect", (_req: IncomingMessage, socket: Socket) => {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

@@ -19,8 +19,9 @@ export * from "../core/public.js";
 /** Creates a client for an `http(s)://`, `ws(s)://`, `jsonrpc+http(s)://` or `jsonrpc+ws(s)://` address. */
 export function createClient(address: string, options: ClientOptions = {}): Client {
   const g = globalThis as { WebSocket?: WebSocketCtor; fetch?: typeof fetch };
+  const ws = g.WebSocket;
   const transport: CallTransport = transportFor(address, options, {
-    WebSocket: g.WebSocket,
+    loadWebSocket: ws && (() => Promise.resolve(ws)),
     fetch: g.fetch?.bind(globalThis),
   });
   return new Client(address, options, transport);
