@@ -2,7 +2,8 @@
 // run. Each cell gets a fresh server child (dist/bench/server.js); clients run in this process.
 // Prints the tables and writes bench/results/latest.{json,md} and chart.svg.
 //   BENCH_QUICK=1        1 repetition, 0.2 s warm-up, 0.4 s window, 128 MiB stream (smoke test)
-//   BENCH_SYSTEMS=a,b    only these systems (development)
+//   BENCH_SYSTEMS=a,b    only these systems  } development runs: tables printed,
+//   BENCH_CELLS=add@1,stream   only these cells  } bench/results not written
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -42,6 +43,10 @@ const maxCalls = 2_000_000;
 /** A repetition that has not finished this long after its window should have closed fails the run. */
 const graceMs = 30_000;
 const only = process.env.BENCH_SYSTEMS?.split(",");
+const onlyCells = process.env.BENCH_CELLS?.split(",");
+const wanted = (cell: string) => onlyCells === undefined || onlyCells.includes(cell);
+/** A development run on some systems or cells prints its tables but leaves bench/results alone. */
+const partial = only !== undefined || onlyCells !== undefined;
 const chosen = await Promise.all(systemNames.filter((n) => only === undefined || only.includes(n)).map(loadSystem));
 const resultsDir = new URL("../../bench/results/", import.meta.url);
 
@@ -159,6 +164,7 @@ async function main(): Promise<void> {
   const cells: CellResult[] = [];
   for (const workload of workloads) {
     for (const concurrency of concurrencies) {
+      if (!wanted(cellKey(workload, concurrency))) continue;
       for (const system of chosen) {
         const result = await runCell(system, workload, concurrency);
         cells.push(result);
@@ -170,7 +176,7 @@ async function main(): Promise<void> {
     }
   }
   const streams: StreamResult[] = [];
-  for (const system of chosen.filter((s) => streamingSystems.includes(s.name))) {
+  for (const system of chosen.filter((s) => wanted("stream") && streamingSystems.includes(s.name))) {
     const result = await runStream(system);
     streams.push(result);
     console.log(`  stream       ${system.name.padEnd(16)} ${Math.round(result.mbPerSec).toString().padStart(8)} MB/s`);
@@ -185,6 +191,10 @@ async function main(): Promise<void> {
     totalSeconds: (performance.now() - started) / 1000,
   };
   const md = markdown(report);
+  if (partial) {
+    console.log(`\n${md}\npartial run: bench/results not written`);
+    return;
+  }
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(new URL("latest.json", resultsDir), formatJson(report));
   writeFileSync(new URL("latest.md", resultsDir), md);

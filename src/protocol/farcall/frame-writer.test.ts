@@ -157,12 +157,38 @@ describe("FrameWriter", () => {
       writer.frame(5, 0, i, payload);
     }
     stream.tick();
-    assert.equal(stream.writes.length, 1);
-    const parsed = parse(concat(stream.writes[0] ?? []));
+    assert.equal(stream.writes.length, Math.ceil(200 / 16));
+    const parsed = parse(concat(stream.writes.flat()));
     assert.deepEqual(parsed.preface, preface);
     assert.deepEqual(
       parsed.frames.map((f) => f.payload),
       sent,
+    );
+  });
+
+  test("a tick of more than 16 frames goes out in writes of 16, each frame whole with its prefix", () => {
+    // A socket sends at write time, so this stream keeps copies of what it was given then.
+    const stream = new (class extends FakeStream {
+      override write(chunks: Uint8Array[]): void {
+        super.write(chunks.map((c) => c.slice()));
+      }
+    })();
+    const writer = new FrameWriter(stream);
+    for (let i = 0; i < 40; i++) {
+      const at = writer.begin(3, 0, i, 4, Uint8Array.of(i));
+      writer.view.setUint32(at, i * 1000);
+    }
+    assert.deepEqual(
+      stream.writes.map((w) => parse(concat(w)).frames.length),
+      [16, 16],
+      "the first 32 frames went out before the tick ended",
+    );
+    stream.tick();
+    assert.equal(stream.writes.length, 3);
+    const frames = parse(concat(stream.writes.flat())).frames;
+    assert.deepEqual(
+      frames.map((f) => [f.id, new DataView(f.payload.buffer).getUint32(0), f.payload[4]]),
+      Array.from({ length: 40 }, (_, i) => [i, i * 1000, i]),
     );
   });
 
