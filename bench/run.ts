@@ -31,9 +31,9 @@ import {
 
 const quick = process.env.BENCH_QUICK === "1";
 const settings = {
-  warmupMs: quick ? 200 : 500,
-  measureMs: quick ? 400 : 1_500,
-  repetitions: quick ? 1 : 3,
+  warmupMs: quick ? 200 : 300,
+  measureMs: quick ? 400 : 1_000,
+  repetitions: quick ? 1 : 5,
   structJsonBytes: benchStructJson.byteLength,
   echoBytes,
 };
@@ -81,60 +81,105 @@ async function serverPeakRssMiB(server: Child): Promise<number> {
   return (await server.request({ type: "usage" })).peakRssMiB as number;
 }
 
-async function runCell(system: BenchSystem, workload: WorkloadName, concurrency: Concurrency): Promise<CellResult> {
+interface Contender {
+  system: BenchSystem;
+  server: Child;
+  clients: BenchClient[];
+  reps: LoadResult[];
+}
+
+/**
+ * One cell for every system: all servers are started first, then repetition r of each system runs
+ * before repetition r + 1 of any, so a slow spell of this shared machine falls on every system
+ * alike rather than on whichever ran during it.
+ */
+async function runCell(systems: readonly BenchSystem[], workload: WorkloadName, concurrency: Concurrency) {
   const cell = cellKey(workload, concurrency);
-  const [server, address] = await startServer(system);
-  const clients: BenchClient[] = [];
+  const contenders: Contender[] = [];
   try {
-    for (let i = 0; i < concurrency.connections; i++) clients.push(await system.connect(address));
-    const serverCpu = async () => (await server.request({ type: "cpu" })).cpu as NodeJS.CpuUsage;
-    const reps: LoadResult[] = [];
-    for (let r = 0; r < settings.repetitions; r++) {
-      const load = runLoad(clients, concurrency.inflight, calls[workload], { ...settings, maxCalls, serverCpu });
-      reps.push(await withDeadline(load, settings.warmupMs + settings.measureMs + graceMs, `${system.name} ${cell}`));
+    for (const system of systems) {
+      const [server, address] = await startServer(system);
+      const contender: Contender = { system, server, clients: [], reps: [] };
+      contenders.push(contender);
+      for (let i = 0; i < concurrency.connections; i++) contender.clients.push(await system.connect(address));
     }
-    const m = (pick: (r: LoadResult) => number) => median(reps.map(pick));
-    return {
-      system: system.name,
-      workload,
-      concurrency: concurrency.label,
-      cell,
-      callsPerSec: m((r) => r.callsPerSec),
-      p50Us: m((r) => r.p50Us),
-      p99Us: m((r) => r.p99Us),
-      p999Us: m((r) => r.p999Us),
-      serverCpuUsPerCall: m((r) => r.serverCpuUsPerCall),
-      clientCpuUsPerCall: m((r) => r.clientCpuUsPerCall),
-      serverPeakRssMiB: await serverPeakRssMiB(server),
-      repsCallsPerSec: reps.map((r) => r.callsPerSec),
-    };
+    for (let r = 0; r < settings.repetitions; r++) {
+      for (const { system, server, clients, reps } of contenders) {
+        const serverCpu = async () => (await server.request({ type: "cpu" })).cpu as NodeJS.CpuUsage;
+        const load = runLoad(clients, concurrency.inflight, calls[workload], { ...settings, maxCalls, serverCpu });
+        reps.push(await withDeadline(load, settings.warmupMs + settings.measureMs + graceMs, `${system.name} ${cell}`));
+      }
+    }
+    const results: CellResult[] = [];
+    for (const { system, server, reps } of contenders) {
+      const m = (pick: (r: LoadResult) => number) => median(reps.map(pick));
+      results.push({
+        system: system.name,
+        workload,
+        concurrency: concurrency.label,
+        cell,
+        callsPerSec: m((r) => r.callsPerSec),
+        p50Us: m((r) => r.p50Us),
+        p99Us: m((r) => r.p99Us),
+        p999Us: m((r) => r.p999Us),
+        serverCpuUsPerCall: m((r) => r.serverCpuUsPerCall),
+        clientCpuUsPerCall: m((r) => r.clientCpuUsPerCall),
+        serverPeakRssMiB: await serverPeakRssMiB(server),
+        repsCallsPerSec: reps.map((r) => r.callsPerSec),
+      });
+    }
+    return results;
   } finally {
-    await Promise.all(clients.map((c) => withDeadline(c.close(), 5_000, `closing ${system.name} client`)));
-    await server.stop();
+    for (const { system, server, clients } of contenders) {
+      await Promise.all(clients.map((c) => withDeadline(c.close(), 5_000, `closing ${system.name} client`)));
+      await server.stop();
+    }
   }
 }
 
-async function runStream(system: BenchSystem): Promise<StreamResult> {
-  const [server, address] = await startServer(system);
+/**
+ * The stream for every system, repetitions interleaved as in {@link runCell}: one server per
+ * system for the whole run, a fresh client child per repetition (its own warm-up, then one stream).
+ */
+async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult[]> {
+  const contenders: { system: BenchSystem; server: Child; address: string; seconds: number[]; clientRss: number }[] =
+    [];
   try {
-    const args = [system.name, address, String(streamBytes), String(settings.repetitions)];
-    const [client, result] = await Child.start("./stream-client.js", args, {
-      readyType: "result",
-      timeoutMs: (settings.repetitions + 1) * 65_000,
-    });
-    await client.stop();
-    const reps = (result.seconds as number[]).map((s) => streamBytes / s / 1e6);
-    return {
-      system: system.name,
-      totalBytes: streamBytes,
-      chunkBytes: streamChunkBytes,
-      mbPerSec: median(reps),
-      serverPeakRssMiB: await serverPeakRssMiB(server),
-      clientPeakRssMiB: result.peakRssMiB as number,
-      repsMbPerSec: reps,
-    };
+    for (const system of systems) {
+      const [server, address] = await startServer(system);
+      contenders.push({ system, server, address, seconds: [], clientRss: 0 });
+    }
+    for (let r = 0; r < settings.repetitions; r++) {
+      for (const c of contenders) {
+        const [client, result] = await Child.start(
+          "./stream-client.js",
+          [c.system.name, c.address, String(streamBytes)],
+          {
+            readyType: "result",
+            timeoutMs: 2 * 65_000,
+          },
+        );
+        await client.stop();
+        c.seconds.push(result.seconds as number);
+        c.clientRss = Math.max(c.clientRss, result.peakRssMiB as number);
+      }
+    }
+    const results: StreamResult[] = [];
+    for (const c of contenders) {
+      const reps = c.seconds.map((s) => streamBytes / s / 1e6);
+      results.push({
+        system: c.system.name,
+        totalBytes: streamBytes,
+        chunkBytes: streamChunkBytes,
+        mbPerSec: median(reps),
+        serverPeakRssMiB: await serverPeakRssMiB(c.server),
+        clientPeakRssMiB: c.clientRss,
+        repsMbPerSec: reps,
+      });
+    }
+    return results;
   } finally {
-    await server.stop();
+    for (const c of contenders) await c.server.stop();
   }
 }
 
@@ -165,21 +210,21 @@ async function main(): Promise<void> {
   for (const workload of workloads) {
     for (const concurrency of concurrencies) {
       if (!wanted(cellKey(workload, concurrency))) continue;
-      for (const system of chosen) {
-        const result = await runCell(system, workload, concurrency);
+      for (const result of await runCell(chosen, workload, concurrency)) {
         cells.push(result);
         console.log(
-          `  ${result.cell.padEnd(12)} ${system.name.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
+          `  ${result.cell.padEnd(12)} ${result.system.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
             `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs`,
         );
       }
     }
   }
-  const streams: StreamResult[] = [];
-  for (const system of chosen.filter((s) => wanted("stream") && streamingSystems.includes(s.name))) {
-    const result = await runStream(system);
-    streams.push(result);
-    console.log(`  stream       ${system.name.padEnd(16)} ${Math.round(result.mbPerSec).toString().padStart(8)} MB/s`);
+  const streamers = chosen.filter((s) => wanted("stream") && streamingSystems.includes(s.name));
+  const streams = streamers.length > 0 ? await runStreams(streamers) : [];
+  for (const result of streams) {
+    console.log(
+      `  stream       ${result.system.padEnd(16)} ${Math.round(result.mbPerSec).toString().padStart(8)} MB/s`,
+    );
   }
   const report: Report = {
     quick,

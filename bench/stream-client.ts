@@ -1,13 +1,13 @@
-// Stream client child: `node dist/bench/stream-client.js <system> <address> <totalBytes> <reps>`.
+// Stream client child: `node dist/bench/stream-client.js <system> <address> <totalBytes>`.
 // Runs in its own process so that its peak RSS (sampled every 20 ms, see rss.ts) is the client
-// side's alone. Receives one warm-up stream of totalBytes / 8, then `reps` streams of totalBytes
-// in 64 KiB chunks, checking every chunk byte for byte, and reports the seconds of each.
+// side's alone. Receives one warm-up stream of totalBytes / 8, then one stream of totalBytes in
+// 64 KiB chunks, checking every chunk byte for byte, and reports its seconds.
 
 import { peakRssMiB } from "./rss.js";
 import { loadSystem } from "./systems/index.js";
 import { sameBytes, streamChunk, streamChunkBytes } from "./workloads.js";
 
-const [name = "", address = "", total = "0", reps = "1"] = process.argv.slice(2);
+const [name = "", address = "", total = "0"] = process.argv.slice(2);
 const totalBytes = Number(total);
 const streamTimeoutMs = 60_000;
 
@@ -33,7 +33,6 @@ async function receive(bytes: number): Promise<number> {
 }
 
 await receive(Math.max(streamChunkBytes, Math.floor(totalBytes / 8)));
-const seconds: number[] = [];
-for (let i = 0; i < Number(reps); i++) seconds.push(await receive(totalBytes));
+const seconds = await receive(totalBytes);
 await client.close();
 process.send?.({ type: "result", seconds, peakRssMiB: peakRssMiB() }, () => process.exit(0));
