@@ -22,8 +22,14 @@ export interface LoadResult extends Percentiles {
   serverCpuUsPerCall: number;
 }
 
-/** One call of a workload on `client`; `seq` numbers the calls. Throws if the reply is wrong. */
-export type Call = (client: BenchClient, seq: number) => Promise<void>;
+/**
+ * One call of a workload: `send` makes call number `seq` on `client`, `check` throws if its reply
+ * is wrong. Two plain functions rather than one async one: the harness adds no promise of its own.
+ */
+export interface Call {
+  send(client: BenchClient, seq: number): Promise<unknown>;
+  check(reply: unknown, seq: number): void;
+}
 
 let samples = new Float64Array(0);
 
@@ -71,7 +77,8 @@ export async function runLoad(
     try {
       while (phase !== "done") {
         const started = process.hrtime.bigint();
-        await call(client, seq++);
+        const n = seq++;
+        call.check(await call.send(client, n), n);
         if (phase === "measure") {
           latencies[calls++] = Number(process.hrtime.bigint() - started);
           if (calls === cap) finish();

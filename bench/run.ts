@@ -51,16 +51,23 @@ const chosen = await Promise.all(systemNames.filter((n) => only === undefined ||
 const resultsDir = new URL("../../bench/results/", import.meta.url);
 
 const calls: Record<WorkloadName, Call> = {
-  async add(client, seq) {
-    const a = seq & 0xffff;
-    const sum = await client.add(a, 7);
-    if (sum !== a + 7) throw new Error(`add(${a}, 7) returned ${sum}`);
+  add: {
+    send: (client, seq) => client.add(seq & 0xffff, 7),
+    check(sum, seq) {
+      if (sum !== (seq & 0xffff) + 7) throw new Error(`add(${seq & 0xffff}, 7) returned ${sum}`);
+    },
   },
-  async struct(client) {
-    if (!isBenchStruct(await client.struct(benchStruct))) throw new Error("struct reply differs from the request");
+  struct: {
+    send: (client) => client.struct(benchStruct),
+    check(reply) {
+      if (!isBenchStruct(reply)) throw new Error("struct reply differs from the request");
+    },
   },
-  async echo(client) {
-    if (!sameBytes(await client.echo(echoPayload), echoPayload)) throw new Error("echo reply differs from the request");
+  echo: {
+    send: (client) => client.echo(echoPayload),
+    check(reply) {
+      if (!sameBytes(reply as Uint8Array, echoPayload)) throw new Error("echo reply differs from the request");
+    },
   },
 };
 
@@ -214,7 +221,8 @@ async function main(): Promise<void> {
         cells.push(result);
         console.log(
           `  ${result.cell.padEnd(12)} ${result.system.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
-            `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs`,
+            `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs` +
+            `  (repetitions: ${result.repsCallsPerSec.map((v) => Math.round(v / 1000)).join(" ")} k)`,
         );
       }
     }
