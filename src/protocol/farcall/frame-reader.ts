@@ -15,7 +15,9 @@ export interface FrameSink {
  * ~10 µs its allocation and copy take here. Browsers have no Buffer and get a zeroed Uint8Array.
  */
 const allocateBody: (n: number) => Uint8Array =
-  typeof Buffer === "function" ? (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : (n) => new Uint8Array(n);
+  typeof Buffer === "function"
+    ? (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n)
+    : (n) => new Uint8Array(n);
 
 /**
  * Splits a byte stream into the preface and then frames, whatever the chunk boundaries.
