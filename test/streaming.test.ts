@@ -7,6 +7,7 @@ import {
   clientStream,
   createClient,
   createServer,
+  defaultLimits,
   defineService,
   type HandlerContext,
   RpcError,
@@ -22,15 +23,15 @@ const mib = 1024 * 1024;
 const chunkBytes = 64 * 1024;
 const chunkCount = 400;
 /**
- * How far the producer may run ahead of the consumer. The default window is 1 MiB and a DATA frame
- * costs its payload + 10 bytes; the sender may send while its credit is above zero, so at most
- * ceil(1 MiB / (64 KiB + 10)) = 17 chunks (msgpack; base64 in JSON makes chunks bigger, so fewer)
- * are sent and not yet granted back, and credit is only granted for what the consumer has taken.
- * On top of that the producer has one chunk in hand waiting for credit and the consumer one being
- * handled. 40 leaves room for that and for off-by-ones, and is a tenth of the 400 an unbounded
- * sender would reach.
+ * How far the producer may run ahead of the consumer. A DATA frame costs its payload + 10 bytes and
+ * the sender may send while its credit is above zero, so at most ceil(window / (64 KiB + 10))
+ * chunks (64 with the default 4 MiB; base64 in JSON makes chunks bigger, so fewer) are sent and not
+ * yet granted back, and credit is only granted for what the consumer has taken. On top of that the
+ * producer has one chunk in hand waiting for credit and the consumer one being handled. 8 more
+ * leave room for that and for off-by-ones; the bound stays well under the 400 an unbounded sender
+ * would reach.
  */
-const maxAhead = 40;
+const maxAhead = Math.ceil(defaultLimits.streamWindowBytes / (chunkBytes + 10)) + 8;
 
 /** Tracks peak RSS and arrayBuffers growth over a baseline. */
 function memoryProbe() {
