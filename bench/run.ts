@@ -132,7 +132,13 @@ async function runCell(systems: readonly BenchSystem[], workload: WorkloadName, 
         serverCpuUsPerCall: m((r) => r.serverCpuUsPerCall),
         clientCpuUsPerCall: m((r) => r.clientCpuUsPerCall),
         serverPeakRssMiB: await serverPeakRssMiB(server),
-        repsCallsPerSec: reps.map((r) => r.callsPerSec),
+        reps: reps.map(({ callsPerSec, p50Us, p99Us, serverCpuUsPerCall, clientCpuUsPerCall }) => ({
+          callsPerSec,
+          p50Us,
+          p99Us,
+          serverCpuUsPerCall,
+          clientCpuUsPerCall,
+        })),
       });
     }
     return results;
@@ -190,12 +196,6 @@ async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult
   }
 }
 
-/** JSON as the repository's formatter (biome) lays it out: arrays of numbers on one line. */
-function formatJson(value: unknown): string {
-  const text = JSON.stringify(value, null, 2);
-  return `${text.replace(/\[\s+([-\d.e+,\s]+?)\s+\]/g, (_, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`)}\n`;
-}
-
 function machine(): Report["machine"] {
   return {
     cpu: os.cpus()[0]?.model ?? "unknown",
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
         console.log(
           `  ${result.cell.padEnd(12)} ${result.system.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
             `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs` +
-            `  (repetitions: ${result.repsCallsPerSec.map((v) => Math.round(v / 1000)).join(" ")} k)`,
+            `  (repetitions: ${result.reps.map((x) => Math.round(x.callsPerSec / 1000)).join(" ")} k)`,
         );
       }
     }
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(new URL("latest.json", resultsDir), formatJson(report));
+  writeFileSync(new URL("latest.json", resultsDir), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(new URL("latest.md", resultsDir), md);
   const title = `farcall vs raw-net and alternatives, calls/s${quick ? " (QUICK RUN)" : ""} — ${report.machine.cpu}`;
   writeFileSync(new URL("chart.svg", resultsDir), chart(cells, title));
