@@ -1,5 +1,5 @@
 // `npm run bench`: farcall against raw node:net (the physical limit here) and alternatives, in one
-// run. Each cell gets a fresh server child (dist/bench/server.js); clients run in this process.
+// run. Each cell gets a fresh server child per system (dist/bench/server.js); clients run in this process.
 // Prints the tables and writes bench/results/latest.{json,md} and chart.svg.
 //   BENCH_QUICK=1        1 repetition, 0.2 s warm-up, 0.4 s window, 128 MiB stream (smoke test)
 //   BENCH_SYSTEMS=a,b    only these systems  } development runs: tables printed,
