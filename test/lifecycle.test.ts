@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { createServer as createNetServer } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
-import { Code, createClient, createServer, defineService, type Interceptor, RpcError, unary } from "../src/index.js";
+import {
+  Code,
+  createClient,
+  createServer,
+  defineService,
+  type Interceptor,
+  oneway,
+  RpcError,
+  unary,
+} from "../src/index.js";
 import { rejectsWith, sleep, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
@@ -141,6 +150,29 @@ describe("server shutdown", () => {
       );
     } finally {
       await h.close();
+    }
+  });
+
+  test("graceful drain lets a oneway handler that is still running finish, unaborted", async () => {
+    const Log = defineService("Log", { write: oneway<string>() });
+    let started = 0;
+    const ended: string[] = [];
+    const server = createServer().add(Log, {
+      async write(line, ctx) {
+        started++;
+        await sleep(200);
+        ended.push(ctx.signal.aborted ? `aborted: ${line}` : `done: ${line}`);
+      },
+    });
+    const client = createClient(await server.listen("tcp://127.0.0.1:0"));
+    try {
+      await client.service(Log).write("x");
+      await until(() => started === 1, 5_000);
+      const closeResolved = await settlesWithin(server.close({ graceMs: 5_000 }), 3_000);
+      assert.deepEqual({ ended, closeResolved }, { ended: ["done: x"], closeResolved: true });
+    } finally {
+      await client.close();
+      await settlesWithin(server.close(), 2_000);
     }
   });
 

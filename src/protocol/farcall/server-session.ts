@@ -162,8 +162,10 @@ export class ServerSession extends Session {
   }
 
   protected terminate(error: RpcError): void {
-    for (const call of [...this.calls.values(), ...this.oneways]) this.finish(call, error);
-    this.hooks.onClose?.();
+    for (const call of [...this.calls.values()]) this.finish(call, error);
+    // A oneway handler owes the client nothing, so a closed connection does not abort it; the
+    // session reports itself closed once the last one returns (forceClose aborts them first).
+    if (this.oneways.size === 0) this.hooks.onClose?.();
   }
 
   protected onCallFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
@@ -510,8 +512,10 @@ export class ServerSession extends Session {
   private finish(call: ServerCall, abortWith?: RpcError): void {
     if (call.done) return;
     call.done = true;
-    if (call.method.kind === "oneway") this.oneways.delete(call);
-    else this.calls.delete(call.id);
+    if (call.method.kind === "oneway") {
+      this.oneways.delete(call);
+      if (this.closed && this.oneways.size === 0) this.hooks.onClose?.();
+    } else this.calls.delete(call.id);
     if (call.timer !== undefined) clearTimeout(call.timer);
     call.credit?.release();
     if (abortWith !== undefined) {
@@ -522,7 +526,7 @@ export class ServerSession extends Session {
   }
 
   private endIfIdle(): void {
-    if (this.draining && this.calls.size === 0 && !this.closed) {
+    if (this.draining && this.inflight === 0 && !this.closed) {
       this.writer.flush();
       this.stream.end();
     }
