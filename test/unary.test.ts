@@ -59,6 +59,36 @@ for (const codec of ["msgpack", "json"] as const) {
   });
 }
 
+describe("handlers that return a thenable that is not a native Promise", () => {
+  test("the thenable is awaited, over farcall, HTTP JSON and JSON-RPC", async () => {
+    const Lib = defineService("Lib", { later: unary<number, number>(), broken: unary<number, number>() });
+    // What another promise library or realm hands back: `then` only.
+    const thenable = <T>(settle: (ok: (v: T) => void, fail: (e: unknown) => void) => void) => ({
+      then(ok: (v: T) => void, fail: (e: unknown) => void) {
+        setImmediate(() => settle(ok, fail));
+      },
+    });
+    const server = createServer().add(Lib, {
+      later: (n) => thenable<number>((ok) => ok(n * 2)) as unknown as Promise<number>,
+      broken: () =>
+        thenable<number>((_, fail) => fail(new RpcError(Code.NotFound, "gone"))) as unknown as Promise<number>,
+    });
+    const address = await server.listen("tcp://127.0.0.1:0");
+    const hostPort = address.slice("tcp://".length);
+    const clients = [address, `http://${hostPort}`, `jsonrpc+tcp://${hostPort}`].map((a) => createClient(a));
+    try {
+      for (const client of clients) {
+        const lib = client.service(Lib);
+        assert.equal(await lib.later(21), 42, client.address);
+        await rejectsWith(lib.broken(1), Code.NotFound);
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+    }
+  });
+});
+
 describe("errors", () => {
   test("divide by zero arrives as invalid_argument with the handler's message", async () => {
     const h = await startDemo();

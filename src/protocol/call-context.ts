@@ -59,8 +59,8 @@ export class ServerCallContext implements HandlerContext {
 /**
  * What a protocol session needs from the server: find a method by its path, run a call, and turn
  * failures into errors fit for the peer. `dispatch` returns the handler's output (an iterable for
- * streaming replies) or a promise of it; it may throw or reject with anything, which the session
- * passes through `toWire`.
+ * streaming replies) or a native Promise of it (never another thenable); it may throw or reject
+ * with anything, which the session passes through `toWire`.
  */
 export interface ServerDispatcher {
   resolve(path: string): MethodDescriptor | undefined;

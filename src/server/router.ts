@@ -65,7 +65,12 @@ export class Router implements ServerDispatcher {
   }
 
   dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown {
-    return (method as Route).run(input, ctx);
+    const out = (method as Route).run(input, ctx);
+    // Sessions answer a native Promise later and anything else at once; a thenable from another
+    // promise library or realm is made a native Promise here, so it is awaited, not sent.
+    return out instanceof Promise || typeof (out as { then?: unknown } | null)?.then !== "function"
+      ? out
+      : Promise.resolve(out);
   }
 
   /** Turns anything a handler threw into the `RpcError` the peer may see. */
