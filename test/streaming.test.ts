@@ -354,21 +354,26 @@ describe("stream cancellation and errors", () => {
 
   test("response metadata set in a streaming handler reaches onResponseMetadata after the last item", async () => {
     const server = createServer().add(Probe, probeImpl());
-    const client = createClient(await server.listen("tcp://127.0.0.1:0"));
+    const address = await server.listen("tcp://127.0.0.1:0");
+    const client = createClient(address);
+    // Over HTTP the metadata set after the first item travels in the last NDJSON line.
+    const httpClient = createClient(`http://${address.slice("tcp://".length)}`);
     try {
-      const events: string[] = [];
-      let md: Record<string, string> | undefined;
-      for await (const n of client.service(Probe).withTrailers(4, {
-        onResponseMetadata: (m) => {
-          events.push("metadata");
-          md = m;
-        },
-      })) {
-        events.push(`item ${n}`);
+      for (const c of [client, httpClient]) {
+        const events: string[] = [];
+        let md: Record<string, string> | undefined;
+        for await (const n of c.service(Probe).withTrailers(4, {
+          onResponseMetadata: (m) => {
+            events.push("metadata");
+            md = m;
+          },
+        })) {
+          events.push(`item ${n}`);
+        }
+        assert.deepEqual(events, ["item 0", "item 1", "item 2", "item 3", "metadata"], c.address);
+        assert.equal(md?.["x-started"], "yes", c.address);
+        assert.equal(md?.["x-count"], "4", c.address);
       }
-      assert.deepEqual(events, ["item 0", "item 1", "item 2", "item 3", "metadata"]);
-      assert.equal(md?.["x-started"], "yes");
-      assert.equal(md?.["x-count"], "4");
 
       let bidiMd: Record<string, string> | undefined;
       const got: number[] = [];
@@ -382,6 +387,7 @@ describe("stream cancellation and errors", () => {
       assert.deepEqual(got, [10, 20, 30]);
       assert.equal(bidiMd?.["x-count"], "3");
     } finally {
+      await httpClient.close();
       await client.close();
       await server.close({ graceMs: 500 });
     }

@@ -100,8 +100,17 @@ function errorOf(value: unknown): RpcError | undefined {
   return new RpcError(codeFromString(e.code), e.message, details ? { details } : {});
 }
 
-/** Lines of an NDJSON reply as stream items; ends at `{"end":true}`, throws at `{"error":…}` or a cut body. */
-async function* ndjsonItems(res: Response, limits: Limits, done: () => void, reason: () => RpcError) {
+/**
+ * Lines of an NDJSON reply as stream items; ends at `{"end":true}`, whose `metadata` (set by the
+ * handler after the headers went out) joins `trailers`; throws at `{"error":…}` or a cut body.
+ */
+async function* ndjsonItems(
+  res: Response,
+  limits: Limits,
+  trailers: Metadata,
+  done: () => void,
+  reason: () => RpcError,
+) {
   const body = res.body;
   if (body === null) throw new RpcError(Code.Internal, "stream reply without a body");
   const reader = body.getReader();
@@ -116,9 +125,14 @@ async function* ndjsonItems(res: Response, limits: Limits, done: () => void, rea
         const line = fromJsonText(utf8Text(text), limits.maxDepth) as {
           value?: unknown;
           end?: unknown;
+          metadata?: unknown;
           error?: unknown;
         };
-        if (line.end === true) return;
+        if (line.end === true) {
+          if (typeof line.metadata === "object" && line.metadata !== null)
+            Object.assign(trailers, createMetadata(line.metadata as Record<string, string>));
+          return;
+        }
         if (line.error !== undefined)
           throw errorOf(line.error) ?? new RpcError(Code.Unknown, "stream ended with a malformed error");
         yield line.value;
@@ -173,7 +187,7 @@ export class HttpJsonTransport {
       if (kind === "oneway") return { output: undefined, metadata };
       if (kind === "server_stream") {
         streaming = true;
-        return { output: ndjsonItems(res, this.limits, s.done, s.reason), metadata };
+        return { output: ndjsonItems(res, this.limits, metadata, s.done, s.reason), metadata };
       }
       const body = await readBody(res, this.limits.maxMessageBytes);
       return { output: fromJsonText(utf8Text(body), this.limits.maxDepth), metadata };

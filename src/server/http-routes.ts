@@ -246,6 +246,9 @@ async function stream(
   const timer = ms <= maxTimerMs ? setTimeout(() => stop?.(deadlineExceeded()), ms) : undefined;
   let iterator: AsyncIterator<unknown> | Iterator<unknown> | undefined;
   let started = false;
+  // Metadata set so far goes in the headers; all of it again in the last line.
+  const head = () =>
+    res.head(200, { ...cors, "content-type": "application/x-ndjson", ...metadataHeaders(ctx.responseMetadataIfSet) });
   try {
     const output = await Promise.race([options.dispatcher.dispatch(method, input, ctx), stopped]);
     if (typeof output !== "object" || output === null) throw new TypeError("stream handler did not return an iterable");
@@ -258,12 +261,11 @@ async function stream(
       const line = `{"value":${toJsonText(next.value === undefined ? null : next.value)}}\n`;
       if (!started) {
         started = true;
-        res.head(200, { ...cors, "content-type": "application/x-ndjson" });
+        head();
       }
       await Promise.race([res.write(line), stopped]);
     }
-    if (!started)
-      res.head(200, { ...cors, "content-type": "application/x-ndjson", ...metadataHeaders(ctx.responseMetadataIfSet) });
+    if (!started) head();
     const md = ctx.responseMetadataIfSet;
     res.end(md === undefined ? '{"end":true}\n' : `{"end":true,"metadata":${toJsonText(md)}}\n`);
   } catch (err) {
