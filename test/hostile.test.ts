@@ -818,14 +818,14 @@ describe("call ids and method ids", () => {
 });
 
 describe("hostile server, real client", () => {
-  /** A TCP server that answers each connection with `answer`, then stays silent. Returns its address. */
-  async function fakeServer(answer: (socket: Socket) => void): Promise<string> {
+  /** A TCP server that answers each connection's first bytes with `answer`. Returns its address. */
+  async function fakeServer(answer: (socket: Socket, first: Buffer) => void): Promise<string> {
     const sockets = new Set<Socket>();
     const server = createNetServer((socket) => {
       sockets.add(socket);
       socket.on("error", () => {});
       socket.on("close", () => sockets.delete(socket));
-      socket.once("data", () => answer(socket));
+      socket.once("data", (first: Buffer) => answer(socket, first));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     opened.push(
@@ -852,6 +852,39 @@ describe("hostile server, real client", () => {
     }
     assert.fail("the call succeeded against a hostile server");
   }
+
+  test("a server that is always draining: a refused call is sent once more, then fails", async () => {
+    let requests = 0;
+    const reason = (code: number, message: string) => {
+      const m = Buffer.from(message);
+      const b = Buffer.alloc(3);
+      b.writeUInt8(code, 0);
+      b.writeUInt16BE(m.length, 1);
+      return Buffer.concat([b, m]);
+    };
+    const address = await fakeServer((socket, first) => {
+      socket.write(preface(codecId.json));
+      // Every REQUEST is refused unprocessed after a GOAWAY, as by a server shutting down.
+      let seen = first.subarray(8);
+      const onData = (chunk: Buffer) => {
+        seen = Buffer.concat([seen, chunk]);
+        while (seen.length >= 10 && seen.length >= 10 + seen.readUInt32BE(0)) {
+          const length = seen.readUInt32BE(0);
+          if (seen.readUInt8(4) === T.Request) {
+            requests++;
+            socket.write(frame(T.GoAway, 0, 0, reason(Code.Unavailable, "shutting down")));
+            socket.write(frame(T.Error, 0x20, seen.readUInt32BE(6), reason(Code.Unavailable, "not processed")));
+          }
+          seen = seen.subarray(10 + length);
+        }
+      };
+      socket.on("data", onData);
+      onData(Buffer.alloc(0));
+    });
+    const failure = await callFails(address);
+    assert.equal(failure.code, Code.Unavailable);
+    assert.equal(requests, 2, "sent once, resent once");
+  });
 
   test("server declares a 0xFFFFFFFF frame: the call fails fast naming the length", async () => {
     const address = await fakeServer((socket) => {

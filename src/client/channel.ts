@@ -107,7 +107,8 @@ export class Channel {
     this.connecting = this.dial({
       onDrain: () => session !== undefined && this.retire(session),
       // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
-      resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options ?? {})),
+      resend: (method, input, options) =>
+        this.connect().then((s) => s.call(method, input, { ...options, resent: true })),
       onClose: () => {
         if (session === undefined) return;
         this.retire(session);

@@ -18,6 +18,8 @@ export interface SessionCallOptions {
   /** Epoch ms. */
   deadline?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Set on a call sent again after a draining server refused it: it is not resent a second time. */
+  resent?: boolean | undefined;
 }
 
 /** Hooks a channel gives its session. */
@@ -255,7 +257,13 @@ export class ClientSession extends Session {
           const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b));
           this.finish(call);
           const resend = this.hooks.resend;
-          if (error.safeToRetry && this.draining && call.method.kind === "unary" && resend !== undefined) {
+          if (
+            error.safeToRetry &&
+            this.draining &&
+            call.method.kind === "unary" &&
+            resend !== undefined &&
+            call.options?.resent !== true
+          ) {
             resend(call.method, call.input, call.options).then(call.resolve, call.reject);
           } else this.settle(call, error);
           return;
