@@ -41,6 +41,15 @@ describe("base64", () => {
     }
   });
 
+  test("a decoded value owns its buffer: no neighbouring bytes reachable through .buffer", () => {
+    for (const text of ["", "AA==", "AQID", toBase64(new Uint8Array(5000).fill(9))]) {
+      const bytes = fromBase64(text);
+      assert.ok(bytes !== undefined);
+      assert.equal(bytes.byteOffset, 0, text.slice(0, 8));
+      assert.equal(bytes.buffer.byteLength, bytes.byteLength, text.slice(0, 8));
+    }
+  });
+
   test("uses the standard alphabet with + and /", () => {
     assert.equal(toBase64(Uint8Array.of(0xfb, 0xff, 0xbf)), "+/+/");
     assert.deepEqual(fromBase64("+/+/"), Uint8Array.of(0xfb, 0xff, 0xbf));

@@ -10,7 +10,6 @@ for (let i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
 interface NativeBuffer {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: "base64"): string };
   from(text: string, encoding: "base64"): Uint8Array;
-  byteLength(text: string, encoding: "base64"): number;
 }
 const native = (globalThis as { Buffer?: NativeBuffer }).Buffer;
 const outsideAlphabet = /[^A-Za-z0-9+/=]/;
@@ -53,7 +52,9 @@ export function fromBase64(text: string): Uint8Array | undefined {
     const pad = text.indexOf("=");
     if (outsideAlphabet.test(text) || (pad >= 0 && (pad < text.length - 2 || !text.endsWith("=")))) return undefined;
     const b = native.from(text, "base64");
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    // Small results are slices of Node's shared 8 KiB pool: copy them, so the value's `.buffer`
+    // holds these bytes only and not whatever else was decoded next to them.
+    return b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
   }
   let pad = 0;
   if (text.endsWith("==")) pad = 2;
