@@ -5,7 +5,7 @@
 import { createServer, defineService, unary } from "../../src/index.js";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import type { BenchStruct } from "../workloads.js";
-import { JsonRpcLineClient } from "./jayson.js";
+import { JsonRpcLineClient } from "./json-line-client.js";
 import { connectLoopback } from "./net-util.js";
 
 const JsonBench = defineService("Bench", {
