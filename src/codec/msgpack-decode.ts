@@ -1,3 +1,4 @@
+import { maxDepthCapacity } from "../core/limits.js";
 import { forbiddenKey, malformed, tooDeep } from "./codec.js";
 
 /**
@@ -10,9 +11,6 @@ import { forbiddenKey, malformed, tooDeep } from "./codec.js";
  * numbers. 64-bit integers become numbers up to ±2^53, BigInt beyond. Binary values
  * are views of the input (no copy).
  */
-
-/** Deepest nesting accepted whatever `maxDepth` says; `Limits.maxDepth` may not exceed it. */
-export const maxDepthCapacity = 1024;
 
 // Decoder state lives in the module, not in closures: this is on the path of every message.
 const empty = new Uint8Array(0);

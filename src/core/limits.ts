@@ -27,6 +27,12 @@ export interface Limits {
  * HTTP header limits; depth 64 is far beyond real payloads but far below where a recursive decoder
  * exhausts the stack.
  */
+/**
+ * Deepest nesting any decoder accepts, whatever `maxDepth` says, and the most `maxDepth` may be:
+ * the MessagePack decoder recurses, and 1024 levels is far from the stack limit.
+ */
+export const maxDepthCapacity = 1024;
+
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxMessageBytes: 4 * 1024 * 1024,
   maxMetadataBytes: 8 * 1024,
@@ -48,7 +54,6 @@ export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
     }
   }
   if (limits.maxMetadataBytes > 0xffff) throw new RangeError("limit maxMetadataBytes must be at most 65535");
-  // The MessagePack decoder recurses; 1024 levels is far from the stack limit (codec/msgpack-decode.ts).
-  if (limits.maxDepth > 1024) throw new RangeError("limit maxDepth must be at most 1024");
+  if (limits.maxDepth > maxDepthCapacity) throw new RangeError(`limit maxDepth must be at most ${maxDepthCapacity}`);
   return limits;
 }

@@ -1,6 +1,12 @@
 import type { Peer } from "../core/interceptor.js";
 
 /**
+ * Output a transport buffers before `needDrain` turns true: large enough that a burst of replies or
+ * a few stream chunks never stall, small enough to bound memory per connection.
+ */
+export const maxBufferedBytes = 1024 * 1024;
+
+/**
  * What a protocol session gets from a transport: an ordered, reliable byte stream.
  * The transport owns the socket; the session owns the framing. Chunks handed to `write` must not
  * be modified afterwards.

@@ -13,7 +13,7 @@ export type SniffResult =
  * two, nothing real sends dozens, and without a bound a peer could hold a connection in the
  * sniffing stage by sending only blanks.
  */
-export const maxLeadingBlanks = 64;
+const maxLeadingBlanks = 64;
 
 /**
  * Decides the protocol from the bytes seen so far (docs/protocols.md): the first byte that is not

@@ -1,10 +1,8 @@
 import { concatBytes } from "../core/bytes.js";
 import type { Peer } from "../core/interceptor.js";
-import type { ByteStream, ByteStreamHandler } from "./byte-stream.js";
+import { type ByteStream, type ByteStreamHandler, maxBufferedBytes } from "./byte-stream.js";
 import { messageBytes, type WebSocketLike, WsState } from "./websocket-like.js";
 
-/** Output buffered beyond this makes `needDrain` true: the same bound as for sockets (transport/socket-stream.ts). */
-const maxBufferedBytes = 1024 * 1024;
 /**
  * WebSockets have no drain event, so a waiting writer looks again this often: short enough not to
  * stall a stream at loopback speed, long enough not to spin.

@@ -1,14 +1,9 @@
 import type { Socket } from "node:net";
 import type { Peer } from "../core/interceptor.js";
-import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
+import { type ByteStream, type ByteStreamHandler, maxBufferedBytes } from "../protocol/byte-stream.js";
 
 /** How long an ended socket may wait for the peer's close before it is destroyed. */
 const lingerMs = 5_000;
-/**
- * Output buffered beyond this makes `needDrain` true: large enough that a burst of replies or a
- * few stream chunks never stall, small enough to bound memory per connection.
- */
-const maxBufferedBytes = 1024 * 1024;
 
 /**
  * Adapts a `net.Socket` to a {@link ByteStream}. Batches go out corked, so several chunks become

@@ -2,7 +2,7 @@
  * Largest CONNECT request head read (request line and headers). Go sends about 30 bytes; 4 KiB
  * leaves room for proxies' headers and bounds what a peer can make the server hold.
  */
-export const maxConnectHeadBytes = 4096;
+const maxConnectHeadBytes = 4096;
 
 /** How a CONNECT request starts. */
 export const connectPrefix = new TextEncoder().encode("CONNECT ");

@@ -1,4 +1,5 @@
 import { Code } from "../../core/code.js";
+import { maxDepthCapacity } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 
 /** Bounds on each JSON text a {@link JsonSplitter} cuts out. */
@@ -54,7 +55,7 @@ export class JsonSplitter {
   constructor(limits: JsonSplitterLimits) {
     this.maxMessageBytes = limits.maxMessageBytes;
     this.maxDepth = limits.maxDepth;
-    this.openers = new Uint8Array(Math.min(limits.maxDepth, 1024) + 1);
+    this.openers = new Uint8Array(Math.min(limits.maxDepth, maxDepthCapacity) + 1);
   }
 
   /** Bytes of an unfinished value held. */

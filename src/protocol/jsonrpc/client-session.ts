@@ -40,7 +40,7 @@ interface Pending {
 }
 
 /** farcall's input as JSON-RPC params: an object by name, nothing as none, anything else as `[input]`. */
-export function paramsOf(input: unknown, dialect: JsonRpcDialect): unknown {
+function paramsOf(input: unknown, dialect: JsonRpcDialect): unknown {
   if (dialect === "go") return [input === undefined ? null : input];
   if (input === undefined) return undefined;
   return typeof input === "object" && input !== null && !Array.isArray(input) && !(input instanceof Uint8Array)

@@ -2,7 +2,7 @@ import { Code, codeFromString, codeToString } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 
 /** The error codes the JSON-RPC 2.0 specification defines (section 5.1). */
-export const JsonRpcCode = Object.freeze({
+const JsonRpcCode = Object.freeze({
   ParseError: -32700,
   InvalidRequest: -32600,
   MethodNotFound: -32601,

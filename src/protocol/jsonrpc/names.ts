@@ -40,7 +40,7 @@ export function findMethod(table: MethodTable, name: string): MethodDescriptor |
  * A Go exported name in lowerCamel: the leading run of capitals is lower-cased, keeping the last
  * one when a lower-case letter follows (`A` → `a`, `Quo` → `quo`, `ID` → `id`, `URLPath` → `urlPath`).
  */
-export function goNameToCamel(name: string): string {
+function goNameToCamel(name: string): string {
   let run = 0;
   while (run < name.length && upper(name.charCodeAt(run))) run++;
   if (run === 0) return name;
