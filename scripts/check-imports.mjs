@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fails on import cycles, on imports that point up the layer order of STYLE.md §1, and on
-// `node:` imports outside transport/ and cli/. Test files (*.test.ts) may import anything.
+// `node:` imports (or direct use of Node's Buffer and process) outside transport/ and cli/. Test
+// files (*.test.ts) may import anything.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -57,6 +58,15 @@ for (const file of walk(root)) {
     if (!typeOnly) deps.push(target);
   }
   graph.set(file, deps);
+  // Node's globals count as node: too; a layer that may meet a browser finds them on globalThis.
+  if (!nodeAllowed.has(layerOf(file))) {
+    for (const [i, line] of text.split("\n").entries()) {
+      if (/^\s*(\/\/|\*|\/\*)/.test(line)) continue;
+      const use = line.match(/(?<![.\w])(Buffer|process)\.\w/);
+      if (use)
+        problems.push(`${relative(root, file)}:${i + 1}: uses Node's ${use[1]}; node: belongs in transport/ or cli/`);
+    }
+  }
 }
 
 // Cycles among runtime imports (type-only imports vanish at run time).

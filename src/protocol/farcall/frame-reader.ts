@@ -12,12 +12,14 @@ export interface FrameSink {
 /**
  * A buffer for a frame body that is filled before anyone sees it, so on Node it is taken without
  * zeroing: a 64 KiB stream chunk spans socket reads, and zeroing its buffer took ~2 µs of the
- * ~10 µs its allocation and copy take here. Browsers have no Buffer and get a zeroed Uint8Array.
+ * ~10 µs its allocation and copy take here. Node's Buffer is found on globalThis (this layer
+ * imports nothing from node:); browsers have none and get a zeroed Uint8Array.
  */
+const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
 const allocateBody: (n: number) => Uint8Array =
-  typeof Buffer === "function"
-    ? (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n)
-    : (n) => new Uint8Array(n);
+  nodeBuffer === undefined
+    ? (n) => new Uint8Array(n)
+    : (n) => new Uint8Array(nodeBuffer.allocUnsafeSlow(n).buffer, 0, n);
 
 /**
  * Splits a byte stream into the preface and then frames, whatever the chunk boundaries.
