@@ -154,7 +154,7 @@ export function table(
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
-export function cellsTable(cells: readonly CellResult[]): string {
+function cellsTable(cells: readonly CellResult[]): string {
   return table(
     [
       "cell",
@@ -182,7 +182,7 @@ export function cellsTable(cells: readonly CellResult[]): string {
   );
 }
 
-export function streamsTable(streams: readonly StreamResult[]): string {
+function streamsTable(streams: readonly StreamResult[]): string {
   return table(
     ["stream", "system", "MB/s", "server peak RSS MiB", "client peak RSS MiB"],
     streams.map((s) => [
@@ -196,7 +196,7 @@ export function streamsTable(streams: readonly StreamResult[]): string {
   );
 }
 
-export function targetsTable(targets: readonly TargetResult[]): string {
+function targetsTable(targets: readonly TargetResult[]): string {
   return table(
     ["target", "value", "wanted", ""],
     targets.map((t) => [

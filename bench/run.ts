@@ -25,6 +25,7 @@ import {
   isBenchStruct,
   sameBytes,
   streamChunkBytes,
+  streamTimeoutMs,
   type WorkloadName,
   workloads,
 } from "./workloads.js";
@@ -164,14 +165,10 @@ async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult
     }
     for (let r = 0; r < settings.repetitions; r++) {
       for (const c of contenders) {
-        const [client, result] = await Child.start(
-          "./stream-client.js",
-          [c.system.name, c.address, String(streamBytes)],
-          {
-            readyType: "result",
-            timeoutMs: 2 * 65_000,
-          },
-        );
+        // The warm-up and the measured stream, each bounded by the child itself, plus start-up.
+        const timeoutMs = 2 * streamTimeoutMs + 10_000;
+        const args = [c.system.name, c.address, String(streamBytes)];
+        const [client, result] = await Child.start("./stream-client.js", args, { readyType: "result", timeoutMs });
         await client.stop();
         c.seconds.push(result.seconds as number);
         c.clientRss = Math.max(c.clientRss, result.peakRssMiB as number);

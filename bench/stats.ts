@@ -11,7 +11,7 @@ export function median(values: readonly number[]): number {
 }
 
 /** The `q` quantile (0..1) of ascending `sorted` by the nearest-rank method. */
-export function quantile(sorted: Float64Array, q: number): number {
+function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil(q * sorted.length) - 1;
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] as number;

@@ -5,11 +5,10 @@
 
 import { peakRssMiB } from "./rss.js";
 import { loadSystem } from "./systems/index.js";
-import { sameBytes, streamChunk, streamChunkBytes } from "./workloads.js";
+import { sameBytes, streamChunk, streamChunkBytes, streamTimeoutMs } from "./workloads.js";
 
 const [name = "", address = "", total = "0"] = process.argv.slice(2);
 const totalBytes = Number(total);
-const streamTimeoutMs = 60_000;
 
 const client = await (await loadSystem(name)).connect(address);
 if (client.stream === undefined) throw new Error(`${name} has no streaming client`);

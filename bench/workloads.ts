@@ -67,7 +67,7 @@ export function isBenchStruct(value: unknown): boolean {
 export const echoBytes = 64 * 1024;
 
 /** A deterministic byte pattern (not all zeros, so a wrong offset shows). */
-export function pattern(length: number): Buffer {
+function pattern(length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
   for (let i = 0; i < length; i++) out[i] = (i * 31 + 7) & 0xff;
   return out;
@@ -78,6 +78,8 @@ export const echoPayload: Buffer = pattern(echoBytes);
 
 /** Size of one chunk of the streaming workload. */
 export const streamChunkBytes = 64 * 1024;
+/** One stream may take this long: grpc-js, the slowest here, needs ~7 s for 1 GiB; the run stays bounded. */
+export const streamTimeoutMs = 60_000;
 
 /** The chunk every streaming server sends (the first `n` bytes of it for a short last chunk). */
 export const streamChunk: Buffer = pattern(streamChunkBytes);
