@@ -26,6 +26,7 @@ import { handleHttp } from "./http-routes.js";
 import { type HandlerFn, Router } from "./router.js";
 import { jsonRpcOverWebSocket } from "./websocket.js";
 
+const encoder = new TextEncoder();
 /** How a handler for one method spec looks. */
 export type ServerMethod<S> =
   S extends MethodSpec<infer I, infer O, infer K>
@@ -217,7 +218,7 @@ export class Server {
             this.http ??= this.httpEndpoint();
             return this.http.take(stream, seen);
           default:
-            stream.write([new TextEncoder().encode(`farcall: unrecognised protocol (${result.reason})\n`)]);
+            stream.write([encoder.encode(`farcall: unrecognised protocol (${result.reason})\n`)]);
             stream.end();
         }
       },
@@ -241,10 +242,10 @@ export class Server {
       clearTimeout(timer);
       if (typeof head === "string" || head.target !== "/_goRPC_" || this.closing !== undefined) {
         const why = typeof head === "string" ? head : `no CONNECT target ${head.target}`;
-        stream.write([new TextEncoder().encode(`HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n${why}\n`)]);
+        stream.write([encoder.encode(`HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n${why}\n`)]);
         return stream.end();
       }
-      stream.write([new TextEncoder().encode("HTTP/1.0 200 Connected to Go RPC\n\n")]);
+      stream.write([encoder.encode("HTTP/1.0 200 Connected to Go RPC\n\n")]);
       this.jsonStream(stream, head.rest);
     };
     stream.attach({
@@ -294,16 +295,16 @@ export class Server {
   }
 
   private httpEndpoint(): HttpEndpoint {
+    const routes = {
+      dispatcher: this.router,
+      limits: this.limits,
+      jsonRpc: this.jsonRpc,
+      corsOrigins: this.options.corsOrigins,
+      draining: () => this.closing !== undefined,
+    };
     return new HttpEndpoint(
       {
-        request: (req: HttpRequest, res: HttpResponse) =>
-          handleHttp(req, res, {
-            dispatcher: this.router,
-            limits: this.limits,
-            jsonRpc: this.jsonRpc,
-            corsOrigins: this.options.corsOrigins,
-            draining: () => this.closing !== undefined,
-          }),
+        request: (req: HttpRequest, res: HttpResponse) => handleHttp(req, res, routes),
         websocket: (ws: WebSocketLike, peer) => {
           if (ws.protocol === "farcall") return this.farcall(new WebSocketByteStream(ws, peer), new Uint8Array(0));
           const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, peer);

@@ -1,8 +1,11 @@
 import type { ByteStream } from "../byte-stream.js";
 import { headerBytes } from "./constants.js";
 
-/** Payloads at least this large are written as their own chunk instead of being copied. */
-const copyLimit = 16 * 1024;
+/**
+ * Payloads at least this large are written as their own chunk instead of being copied: below it a
+ * copy into the slab costs less than another chunk in the writev.
+ */
+export const copyLimit = 16 * 1024;
 const slabBytes = 128 * 1024;
 /**
  * Most frames in one write. A tick that queues more (a reply to each of 64 calls in flight) goes

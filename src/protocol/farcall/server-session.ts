@@ -10,6 +10,7 @@ import type { ByteStream } from "../byte-stream.js";
 import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
+import { copyLimit } from "./frame-writer.js";
 import {
   decodeMessage,
   decodeMetadata,
@@ -20,8 +21,6 @@ import {
 } from "./payload.js";
 import { protocolError, Session } from "./session.js";
 
-/** Byte values at least this large are written by reference (see `writeData`). */
-const largeBytes = 16 * 1024;
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
 function kindOf(flags: number): MethodKind {
@@ -431,7 +430,7 @@ export class ServerSession extends Session {
    */
   private writeData(id: number, value: unknown): number {
     const codec = this.codec as Codec;
-    if (value instanceof Uint8Array && value.length >= largeBytes && codec.bytesHeader !== undefined) {
+    if (value instanceof Uint8Array && value.length >= copyLimit && codec.bytesHeader !== undefined) {
       const header = codec.bytesHeader(value.length);
       const size = header.length + value.length;
       if (size > this.peer.maxMessageBytes) throw this.tooLarge(size);
