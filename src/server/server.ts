@@ -27,6 +27,7 @@ import { type HandlerFn, Router } from "./router.js";
 import { jsonRpcOverWebSocket } from "./websocket.js";
 
 const encoder = new TextEncoder();
+
 /** How a handler for one method spec looks. */
 export type ServerMethod<S> =
   S extends MethodSpec<infer I, infer O, infer K>
