@@ -64,6 +64,7 @@ describe("handlers that return a thenable that is not a native Promise", () => {
     const Lib = defineService("Lib", { later: unary<number, number>(), broken: unary<number, number>() });
     // What another promise library or realm hands back: `then` only.
     const thenable = <T>(settle: (ok: (v: T) => void, fail: (e: unknown) => void) => void) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is what is tested
       then(ok: (v: T) => void, fail: (e: unknown) => void) {
         setImmediate(() => settle(ok, fail));
       },
