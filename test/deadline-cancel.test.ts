@@ -191,8 +191,7 @@ describe("cancellation by the caller", () => {
       await until(() => s.seen.calls === 1, 5_000);
       controller.abort();
       // Well before the handler's own 10 s fallback would end the call.
-      const err = await within(rejectsWith(call, Code.Canceled), 5_000, "the aborted call");
-      assert.equal(err.code, Code.Canceled);
+      await within(rejectsWith(call, Code.Canceled), 5_000, "the aborted call");
       await until(() => s.seen.ctx?.signal.aborted === true, 5_000);
       assert.equal(reasonCode(s.seen.ctx?.signal), Code.Canceled);
       assert.equal(getEventListeners(controller.signal, "abort").length, 0);
@@ -235,7 +234,7 @@ describe("cancellation by the caller", () => {
     try {
       const controller = new AbortController();
       const got: number[] = [];
-      const err = await rejectsWith(
+      await rejectsWith(
         (async () => {
           for await (const n of h.client
             .service(Arith)
@@ -246,7 +245,6 @@ describe("cancellation by the caller", () => {
         })(),
         Code.Canceled,
       );
-      assert.equal(err.code, Code.Canceled);
       assert.ok(got.length >= 3 && got.length < 1_000, `got ${got.length} items`);
       assert.equal(getEventListeners(controller.signal, "abort").length, 0);
     } finally {

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { Arith, arithImpl, Time, timeImpl } from "../examples/demo/services.js";
 import {
@@ -81,7 +82,7 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   }
 }
 
-export interface HttpReply {
+interface HttpReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
@@ -115,4 +116,14 @@ export function http(
     5_000,
     `${method} ${path}`,
   );
+}
+
+/** A well-behaved farcall client on a fresh connection still gets an answer from the server at `address`. */
+export async function stillServes(address: string): Promise<void> {
+  const client = createClient(address, { codec: "json" });
+  try {
+    assert.equal(await client.service(Arith).add({ a: 20, b: 22 }, { timeoutMs: 2_000 }), 42);
+  } finally {
+    await client.close();
+  }
 }

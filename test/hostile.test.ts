@@ -8,6 +8,7 @@ import { connect, createServer as createNetServer, type Socket } from "node:net"
 import { afterEach, describe, test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { Code, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
+import { stillServes } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
 // Wire constants, written out here on purpose: the test pins the bytes, not the implementation's names.
@@ -288,7 +289,6 @@ async function startServer(
   return { server, address };
 }
 
-/** A well-behaved client on a fresh connection still gets an answer. */
 /** Sends `text` on a plain socket and resolves with everything received until the server closes. */
 function rawExchange(address: string, text: string): Promise<string> {
   const url = new URL(address);
@@ -308,15 +308,6 @@ function rawExchange(address: string, text: string): Promise<string> {
       resolve(received);
     });
   });
-}
-
-async function stillServes(address: string): Promise<void> {
-  const client = createClient(address, { codec: "json" });
-  try {
-    assert.equal(await client.service(Arith).add({ a: 20, b: 22 }, { timeoutMs: 2_000 }), 42);
-  } finally {
-    await client.close();
-  }
 }
 
 /** Asserts `frame` is an ERROR with `code`, and returns its message. */
@@ -539,33 +530,30 @@ describe("preface", () => {
 });
 
 describe("prototype pollution", () => {
-  test("__proto__ key in a JSON message: invalid_argument, no pollution, connection usable", async () => {
-    const { address } = await startServer();
-    const peer = await RawPeer.handshake(address, codecId.json);
-    peer.send(request({ id: 1, name: "Arith/add", message: '{"__proto__":{"polluted":1},"a":1,"b":2}' }));
-    assert.match(assertError(await peer.reply(1), Code.InvalidArgument), /__proto__/);
-    assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    await assertUsable(peer, 3);
-  });
-
-  test("__proto__ key nested in a JSON message: invalid_argument", async () => {
-    const { address } = await startServer();
-    const peer = await RawPeer.handshake(address, codecId.json);
-    peer.send(request({ id: 1, name: "Arith/add", message: '{"a":1,"b":2,"c":[{"d":{"__proto__":{"polluted":1}}}]}' }));
-    assertError(await peer.reply(1), Code.InvalidArgument);
-    assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    await assertUsable(peer, 3);
-  });
-
-  test("__proto__ key spelled with JSON escapes: invalid_argument, like the plain spelling", async () => {
-    const { address } = await startServer();
-    const peer = await RawPeer.handshake(address, codecId.json);
+  for (const [label, message] of [
+    [
+      "__proto__ key in a JSON message: invalid_argument, no pollution, connection usable",
+      '{"__proto__":{"polluted":1},"a":1,"b":2}',
+    ],
+    [
+      "__proto__ key nested in a JSON message: invalid_argument",
+      '{"a":1,"b":2,"c":[{"d":{"__proto__":{"polluted":1}}}]}',
+    ],
     // JSON.parse turns \u005f into "_", so this is the key __proto__ once decoded.
-    peer.send(request({ id: 1, name: "Arith/add", message: '{"\\u005f_proto__":{"polluted":1},"a":1,"b":2}' }));
-    assertError(await peer.reply(1), Code.InvalidArgument);
-    assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    await assertUsable(peer, 3);
-  });
+    [
+      "__proto__ key spelled with JSON escapes: invalid_argument, like the plain spelling",
+      '{"\\u005f_proto__":{"polluted":1},"a":1,"b":2}',
+    ],
+  ] as const) {
+    test(label, async () => {
+      const { address } = await startServer();
+      const peer = await RawPeer.handshake(address, codecId.json);
+      peer.send(request({ id: 1, name: "Arith/add", message }));
+      assert.match(assertError(await peer.reply(1), Code.InvalidArgument), /__proto__/);
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      await assertUsable(peer, 3);
+    });
+  }
 
   test("__proto__ key in a msgpack message: invalid_argument, no pollution, connection usable", async () => {
     const { address } = await startServer();

@@ -9,16 +9,23 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { request as httpRequest } from "node:http";
-import { connect, type Socket } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { createServer } from "../src/index.js";
 import { loadVectors } from "./bytes.js";
-import { sleep, until, within } from "./fixtures.js";
+import { http, sleep, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
+import { LinePeer } from "./line-peer.js";
 
-afterEach(() => assertNoLeaks());
+/** Cleanups of the current test (LinePeer registers its socket's), run before the leak check. */
+let cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  const list = cleanups.reverse();
+  cleanups = [];
+  for (const fn of list) await fn();
+  await assertNoLeaks();
+});
 
 interface Reply {
   jsonrpc: string;
@@ -185,48 +192,13 @@ async function holdsWithin(predicate: () => boolean, ms: number): Promise<boolea
 // ---------------------------------------------------------------------------------------------
 // Raw TCP: a stream of JSON texts in, every answer one JSON text followed by "\n".
 
-interface TcpPeer {
-  socket: Socket;
-  /** Answers so far, each one line without its "\n". */
-  lines: string[];
-  /** Bytes after the last "\n" (must be empty: every answer ends with one). */
-  rest(): string;
-  closed(): boolean;
-  close(): Promise<void>;
+/** Half-closes and waits for the server to close its side too. */
+async function closeTcp(peer: LinePeer): Promise<void> {
+  peer.socket.end();
+  await peer.whenClosed(5_000);
 }
 
-async function openTcp(port: number): Promise<TcpPeer> {
-  const socket = connect({ host: "127.0.0.1", port });
-  socket.setEncoding("utf8");
-  const lines: string[] = [];
-  let buffered = "";
-  let closed = false;
-  const gone = once(socket, "close");
-  socket.on("data", (text: string) => {
-    buffered += text;
-    for (let nl = buffered.indexOf("\n"); nl !== -1; nl = buffered.indexOf("\n")) {
-      lines.push(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-    }
-  });
-  socket.on("close", () => {
-    closed = true;
-  });
-  socket.on("error", () => {}); // a reset shows up as `closed` and missing answers
-  await within(once(socket, "connect"), 5_000, "connect");
-  return {
-    socket,
-    lines,
-    rest: () => buffered,
-    closed: () => closed,
-    async close() {
-      socket.end();
-      await within(gone, 5_000, "connection close");
-    },
-  };
-}
-
-function parseLines(peer: TcpPeer): unknown[] {
+function parseLines(peer: LinePeer): unknown[] {
   return peer.lines.map((line) => {
     assert.ok(isJson(line), `each answer line is one JSON text: ${show(line)}`);
     return JSON.parse(line) as unknown;
@@ -237,7 +209,7 @@ describe("JSON-RPC 2.0 specification examples over raw TCP", () => {
   for (const v of vectors) {
     test(v.name, async () => {
       await withSpecServer(async ({ port, runs }) => {
-        const peer = await openTcp(port);
+        const peer = await LinePeer.open(port, cleanups);
         try {
           if (isJson(v.request)) {
             // The vector, then the sentinel; answers come as calls finish, so the sentinel's may come
@@ -260,15 +232,16 @@ describe("JSON-RPC 2.0 specification examples over raw TCP", () => {
             peer.socket.write(v.request);
             await holdsWithin(() => peer.lines.length > 0, 1_000);
             peer.socket.end();
-            assert.ok(await holdsWithin(peer.closed, 5_000), "the server closes the connection");
+            assert.ok(await holdsWithin(() => peer.closed, 5_000), "the server closes the connection");
             const answers = parseLines(peer);
             assert.equal(answers.length, 1, `one answer: ${show(answers)}`);
             checkAnswer(answers[0], v);
           }
-          assert.equal(peer.rest(), "", "every answer ends with a newline");
+          // The bytes after the last "\n".
+          assert.equal(peer.text.slice(peer.text.lastIndexOf("\n") + 1), "", "every answer ends with a newline");
           await checkRuns(runs, v);
         } finally {
-          await peer.close();
+          await closeTcp(peer);
         }
       });
     });
@@ -276,7 +249,7 @@ describe("JSON-RPC 2.0 specification examples over raw TCP", () => {
 
   test("a balanced value that is not JSON is a parse error (id null), and the stream goes on", async () => {
     await withSpecServer(async ({ port, runs }) => {
-      const peer = await openTcp(port);
+      const peer = await LinePeer.open(port, cleanups);
       try {
         // The specification's invalid-JSON example made balanced: it can be cut off the stream.
         peer.socket.write(`{"jsonrpc": "2.0", "method": "foobar", "params": "bar", "baz"}\n${SENTINEL}\n`);
@@ -286,17 +259,17 @@ describe("JSON-RPC 2.0 specification examples over raw TCP", () => {
         assert.deepEqual(answers.map(project), [
           { jsonrpc: "2.0", id: null, error: { code: -32700, dataCode: "invalid_argument" } },
         ]);
-        assert.equal(peer.closed(), false, "the connection stays open");
+        assert.equal(peer.closed, false, "the connection stays open");
         assert.deepEqual(runs, []);
       } finally {
-        await peer.close();
+        await closeTcp(peer);
       }
     });
   });
 
   test("requests written back to back with nothing between them are all answered", async () => {
     await withSpecServer(async ({ port }) => {
-      const peer = await openTcp(port);
+      const peer = await LinePeer.open(port, cleanups);
       try {
         const [first, second] = vectors;
         assert.ok(first && second && !Array.isArray(first.response) && !Array.isArray(second.response));
@@ -307,7 +280,7 @@ describe("JSON-RPC 2.0 specification examples over raw TCP", () => {
         const want = [first.response, second.response].map((r) => expected(r as Reply)).sort(byJson);
         assert.deepEqual(answers, want);
       } finally {
-        await peer.close();
+        await closeTcp(peer);
       }
     });
   });
@@ -323,36 +296,10 @@ interface HttpAnswer {
 }
 
 /** One POST on its own connection (no keep-alive, so nothing lingers after the test). */
-function post(port: number, path: string, body: string): Promise<HttpAnswer> {
-  return within(
-    new Promise<HttpAnswer>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: "127.0.0.1",
-          port,
-          path,
-          method: "POST",
-          agent: false,
-          headers: { "content-type": "application/json" },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            text += chunk;
-          });
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, contentType: res.headers["content-type"], body: text }),
-          );
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    }),
-    5_000,
-    `POST ${path}`,
-  );
+async function post(port: number, path: string, body: string): Promise<HttpAnswer> {
+  const reply = await http(port, "POST", path, { "content-type": "application/json" }, body);
+  // Node gives content-type as one string (IncomingHttpHeaders).
+  return { status: reply.status, contentType: reply.headers["content-type"] as string | undefined, body: reply.body };
 }
 
 function checkHttpAnswer(answer: HttpAnswer, v: Vector): void {

@@ -11,7 +11,7 @@ export interface RpcErr {
 }
 
 /** A parsed answer line. */
-export type JsonReply = Record<string, unknown> & { error?: RpcErr };
+type JsonReply = Record<string, unknown> & { error?: RpcErr };
 
 export class LinePeer {
   /** Everything received, as text. */

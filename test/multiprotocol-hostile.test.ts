@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
-import { createClient, createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
+import { createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
 import { webSocketPieceBytes } from "../src/protocol/websocket-stream.js";
-import { http, sleep, within } from "./fixtures.js";
+import { http, sleep, stillServes, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 import { LinePeer, type RpcErr } from "./line-peer.js";
 
@@ -49,16 +49,6 @@ async function start(options: ServerOptions = {}): Promise<Served> {
 }
 
 const limited = (limits: Partial<Limits>, more: ServerOptions = {}) => start({ limits, ...more });
-
-/** An ordinary farcall call on a fresh connection still succeeds. */
-async function stillServes(s: Served): Promise<void> {
-  const client = createClient(s.address, { codec: "json" });
-  try {
-    assert.equal(await client.service(Arith).add({ a: 20, b: 22 }, { timeoutMs: 2_000 }), 42);
-  } finally {
-    await client.close();
-  }
-}
 
 /** Asserts a JSON-RPC 2.0 error answer with `code`, `data.code` and `id`. */
 function assertRpcError(reply: Record<string, unknown>, code: number, dataCode: string, id: unknown = null): void {
@@ -150,7 +140,7 @@ describe("sniffing stage", () => {
       const took = peer.closedAt - peer.openedAt;
       assert.ok(took >= 150 && took < 1_500, `closed after ${took} ms`);
       assert.equal(peer.text, "");
-      await stillServes(s);
+      await stillServes(s.address);
     });
   }
 
@@ -164,7 +154,7 @@ describe("sniffing stage", () => {
     assert.ok(peer.closed, "still open after 40 blanks over about a second");
     const took = peer.closedAt - peer.openedAt;
     assert.ok(took < 800, `closed after ${took} ms`);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("an HTTP request head that stalls is closed at handshakeTimeoutMs (HTTP's header timeout)", async () => {
@@ -175,7 +165,7 @@ describe("sniffing stage", () => {
     const took = peer.closedAt - peer.openedAt;
     assert.ok(took < 1_500, `closed after ${took} ms`);
     assert.doesNotMatch(peer.text, /^HTTP\/1\.1 200/);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("64 leading blanks are allowed; the 65th is refused with a message and a close", async () => {
@@ -185,7 +175,7 @@ describe("sniffing stage", () => {
     await assertAnswers(ok, 1);
     const text = await rawExchange(s.port, `${" ".repeat(65)}${addRequest(2)}`);
     assert.equal(text, "farcall: unrecognised protocol (more than 64 blank bytes)\n");
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("an unknown first byte is refused with a message naming it, then closed", async () => {
@@ -196,7 +186,7 @@ describe("sniffing stage", () => {
       "farcall: unrecognised protocol (first byte 0x67)\n",
     );
     assert.equal(await rawExchange(s.port, "\n\x7f"), "farcall: unrecognised protocol (first byte 0x7f)\n");
-    await stillServes(s);
+    await stillServes(s.address);
   });
 });
 
@@ -215,7 +205,7 @@ describe("JSON-RPC over TCP", () => {
     assertRpcError(await peer.json(), -32700, "invalid_argument");
     await assertAnswers(peer, 2);
     assert.equal(peer.closed, false);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("requests followed at once by a half-close are all answered, then the connection closes", async () => {
@@ -229,7 +219,7 @@ describe("JSON-RPC over TCP", () => {
       { jsonrpc: "2.0", id: 1, result: 3 },
       { jsonrpc: "2.0", id: 2, result: "slept 50 ms" },
     ]);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("an unbalanced value then half-close: -32700, then the connection closes", async () => {
@@ -240,7 +230,7 @@ describe("JSON-RPC over TCP", () => {
     peer.socket.end();
     assertRpcError(await peer.json(), -32700, "invalid_argument");
     await peer.whenClosed();
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("a closing bracket of the wrong kind is answered at once, then closed", async () => {
@@ -251,7 +241,7 @@ describe("JSON-RPC over TCP", () => {
     assert.equal((reply.error as RpcErr).data.code, "invalid_argument");
     assert.equal(reply.id, null);
     await peer.whenClosed();
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   for (const [how, writes] of [
@@ -270,7 +260,7 @@ describe("JSON-RPC over TCP", () => {
       assert.equal(replies.length, 2, `two answers: ${peer.lines.join(" | ")}`);
       assert.deepEqual(replies[0], { jsonrpc: "2.0", id: 1, result: 3 });
       assertRpcError(replies[1], -32700, "invalid_argument");
-      await stillServes(s);
+      await stillServes(s.address);
     });
   }
 
@@ -287,7 +277,7 @@ describe("JSON-RPC over TCP", () => {
     assertRpcError(await over.json(), -32600, "resource_exhausted");
     await over.whenClosed();
     assert.equal(s.runs.length, 1);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("an oversized value is refused before it has all been sent", async () => {
@@ -307,7 +297,7 @@ describe("JSON-RPC over TCP", () => {
     assertRpcError(await peer.json(), -32600, "resource_exhausted");
     await peer.whenClosed();
     assert.equal(s.runs.length, 0);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("a batch over maxBatchLength: one -32600 error (not an array), nothing runs", async () => {
@@ -337,7 +327,7 @@ describe("JSON-RPC over TCP", () => {
     assert.ok(!Array.isArray(wsReply));
     assertRpcError(wsReply, -32600, "resource_exhausted");
     assert.equal(s.runs.length, 10);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("nesting beyond maxDepth is refused on TCP (then closed), HTTP and WebSocket; nothing runs", async () => {
@@ -359,7 +349,7 @@ describe("JSON-RPC over TCP", () => {
     const direct = await http(s.port, "POST", "/Probe/echo", json, `${"[".repeat(20)}${"]".repeat(20)}`);
     assert.equal(direct.status, 400);
     assert.deepEqual(s.runs, []);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("__proto__ keys, plain or \\u-escaped, are refused everywhere and pollute nothing", async () => {
@@ -393,7 +383,7 @@ describe("JSON-RPC over TCP", () => {
     assert.equal(Object.hasOwn(Object.prototype, "polluted"), false);
     assert.deepEqual(s.runs, []);
     await assertAnswers(peer, 99);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("ids of other JSON types (object, array, boolean) are invalid requests answered with id null", async () => {
@@ -409,7 +399,7 @@ describe("JSON-RPC over TCP", () => {
     assertRpcError(bad as Record<string, unknown>, -32600, "invalid_argument", null);
     assert.deepEqual(good, { jsonrpc: "2.0", id: 5, result: 3 });
     assert.deepEqual(s.runs, []);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("wrong types for jsonrpc, method and params are invalid requests, answered with the id", async () => {
@@ -433,7 +423,7 @@ describe("JSON-RPC over TCP", () => {
     for (const r of notObjects as unknown as Record<string, unknown>[]) assertRpcError(r, -32600, "invalid_argument");
     assert.deepEqual(s.runs, []);
     await assertAnswers(peer, 8);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("beyond maxInflight a request gets -32000 resource_exhausted; the calls in flight finish", async () => {
@@ -453,7 +443,7 @@ describe("JSON-RPC over TCP", () => {
     for (const id of [1, 2, 3]) ws.ws.send(nap(id));
     assertRpcError(await ws.next(), -32000, "resource_exhausted", 3);
     assert.equal((await ws.next(2_000)).result, "slept 300 ms");
-    await stillServes(s);
+    await stillServes(s.address);
   });
 });
 
@@ -471,7 +461,7 @@ describe("HTTP", () => {
     const fits = await http(s.port, "POST", "/Arith/add", json, ['{"a":1,', '"b":2}']);
     assert.equal(fits.status, 200);
     assert.equal(fits.body, "3");
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   const hugeHead =
@@ -483,7 +473,7 @@ describe("HTTP", () => {
     await peer.send(hugeHead);
     await peer.waitUntil(() => peer.text.includes("resource_exhausted"), 2_000, "the 413 answer");
     assert.match(peer.text, /^HTTP\/1\.1 413 /);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("after a 413 for an unread body the connection is closed, not kept to read the rest", async () => {
@@ -492,7 +482,7 @@ describe("HTTP", () => {
     await peer.send(hugeHead);
     await peer.whenClosed(2_000);
     assert.match(peer.text, /^HTTP\/1\.1 413 /);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("a content type other than JSON gets 415", async () => {
@@ -510,7 +500,7 @@ describe("HTTP", () => {
     );
     assert.equal(params.status, 200);
     assert.deepEqual(s.runs, []);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("another method on a method path gets 405 with Allow: POST; an unknown path 404", async () => {
@@ -527,7 +517,7 @@ describe("HTTP", () => {
       assert.equal(r.status, 404, path);
       assert.equal(JSON.parse(r.body).code, "unimplemented");
     }
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("a bad farcall-timeout-ms gets 400; a body that is not JSON gets 400", async () => {
@@ -540,7 +530,7 @@ describe("HTTP", () => {
     const notJson = await http(s.port, "POST", "/Probe/echo", json, "{nope");
     assert.equal(notJson.status, 400);
     assert.deepEqual(s.runs, []);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("oversized headers get 431; a malformed request line 400", async () => {
@@ -557,7 +547,7 @@ describe("HTTP", () => {
       "POST /Arith/add HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     );
     assert.match(both, /^HTTP\/1\.1 400 /);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("CONNECT to a target other than /_goRPC_ gets 404 and a close", async () => {
@@ -571,7 +561,7 @@ describe("HTTP", () => {
     await go.send('{"method":"Arith.Add","params":[{"A":1,"B":2}],"id":0}');
     await go.waitUntil(() => go.text.includes('"result":3'), 2_000, "the Go answer");
     assert.match(go.text, /^HTTP\/1\.0 200 Connected to Go RPC\n\n/);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 });
 
@@ -587,7 +577,7 @@ describe("WebSocket", () => {
       const { code } = await within(peer.closed, 2_000, "the close");
       assert.equal(code, 1009);
       assert.deepEqual(s.runs, []);
-      await stillServes(s);
+      await stillServes(s.address);
     });
   }
 
@@ -605,7 +595,7 @@ describe("WebSocket", () => {
     );
     assert.ok(outcome === "closed 1009" || outcome === "answered resource_exhausted", outcome);
     assert.deepEqual(s.runs, []);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("a text message on a farcall WebSocket closes with 1003", async () => {
@@ -614,7 +604,7 @@ describe("WebSocket", () => {
     peer.ws.send("hello");
     const { code } = await within(peer.closed, 2_000, "the close");
     assert.equal(code, 1003);
-    await stillServes(s);
+    await stillServes(s.address);
   });
 
   test("malformed JSON on a jsonrpc WebSocket gets -32700 and the socket stays open", async () => {
@@ -629,6 +619,6 @@ describe("WebSocket", () => {
       assert.deepEqual(await peer.next(), { jsonrpc: "2.0", id: 3, result: 3 });
       assert.equal(peer.ws.readyState, WebSocket.OPEN);
     }
-    await stillServes(s);
+    await stillServes(s.address);
   });
 });

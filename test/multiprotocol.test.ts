@@ -242,6 +242,9 @@ describe("http:// (HTTP/1.1 JSON)", () => {
     socket.on("error", () => {});
     const ended = new Promise<void>((resolve) => socket.on("close", () => resolve()));
     await new Promise<void>((resolve) => socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n", () => resolve()));
+    // A sleep, since nothing the server exposes shows that it has read the half head and handed it to
+    // node's HTTP parser (only then is the connection not idle). Too short can only fail the test
+    // (close() drops the connection unanswered), never pass it wrongly.
     await new Promise((r) => setTimeout(r, 50));
     const closing = h.server.close({ graceMs: 2_000 });
     socket.write("\r\n");

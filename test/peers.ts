@@ -30,7 +30,7 @@ export type Logged = () => readonly string[];
 // -----------------------------------------------------------------------------------------------
 // Running programs.
 
-export interface Ran {
+interface Ran {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -261,7 +261,7 @@ interface Reply {
 }
 
 type JaysonClient = ReturnType<typeof jayson.client.tcp>;
-export type JaysonTransport = "tcp" | "http";
+type JaysonTransport = "tcp" | "http";
 
 /** jayson's TCP client, and its HTTP client on one connection per request (nothing kept alive). */
 export const jaysonClients: Record<JaysonTransport, (port: number) => JaysonClient> = {
@@ -485,7 +485,7 @@ const expectedStatuses: Record<string, number[]> = {
 export const cutSleeps: ReadonlySet<string> = new Set(["http-deadline", "http-abort", "ws-deadline", "ws-abort"]);
 
 /** Where the page is served from, and a way to open it against a farcall server. */
-export interface PageHost {
+interface PageHost {
   /** The page's origin, which the farcall server must allow (CORS). */
   origin: string;
   /**

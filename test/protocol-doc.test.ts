@@ -19,27 +19,7 @@ import { assertNoLeaks } from "./helpers.js";
  * on a line is a comment.
  */
 
-/**
- * `assertNoLeaks` counts every PipeWrap as a leak, but under `node --test` (and whenever stdout or
- * stderr is a pipe) the process's own stdio pipes are open from the start, so it cannot pass.
- * Then this checks the same resources, less the stdio pipes that were open before any test ran.
- */
-const stdioPipes = process.getActiveResourcesInfo().filter((r) => r === "PipeWrap").length;
-const tracked = new Set(["TCPServerWrap", "TCPSocketWrap", "PipeServerWrap", "PipeWrap", "Timeout", "Immediate"]);
-
-async function assertNoLeaksBeyondStdio(waitMs = 2_000): Promise<void> {
-  if (stdioPipes === 0) return assertNoLeaks(waitMs);
-  const until = Date.now() + waitMs;
-  for (;;) {
-    let pipes = stdioPipes;
-    const left = process.getActiveResourcesInfo().filter((r) => tracked.has(r) && !(r === "PipeWrap" && pipes-- > 0));
-    if (left.length === 0) return;
-    if (Date.now() > until) assert.deepEqual(left, [], "resources left open after the test");
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
-afterEach(() => assertNoLeaksBeyondStdio());
+afterEach(() => assertNoLeaks());
 
 const docPath = new URL("../../docs/protocol.md", import.meta.url);
 

@@ -162,6 +162,7 @@ for (const codec of ["msgpack", "json"] as const) {
         assert.equal(produced, chunkCount);
         assert.ok(peakAhead >= 2, `the producer never ran ahead (${peakAhead}): the test proves nothing`);
         assert.ok(peakAhead <= maxAhead, `producer ran ${peakAhead} chunks ahead of the reader (bound ${maxAhead})`);
+        // A leak guard only (peakAhead checks the window): all 400 × 64 KiB = 25 MiB live at once stays under 200.
         assert.ok(mem.rssMiB < 200, `rss grew ${mem.rssMiB.toFixed(1)} MiB`);
       } finally {
         await client.close();
@@ -209,6 +210,7 @@ for (const codec of ["msgpack", "json"] as const) {
         assert.equal(yielded, chunkCount);
         assert.ok(peakAhead >= 2, `the client never ran ahead (${peakAhead}): the test proves nothing`);
         assert.ok(peakAhead <= maxAhead, `client ran ${peakAhead} chunks ahead of the handler (bound ${maxAhead})`);
+        // A leak guard only (peakAhead checks the window): all 400 × 64 KiB = 25 MiB live at once stays under 200.
         assert.ok(mem.rssMiB < 200, `rss grew ${mem.rssMiB.toFixed(1)} MiB`);
       } finally {
         await client.close();
