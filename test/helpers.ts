@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { afterEach } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
 
 /** Resource kinds that must not outlive a test. */
@@ -35,4 +36,17 @@ export async function assertNoLeaks(waitMs = 2_000): Promise<void> {
     await tick();
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * A list for the current test's cleanups (sockets, servers, clients): after each test they run in
+ * reverse order, then {@link assertNoLeaks}. Call once per test file, at its top level.
+ */
+export function trackCleanups(): (() => unknown)[] {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+    await assertNoLeaks();
+  });
+  return cleanups;
 }

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { Code, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
 import { stillServes } from "./fixtures.js";
-import { assertNoLeaks } from "./helpers.js";
+import { trackCleanups } from "./helpers.js";
 
 // Wire constants, written out here on purpose: the test pins the bytes, not the implementation's names.
 const T = {
@@ -269,14 +269,7 @@ class RawPeer {
 }
 
 /** Cleanups registered by the current test, run in reverse order before the leak check. */
-let opened: (() => void | Promise<void>)[] = [];
-
-afterEach(async () => {
-  const list = opened.reverse();
-  opened = [];
-  for (const close of list) await close();
-  await assertNoLeaks();
-});
+const opened = trackCleanups();
 
 async function startServer(
   options: ServerOptions = {},

@@ -9,23 +9,16 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { createServer } from "../src/index.js";
 import { loadVectors } from "./bytes.js";
 import { http, sleep, until, within } from "./fixtures.js";
-import { assertNoLeaks } from "./helpers.js";
+import { trackCleanups } from "./helpers.js";
 import { LinePeer } from "./line-peer.js";
 
-/** Cleanups of the current test (LinePeer registers its socket's), run before the leak check. */
-let cleanups: (() => unknown)[] = [];
-
-afterEach(async () => {
-  const list = cleanups.reverse();
-  cleanups = [];
-  for (const fn of list) await fn();
-  await assertNoLeaks();
-});
+/** Cleanups of the current test, run in reverse order before the leak check. */
+const cleanups = trackCleanups();
 
 interface Reply {
   jsonrpc: string;

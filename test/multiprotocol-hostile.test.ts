@@ -4,24 +4,17 @@
 // and that the server still serves an ordinary farcall call afterwards. Every wait is bounded.
 
 import assert from "node:assert/strict";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
 import { webSocketPieceBytes } from "../src/protocol/websocket-stream.js";
 import { http, sleep, stillServes, within } from "./fixtures.js";
-import { assertNoLeaks } from "./helpers.js";
+import { trackCleanups } from "./helpers.js";
 import { LinePeer, type RpcErr } from "./line-peer.js";
 
 /** Cleanups of the current test, run in reverse order before the leak check. */
-let cleanups: (() => unknown)[] = [];
-
-afterEach(async () => {
-  const list = cleanups.reverse();
-  cleanups = [];
-  for (const fn of list) await fn();
-  await assertNoLeaks();
-});
+const cleanups = trackCleanups();
 
 /** Echoes its input and records that it ran: a handler that must not run for refused input. */
 const Probe = defineService("Probe", { echo: unary<unknown, unknown>() });

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Arith, Time } from "../examples/demo/services.js";
 import {
   type Client,
@@ -20,18 +20,11 @@ import {
   unary,
 } from "../src/index.js";
 import { type Harness, http, rejectsWith, startDemo, until, within } from "./fixtures.js";
-import { assertNoLeaks } from "./helpers.js";
+import { trackCleanups } from "./helpers.js";
 import { LinePeer } from "./line-peer.js";
 
 /** Cleanups of the current test, run in reverse order before the leak check. */
-let cleanups: (() => unknown)[] = [];
-
-afterEach(async () => {
-  const list = cleanups.reverse();
-  cleanups = [];
-  for (const fn of list) await fn();
-  await assertNoLeaks();
-});
+const cleanups = trackCleanups();
 
 /** A service whose methods show what reached the handler, and fail on request. */
 const Probe = defineService("Probe", {
