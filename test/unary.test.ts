@@ -53,11 +53,43 @@ for (const codec of ["msgpack", "json"] as const) {
       assert.ok(back.bytes instanceof Uint8Array);
       assert.equal(await echo.echo(undefined), undefined);
       assert.equal(await echo.echo("x".repeat(100_000)), "x".repeat(100_000));
+      // Byte values from 16 KiB up go out by reference after the codec's header, both ways.
+      for (const n of [16 * 1024 - 1, 16 * 1024, 200_000]) {
+        const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 255);
+        const got = (await echo.echo(bytes)) as Uint8Array;
+        assert.ok(got instanceof Uint8Array, `${n} bytes`);
+        assert.deepEqual(Buffer.from(got), Buffer.from(bytes), `${n} bytes`);
+      }
       await client.close();
       await server.close();
     });
   });
 }
+
+describe("messages over the receiver's maxMessageBytes", () => {
+  test("are refused before they are sent, large byte values and encoded ones alike, both ways", async () => {
+    const Big = defineService("Big", { echo: unary<unknown, unknown>(), make: unary<number, Uint8Array>() });
+    const limit = 64 * 1024;
+    const server = createServer({ limits: { maxMessageBytes: limit } }).add(Big, {
+      echo: (v) => v,
+      make: (n) => new Uint8Array(n),
+    });
+    const client = createClient(await server.listen("tcp://127.0.0.1:0"), { limits: { maxMessageBytes: limit } });
+    try {
+      const big = client.service(Big);
+      assert.equal(await big.echo(1), 1, "settings exchanged");
+      const byValue = await rejectsWith(big.echo(new Uint8Array(limit)), Code.ResourceExhausted);
+      assert.match(byValue.message, /exceeds the server's maxMessageBytes 65536/);
+      await rejectsWith(big.echo("x".repeat(limit)), Code.ResourceExhausted);
+      const reply = await rejectsWith(big.make(limit), Code.ResourceExhausted);
+      assert.match(reply.message, /exceeds the client's maxMessageBytes 65536/);
+      assert.equal((await big.make(limit - 5)).length, limit - 5, "5 bytes of msgpack header: exactly the limit");
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
 
 describe("handlers that return a thenable that is not a native Promise", () => {
   test("the thenable is awaited, over farcall, HTTP JSON and JSON-RPC", async () => {

@@ -9,7 +9,16 @@ import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
-import { decodeMessage, decodeMetadata, encodeMetadata, encodeText, PayloadReader, parseError } from "./payload.js";
+import {
+  decodeMessage,
+  decodeMetadata,
+  type EncodedMessage,
+  encodeMessage,
+  encodeMetadata,
+  encodeText,
+  PayloadReader,
+  parseError,
+} from "./payload.js";
 import { protocolError, Session } from "./session.js";
 
 /** Per-call options the session understands (the stub has turned `timeoutMs` into `deadline`). */
@@ -146,7 +155,7 @@ export class ClientSession extends Session {
     }
     const kind = method.kind;
     const streamIn = kind === "client_stream" || kind === "bidi_stream";
-    let message: Uint8Array | undefined;
+    let message: EncodedMessage | undefined;
     let md: Uint8Array | undefined;
     try {
       if (!streamIn) message = this.encodeMessage(input);
@@ -327,16 +336,17 @@ export class ClientSession extends Session {
     return id;
   }
 
-  private encodeMessage(value: unknown): Uint8Array | undefined {
-    if (value === undefined) return undefined;
-    const bytes = this.codec.encode(value);
-    if (bytes.length > this.peer.maxMessageBytes) {
-      throw new RpcError(
-        Code.ResourceExhausted,
-        `message size ${bytes.length} exceeds the server's maxMessageBytes ${this.peer.maxMessageBytes}`,
-      );
-    }
-    return bytes;
+  private encodeMessage(value: unknown): EncodedMessage | undefined {
+    return encodeMessage(
+      this.codec,
+      value,
+      this.peer.maxMessageBytes,
+      (size) =>
+        new RpcError(
+          Code.ResourceExhausted,
+          `message size ${size} exceeds the server's maxMessageBytes ${this.peer.maxMessageBytes}`,
+        ),
+    );
   }
 
   private decodeMessage(bytes: Uint8Array): unknown {
@@ -350,7 +360,7 @@ export class ClientSession extends Session {
     streamIn: boolean,
     timeoutMs: number | undefined,
     md: Uint8Array | undefined,
-    message: Uint8Array | undefined,
+    message: EncodedMessage | undefined,
   ): void {
     let methodId = this.methodIds.get(path) ?? 0;
     let name: Uint8Array | undefined;
@@ -382,7 +392,7 @@ export class ClientSession extends Session {
     if (kind === "oneway") flags |= Flag.Oneway;
     if (streamIn) flags |= Flag.Stream;
     if (kind === "server_stream" || kind === "bidi_stream") flags |= Flag.ResponseStream;
-    let at = this.writer.begin(FrameType.Request, flags, id, prefix, message);
+    let at = this.writer.begin(FrameType.Request, flags, id, prefix, message?.body, message?.head);
     if (at < 0) return;
     const v = this.writer.view;
     v.setUint16(at, methodId);
@@ -419,9 +429,9 @@ export class ClientSession extends Session {
         if (!credit.available) await credit.ready();
         if (this.stream.needDrain) await new Promise<void>((r) => this.stream.onDrain(r));
         if (call.done) return;
-        const bytes = this.encodeMessage(item);
-        credit.spend(dataCost(bytes?.length ?? 0));
-        this.writer.frame(FrameType.Data, 0, call.id, bytes);
+        const message = this.encodeMessage(item);
+        credit.spend(dataCost(message?.size ?? 0));
+        this.writer.frame(FrameType.Data, 0, call.id, message?.body, message?.head);
       }
       if (!call.done) this.writer.frame(FrameType.End, 0, call.id);
     } catch (err) {

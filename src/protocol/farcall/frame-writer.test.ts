@@ -113,7 +113,7 @@ describe("FrameWriter", () => {
     writer.view.setUint16(at, 0xabcd);
     writer.bytes[at + 2] = 0x42;
     writer.frameU32(3, 10, 0x01020304);
-    writer.framePrefixed(3, 0, 11, Uint8Array.of(7), Uint8Array.of(8));
+    writer.frame(3, 0, 11, Uint8Array.of(8), Uint8Array.of(7));
     stream.tick();
     const { frames } = parse(concat(stream.writes[0] ?? []));
     assert.deepEqual(frames, [

@@ -35,28 +35,38 @@ export class FrameWriter {
   constructor(private readonly stream: ByteStream) {}
 
   /**
-   * Queues one frame: header, `prefixBytes` of fixed fields, then `message` if any.
-   * Returns where the prefix starts in {@link bytes} / {@link view}; the caller writes the prefix
-   * there at once (before queueing anything else). Returns -1 after `close()`.
+   * Queues one frame: header, `prefixBytes` of fixed fields, then `head` and `message` if any
+   * (`head` is always copied; a large `message` goes by reference). Returns where the prefix starts
+   * in {@link bytes} / {@link view}; the caller writes the prefix there at once (before queueing
+   * anything else). Returns -1 after `close()`.
    */
-  begin(type: number, flags: number, id: number, prefixBytes: number, message: Uint8Array | undefined): number {
+  begin(
+    type: number,
+    flags: number,
+    id: number,
+    prefixBytes: number,
+    message: Uint8Array | undefined,
+    head?: Uint8Array,
+  ): number {
     if (this.closed) return -1;
     // Only frames already complete go out: the caller fills this frame's prefix after begin().
     if (this.queued === batchFrames) this.flush();
     this.queued++;
     const messageBytes = message === undefined ? 0 : message.length;
     const inline = messageBytes < copyLimit;
-    const need = headerBytes + prefixBytes + (inline ? messageBytes : 0);
+    const fixed = prefixBytes + (head === undefined ? 0 : head.length);
+    const need = headerBytes + fixed + (inline ? messageBytes : 0);
     this.reserve(need);
     const v = this.dataView;
     const at = this.off;
-    v.setUint32(at, prefixBytes + messageBytes);
+    v.setUint32(at, fixed + messageBytes);
     v.setUint8(at + 4, type);
     v.setUint8(at + 5, flags);
     v.setUint32(at + 6, id);
     this.off = at + need;
+    if (head !== undefined) this.slab.set(head, at + headerBytes + prefixBytes);
     if (message !== undefined && messageBytes > 0) {
-      if (inline) this.slab.set(message, at + headerBytes + prefixBytes);
+      if (inline) this.slab.set(message, at + headerBytes + fixed);
       else {
         this.endRegion();
         this.chunks.push(message);
@@ -79,21 +89,15 @@ export class FrameWriter {
     return this.dataView;
   }
 
-  /** Queues a frame whose payload is just `message` (or nothing). */
-  frame(type: number, flags: number, id: number, message?: Uint8Array): void {
-    this.begin(type, flags, id, 0, message);
+  /** Queues a frame whose payload is `head` and `message` (or nothing). */
+  frame(type: number, flags: number, id: number, message?: Uint8Array, head?: Uint8Array): void {
+    this.begin(type, flags, id, 0, message, head);
   }
 
   /** Queues a frame whose payload is one u32 (WINDOW). */
   frameU32(type: number, id: number, value: number): void {
     const at = this.begin(type, 0, id, 4, undefined);
     if (at >= 0) this.dataView.setUint32(at, value);
-  }
-
-  /** Queues a frame whose payload is `prefix` followed by `message`. */
-  framePrefixed(type: number, flags: number, id: number, prefix: Uint8Array, message?: Uint8Array): void {
-    const at = this.begin(type, flags, id, prefix.length, message);
-    if (at >= 0) this.slab.set(prefix, at);
   }
 
   /** Queues raw bytes (the connection preface). */

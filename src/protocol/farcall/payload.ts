@@ -4,6 +4,7 @@ import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { Flag, maxMethodNameBytes } from "./constants.js";
+import { copyLimit } from "./frame-writer.js";
 
 /**
  * Encoders and parsers for the structured parts of frame payloads (docs/protocol.md §4).
@@ -197,6 +198,36 @@ export function encodeLimitedText(text: string, max: number): Uint8Array {
   let end = max;
   while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--; // do not split a character
   return bytes.subarray(0, end);
+}
+
+/**
+ * A message as its codec encodes it: `head` then `body`. A byte value of at least `copyLimit` bytes
+ * is `body` itself, after the codec's header as `head`, so it goes out by reference instead of
+ * being copied into an encoding buffer; anything else is all `body`.
+ */
+export interface EncodedMessage {
+  head: Uint8Array | undefined;
+  body: Uint8Array;
+  size: number;
+}
+
+/** Encodes `value` (`undefined`: no message); `tooLarge` makes the error for a size over `maxBytes`. */
+export function encodeMessage(
+  codec: Codec,
+  value: unknown,
+  maxBytes: number,
+  tooLarge: (size: number) => RpcError,
+): EncodedMessage | undefined {
+  if (value === undefined) return undefined;
+  let head: Uint8Array | undefined;
+  let body: Uint8Array;
+  if (value instanceof Uint8Array && value.length >= copyLimit && codec.bytesHeader !== undefined) {
+    head = codec.bytesHeader(value.length);
+    body = value;
+  } else body = codec.encode(value);
+  const size = (head === undefined ? 0 : head.length) + body.length;
+  if (size > maxBytes) throw tooLarge(size);
+  return { head, body, size };
 }
 
 /** Decodes one message under the receiver's limits; an empty message is `undefined` (§8). */

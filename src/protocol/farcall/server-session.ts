@@ -10,12 +10,13 @@ import type { ByteStream } from "../byte-stream.js";
 import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
-import { copyLimit } from "./frame-writer.js";
 import {
   decodeMessage,
   decodeMetadata,
   decodeText,
+  type EncodedMessage,
   encodeLimitedText,
+  encodeMessage,
   encodeMetadata,
   PayloadReader,
 } from "./payload.js";
@@ -367,7 +368,7 @@ export class ServerSession extends Session {
       void this.pump(call, output);
       return;
     }
-    let message: Uint8Array | undefined;
+    let message: EncodedMessage | undefined;
     let md: Uint8Array | undefined;
     try {
       message = this.encodeMessage(output);
@@ -424,29 +425,15 @@ export class ServerSession extends Session {
     return encodeMetadata(md, this.peer.maxMetadataBytes);
   }
 
-  /**
-   * Queues a DATA frame carrying `value`; returns its payload size. Large byte values go by
-   * reference after the codec's header when the codec allows (no copy into an encoding buffer).
-   */
+  /** Queues a DATA frame carrying `value`; returns its payload size. */
   private writeData(id: number, value: unknown): number {
-    const codec = this.codec as Codec;
-    if (value instanceof Uint8Array && value.length >= copyLimit && codec.bytesHeader !== undefined) {
-      const header = codec.bytesHeader(value.length);
-      const size = header.length + value.length;
-      if (size > this.peer.maxMessageBytes) throw this.tooLarge(size);
-      this.writer.framePrefixed(FrameType.Data, 0, id, header, value);
-      return size;
-    }
-    const bytes = this.encodeMessage(value);
-    this.writer.frame(FrameType.Data, 0, id, bytes);
-    return bytes?.length ?? 0;
+    const message = this.encodeMessage(value);
+    this.writer.frame(FrameType.Data, 0, id, message?.body, message?.head);
+    return message?.size ?? 0;
   }
 
-  private encodeMessage(value: unknown): Uint8Array | undefined {
-    if (value === undefined) return undefined;
-    const bytes = (this.codec as Codec).encode(value);
-    if (bytes.length > this.peer.maxMessageBytes) throw this.tooLarge(bytes.length);
-    return bytes;
+  private encodeMessage(value: unknown): EncodedMessage | undefined {
+    return encodeMessage(this.codec as Codec, value, this.peer.maxMessageBytes, (size) => this.tooLarge(size));
   }
 
   private tooLarge(size: number): RpcError {

@@ -5,7 +5,7 @@ import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
 import { FrameType, frameOverheadBytes, frameTypeNames, magic, protocolVersion, Setting } from "./constants.js";
 import { FrameReader, type FrameSink } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
-import { decodeText, encodeLimitedText, PayloadReader } from "./payload.js";
+import { decodeText, type EncodedMessage, encodeLimitedText, PayloadReader } from "./payload.js";
 
 /** What a peer announced in SETTINGS (docs/protocol.md §4.8); defaults until it arrives. */
 export interface PeerSettings {
@@ -163,10 +163,10 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     flags: number,
     id: number,
     block: Uint8Array | undefined,
-    message?: Uint8Array,
+    message?: EncodedMessage,
   ): void {
-    if (block === undefined) return this.writer.frame(type, flags, id, message);
-    const at = this.writer.begin(type, flags, id, 2 + block.length, message);
+    if (block === undefined) return this.writer.frame(type, flags, id, message?.body, message?.head);
+    const at = this.writer.begin(type, flags, id, 2 + block.length, message?.body, message?.head);
     if (at < 0) return;
     this.writer.view.setUint16(at, block.length);
     this.writer.bytes.set(block, at + 2);
