@@ -240,6 +240,7 @@ ${cellsTable(report.cells)}
 Each repetition's client is a child process of its own (one warm-up stream of 1/8 the size, then
 the measured one); client peak RSS is the highest of those children's, sampled every 20 ms, server
 peak RSS the server child's over all repetitions. Repetitions are interleaved as above. MB = 10^6 bytes.
+farcall's client reads the stream with \`reuseBuffers\` (each chunk is checked, then dropped).
 
 ${streamsTable(report.streams)}
 

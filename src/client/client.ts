@@ -83,6 +83,7 @@ export class Client {
       metadata: options.metadata ?? noMetadata,
       signal: options.signal,
       deadline: deadlineFromTimeout(options.timeoutMs),
+      reuseBuffers: options.reuseBuffers,
     });
   };
 

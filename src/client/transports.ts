@@ -17,8 +17,11 @@ export type AttachableStream = ByteStream & { attach(handler: ByteStreamHandler)
 
 /** What the runtime offers a client: Node has all three, a browser no raw sockets. */
 export interface Platform {
-  /** Opens `tcp://` or `unix://` (Node only). */
-  readonly dialStream?: (address: string, timeoutMs: number) => Promise<AttachableStream>;
+  /**
+   * Opens `tcp://` or `unix://` (Node only). With `reuseReadBuffer`, chunks are read into one
+   * buffer and valid only during `onData` (`transientChunks`): for sessions that copy what they keep.
+   */
+  readonly dialStream?: (address: string, timeoutMs: number, reuseReadBuffer?: boolean) => Promise<AttachableStream>;
   /** The WebSocket class, loaded when a WebSocket address is first dialled. */
   readonly loadWebSocket?: (() => Promise<WebSocketCtor>) | undefined;
   readonly fetch?: Fetch | undefined;
@@ -95,10 +98,10 @@ export function transportFor(address: string, options: ClientOptions, platform: 
       `cannot use ${JSON.stringify(address)} here: no ${scheme} transport on this platform`,
     );
   const channel = (dial: Dial) => new Channel(dial, backoff);
-  const stream = (target: string) => {
+  const stream = (target: string, reuseReadBuffer = false) => {
     const dialStream = platform.dialStream;
     if (dialStream === undefined) throw unsupported();
-    return () => dialStream(target, timeoutMs);
+    return () => dialStream(target, timeoutMs, reuseReadBuffer);
   };
   const webSocket = (url: string, protocol: string) => {
     const load = platform.loadWebSocket;
@@ -126,7 +129,8 @@ export function transportFor(address: string, options: ClientOptions, platform: 
               (ws) => () =>
                 ws().then((s) => new WebSocketByteStream(s, { transport: "websocket", address }))
             )(webSocket(address, "farcall"))
-          : stream(match === null ? `tcp://${rest}` : address);
+          : // The farcall reader copies what it keeps, so it can read into one reused buffer.
+            stream(match === null ? `tcp://${rest}` : address, true);
       return channel((hooks) =>
         open().then((s): ChannelSession => {
           const session = new ClientSession(s, codec, limits, hooks);

@@ -40,6 +40,8 @@ export interface RpcRequest {
   readonly deadline?: number | undefined;
   /** Set on the server only. */
   readonly context?: HandlerContext | undefined;
+  /** Client only: see `CallOptions.reuseBuffers`. */
+  readonly reuseBuffers?: boolean | undefined;
 }
 
 /** The result of a call. */

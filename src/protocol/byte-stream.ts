@@ -13,6 +13,11 @@ export const maxBufferedBytes = 1024 * 1024;
  */
 export interface ByteStream {
   readonly peer: Peer;
+  /**
+   * True when a chunk passed to `onData` is valid only during that call (the transport reads into
+   * one buffer it reuses): the session copies what it keeps. Otherwise chunks stay valid.
+   */
+  readonly transientChunks?: boolean;
   /** Writes the chunks, in order, as one batch (one syscall where the transport can). */
   write(chunks: Uint8Array[]): void;
   /** True while more is buffered than the transport wants; wait for `onDrain` before writing more. */
@@ -32,7 +37,7 @@ export interface ByteStream {
 
 /** What a transport delivers to a session. */
 export interface ByteStreamHandler {
-  /** A chunk of bytes; it stays valid after the call (the session may keep views of it). */
+  /** A chunk of bytes; it stays valid after the call (the session may keep views of it) unless the stream's `transientChunks` is set. */
   onData(chunk: Uint8Array): void;
   /**
    * The peer will send no more (FIN). A session that has this method must end the stream itself

@@ -8,14 +8,24 @@ const lingerMs = 5_000;
 /**
  * Adapts a `net.Socket` to a {@link ByteStream}. Batches go out corked, so several chunks become
  * one writev; drain waiters are released on 'drain' and on close, so nobody waits forever.
+ *
+ * Given `readBuffer` (the buffer of the socket's `onread` option, see `connect`), reads arrive
+ * through {@link deliver} as views of that one buffer, so {@link transientChunks} is true. The
+ * socket is paused until a handler is attached, so nothing is read before someone takes it.
  */
 export class SocketStream implements ByteStream {
   readonly peer: Peer;
+  readonly transientChunks: boolean;
   private handler: ByteStreamHandler | undefined;
   private drainWaiters: (() => void)[] = [];
   private error: Error | undefined;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly readBuffer?: Uint8Array,
+  ) {
+    this.transientChunks = readBuffer !== undefined;
+    if (readBuffer !== undefined) socket.pause();
     socket.setNoDelay(true);
     this.peer =
       socket.remoteAddress !== undefined
@@ -43,12 +53,21 @@ export class SocketStream implements ByteStream {
   private readonly onSocketData = (chunk: Buffer) =>
     this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
 
+  /** The `onread` callback: `n` bytes were read into the read buffer. */
+  deliver(n: number): void {
+    const buffer = this.readBuffer as Uint8Array;
+    this.handler?.onData(new Uint8Array(buffer.buffer, buffer.byteOffset, n));
+  }
+
   /** Delivers data to `handler` from now on (replacing an earlier handler). */
   attach(handler: ByteStreamHandler): void {
     const first = this.handler === undefined;
     this.handler = handler;
     // Sessions get plain Uint8Array views: their subarrays are cheaper than Buffer's.
-    if (first) this.socket.on("data", this.onSocketData);
+    if (first) {
+      if (this.readBuffer === undefined) this.socket.on("data", this.onSocketData);
+      else this.socket.resume();
+    }
     if (this.socket.destroyed) handler.onClose(this.error);
   }
 

@@ -68,11 +68,16 @@ function isLive(path: string): Promise<boolean> {
   });
 }
 
+/** The buffer a connection opened with `reuseReadBuffer` reads into: Node's own read size. */
+const readBufferBytes = 64 * 1024;
+
 /**
  * Opens a connection. Fails with `unavailable` (marked safe to retry: nothing was sent) on any
- * connect error or after `timeoutMs`.
+ * connect error or after `timeoutMs`. With `reuseReadBuffer`, every read lands in one buffer of
+ * the connection's instead of a fresh one, and the stream's chunks are valid only during `onData`
+ * (see {@link SocketStream}).
  */
-export function connect(address: string, timeoutMs: number): Promise<SocketStream> {
+export function connect(address: string, timeoutMs: number, reuseReadBuffer = false): Promise<SocketStream> {
   let endpoint: Endpoint;
   try {
     endpoint = parseAddress(address);
@@ -80,10 +85,24 @@ export function connect(address: string, timeoutMs: number): Promise<SocketStrea
     return Promise.reject(new RpcError(Code.InvalidArgument, (err as Error).message));
   }
   return new Promise((resolve, reject) => {
+    let stream: SocketStream | undefined;
+    const readBuffer = reuseReadBuffer ? Buffer.allocUnsafe(readBufferBytes) : undefined;
+    const read =
+      readBuffer === undefined
+        ? {}
+        : {
+            onread: {
+              buffer: readBuffer,
+              callback: (n: number) => {
+                (stream as SocketStream).deliver(n);
+                return true;
+              },
+            },
+          };
     const socket: Socket =
       endpoint.kind === "unix"
-        ? netConnect(endpoint.path)
-        : netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+        ? netConnect({ path: endpoint.path, ...read })
+        : netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true, ...read });
     const fail = (err: Error) => {
       cleanup();
       socket.destroy();
@@ -97,7 +116,8 @@ export function connect(address: string, timeoutMs: number): Promise<SocketStrea
     const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
     const onConnect = () => {
       cleanup();
-      resolve(new SocketStream(socket));
+      stream = new SocketStream(socket, readBuffer);
+      resolve(stream);
     };
     const cleanup = () => {
       clearTimeout(timer);

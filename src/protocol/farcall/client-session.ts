@@ -9,6 +9,7 @@ import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
+import { LentBuffers } from "./lent-buffers.js";
 import {
   decodeMessage,
   decodeMetadata,
@@ -29,6 +30,8 @@ export interface SessionCallOptions {
   signal?: AbortSignal | undefined;
   /** Set on a call sent again after a draining server refused it: it is not resent a second time. */
   resent?: boolean | undefined;
+  /** Streamed replies: byte values may live in buffers reused once the next message is asked for. */
+  reuseBuffers?: boolean | undefined;
 }
 
 /** Hooks a channel gives its session. */
@@ -60,6 +63,8 @@ class ClientCall {
   output: MessageQueue<unknown> | undefined;
   trailers: Metadata | undefined;
   credit: SendCredit | undefined;
+  /** Set for a response stream with `reuseBuffers`. */
+  lent: LentBuffers | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
 
@@ -189,9 +194,12 @@ export class ClientSession extends Session {
       });
     }
     const grants = new GrantCounter(this.limits.streamWindowBytes);
+    const lent = options.reuseBuffers === true ? new LentBuffers() : undefined;
+    call.lent = lent;
     call.trailers = createMetadata();
     call.output = new MessageQueue(
       (bytes) => {
+        lent?.taken();
         const n = grants.take(bytes);
         if (n > 0 && !call.done) this.sendWindow(id, n);
       },
@@ -236,6 +244,10 @@ export class ClientSession extends Session {
       this.settle(call, error);
     }
     if (this.closed) this.hooks.onClose?.(error);
+  }
+
+  bodyBuffer(type: number, id: number, length: number): Uint8Array | undefined {
+    return type === FrameType.Data ? this.calls.get(id)?.lent?.take(length) : undefined;
   }
 
   protected onCallFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
@@ -284,7 +296,9 @@ export class ClientSession extends Session {
           if (output.buffered + cost > this.limits.streamWindowBytes + dataCost(this.limits.maxMessageBytes)) {
             throw new RpcError(Code.ResourceExhausted, "server overran the stream flow-control window");
           }
-          output.push(this.decodeMessage(payload), cost);
+          const value = this.decodeMessage(payload);
+          call.lent?.arrived(payload);
+          output.push(value, cost);
           return;
         }
         case FrameType.End: {

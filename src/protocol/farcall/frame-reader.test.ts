@@ -4,8 +4,9 @@ import { describe, test } from "node:test";
 import { concat, fromHex, toHex } from "../../../test/bytes.js";
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { headerBytes } from "./constants.js";
+import { headerBytes, prefaceBytes } from "./constants.js";
 import { FrameReader, type FrameSink } from "./frame-reader.js";
+import { copyLimit } from "./frame-writer.js";
 
 interface FrameVector {
   name: string;
@@ -37,6 +38,7 @@ function header(length: number, type: number, flags: number, id: number): Uint8A
 
 /** Records what the reader reports, copying payloads so later chunks cannot change them. */
 class Recorder implements FrameSink {
+  bodyBuffer?: FrameSink["bodyBuffer"];
   events: string[] = [];
   payloads: Uint8Array[] = [];
   onPreface(preface: Uint8Array): void {
@@ -121,6 +123,86 @@ describe("FrameReader", () => {
       const spanning = sink.payloads.filter((p) => p.buffer !== first.buffer && p.buffer !== second.buffer);
       for (const p of spanning) assert.equal(p.includes(0xee), false, `split at ${cut}`);
     }
+  });
+
+  describe("transient chunks", () => {
+    /** Feeds `bytes` cut at `cuts` through one reused buffer, scribbled over after each push. */
+    function feedTransient(reader: FrameReader, bytes: Uint8Array, cuts: number[]): void {
+      const buffer = new Uint8Array(bytes.length);
+      let from = 0;
+      for (const to of [...cuts, bytes.length]) {
+        buffer.set(bytes.subarray(from, to));
+        reader.push(buffer.subarray(0, to - from));
+        buffer.fill(0xee);
+        from = to;
+      }
+    }
+
+    test("every payload is a copy: the golden stream read through one reused buffer, split at every byte", () => {
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const sink = new Recorder();
+        feedTransient(new FrameReader(sink, 1024, true), stream, [cut]);
+        assert.deepEqual(
+          sink.payloads.map((p) => toHex(p)),
+          vectors.frames.map((f) => f.payload),
+          `split at ${cut}`,
+        );
+      }
+    });
+
+    test("and fed one byte at a time", () => {
+      const sink = new Recorder();
+      feedTransient(
+        new FrameReader(sink, 1024, true),
+        stream,
+        Array.from({ length: stream.length }, (_, i) => i),
+      );
+      assert.deepEqual(
+        sink.payloads.map((p) => toHex(p)),
+        vectors.frames.map((f) => f.payload),
+      );
+    });
+
+    const big = copyLimit + 3;
+    const bigFrames = concat([
+      fromHex(vectors.preface),
+      header(big, 5, 0, 7),
+      new Uint8Array(big).fill(0x42),
+      header(2, 5, 0, 7),
+      Uint8Array.of(1, 2),
+    ]);
+
+    test("a body of copyLimit bytes or more is read into the sink's buffer, in one chunk or across chunks", () => {
+      for (const cuts of [[], [prefaceBytes + headerBytes + 100], [prefaceBytes + headerBytes + big + 1]]) {
+        const asked: string[] = [];
+        const given: Uint8Array[] = [];
+        const sink = new Recorder();
+        sink.bodyBuffer = (type, id, length) => {
+          asked.push(`${type}/${id}/${length}`);
+          const b = new Uint8Array(length);
+          given.push(b);
+          return b;
+        };
+        feedTransient(new FrameReader(sink, 1 << 20, true), bigFrames, cuts);
+        assert.deepEqual(asked, [`5/7/${big}`], `cuts ${cuts}`);
+        assert.equal(sink.payloads[0], given[0]);
+        assert.equal(
+          sink.payloads[0]?.every((b) => b === 0x42),
+          true,
+        );
+        assert.deepEqual([...(sink.payloads[1] ?? [])], [1, 2]);
+      }
+    });
+
+    test("without a sink buffer, a large body gets one of its own", () => {
+      const sink = new Recorder();
+      feedTransient(new FrameReader(sink, 1 << 20, true), bigFrames, []);
+      assert.equal(sink.payloads[0]?.length, big);
+      assert.equal(
+        sink.payloads[0]?.every((b) => b === 0x42),
+        true,
+      );
+    });
   });
 
   test("a frame wholly inside one chunk is passed as a view of that chunk", () => {

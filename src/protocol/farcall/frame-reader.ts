@@ -1,12 +1,18 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { headerBytes, prefaceBytes } from "./constants.js";
+import { copyLimit } from "./frame-writer.js";
 
 /** Receives what a {@link FrameReader} parses. */
 export interface FrameSink {
   onPreface(preface: Uint8Array): void;
   /** `payload` is a view that stays valid; copy only what must outlive the frame's use. */
   onFrame(type: number, flags: number, id: number, payload: Uint8Array): void;
+  /**
+   * The buffer to read a body of `length` (at least `copyLimit`) bytes into, when the reader needs
+   * one; `undefined` for a fresh one. The next `onFrame` is that frame.
+   */
+  bodyBuffer?(type: number, id: number, length: number): Uint8Array | undefined;
 }
 
 /**
@@ -16,16 +22,22 @@ export interface FrameSink {
  * imports nothing from node:); browsers have none and get a zeroed Uint8Array.
  */
 const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
-const allocateBody: (n: number) => Uint8Array =
+export const allocateBody: (n: number) => Uint8Array =
   nodeBuffer === undefined
     ? (n) => new Uint8Array(n)
     : (n) => new Uint8Array(nodeBuffer.allocUnsafeSlow(n).buffer, 0, n);
+
+/** Small bodies copied out of transient chunks share slabs of this size. */
+const slabBytes = 64 * 1024;
 
 /**
  * Splits a byte stream into the preface and then frames, whatever the chunk boundaries.
  * A frame wholly inside one chunk is passed as a view of that chunk (no copy); one that spans
  * chunks is assembled once into a buffer of its declared size, and only after that size was
  * checked against `maxFrameBytes`. An oversized declaration throws an `RpcError` at once.
+ *
+ * With `transient` chunks (valid only during `push`) every body is copied before the sink sees
+ * it: small ones into a shared slab, large ones into a buffer of their own or the sink's.
  */
 export class FrameReader {
   private readonly head = new Uint8Array(headerBytes);
@@ -39,9 +51,13 @@ export class FrameReader {
   /** Set after an error: everything after it is ignored. */
   private failed = false;
 
+  private slab: Uint8Array | undefined;
+  private slabOff = 0;
+
   constructor(
     private readonly sink: FrameSink,
     private readonly maxFrameBytes: number,
+    private readonly transient = false,
   ) {}
 
   /** True when no frame is half read: a stream may end cleanly here. */
@@ -115,16 +131,40 @@ export class FrameReader {
         );
       }
       if (len - pos >= length) {
-        const payload = chunk.subarray(pos, pos + length);
+        let payload = chunk.subarray(pos, pos + length);
+        if (this.transient) payload = this.own(type, id, payload);
         pos += length;
         this.sink.onFrame(type, flags, id, payload);
       } else {
         this.type = type;
         this.flags = flags;
         this.id = id;
-        this.body = allocateBody(length);
+        this.body = this.allocate(type, id, length);
         this.bodyFill = 0;
       }
     }
+  }
+
+  private allocate(type: number, id: number, length: number): Uint8Array {
+    return (length >= copyLimit ? this.sink.bodyBuffer?.(type, id, length) : undefined) ?? allocateBody(length);
+  }
+
+  /** A copy of a body that lies in a transient chunk. */
+  private own(type: number, id: number, payload: Uint8Array): Uint8Array {
+    const n = payload.length;
+    if (n >= copyLimit) {
+      const body = this.allocate(type, id, n);
+      body.set(payload);
+      return body;
+    }
+    let slab = this.slab;
+    if (slab === undefined || slab.length - this.slabOff < n) {
+      slab = this.slab = allocateBody(slabBytes);
+      this.slabOff = 0;
+    }
+    const at = this.slabOff;
+    slab.set(payload, at);
+    this.slabOff = at + n;
+    return slab.subarray(at, at + n);
   }
 }

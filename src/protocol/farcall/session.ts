@@ -49,7 +49,11 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     readonly limits: Limits,
   ) {
     this.writer = new FrameWriter(stream);
-    this.reader = new FrameReader(this, limits.maxMessageBytes + limits.maxMetadataBytes + frameOverheadBytes);
+    this.reader = new FrameReader(
+      this,
+      limits.maxMessageBytes + limits.maxMetadataBytes + frameOverheadBytes,
+      stream.transientChunks === true,
+    );
     this.peer = {
       maxMessageBytes: limits.maxMessageBytes,
       maxMetadataBytes: limits.maxMetadataBytes,
