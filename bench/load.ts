@@ -2,13 +2,13 @@
 // measured window. Both phases are bounded in time and in calls; every reply is checked by
 // `call`, which throws on a wrong answer.
 
-import { cpuDeltaUs, type Percentiles, percentiles } from "./stats.js";
+import { cpuDeltaUs, LatencyHistogram, type Percentiles } from "./stats.js";
 import type { BenchClient } from "./system.js";
 
 export interface LoadOptions {
   warmupMs: number;
   measureMs: number;
-  /** Most calls recorded in the window (and made in the warm-up): the size of the latency array. */
+  /** Most calls recorded in the window (and made in the warm-up). */
   maxCalls: number;
   /** Reads the server's process.cpuUsage(); called when the window opens and when it closes. */
   serverCpu(): Promise<NodeJS.CpuUsage>;
@@ -31,17 +31,14 @@ export interface Call {
   check(reply: unknown, seq: number): void;
 }
 
-let samples = new Float64Array(0);
-
 export async function runLoad(
   clients: readonly BenchClient[],
   inflight: number,
   call: Call,
   options: LoadOptions,
 ): Promise<LoadResult> {
-  if (samples.length < options.maxCalls) samples = new Float64Array(options.maxCalls);
   const cap = options.maxCalls;
-  const latencies = samples;
+  const latencies = new LatencyHistogram();
   let phase: "warmup" | "measure" | "done" = "warmup";
   let warmupCalls = 0;
   let calls = 0;
@@ -80,7 +77,8 @@ export async function runLoad(
         const n = seq++;
         call.check(await call.send(client, n), n);
         if (phase === "measure") {
-          latencies[calls++] = Number(process.hrtime.bigint() - started);
+          latencies.record(Number(process.hrtime.bigint() - started));
+          calls++;
           if (calls === cap) finish();
         } else if (phase === "warmup" && ++warmupCalls === cap) {
           startMeasuring();
@@ -108,6 +106,6 @@ export async function runLoad(
     callsPerSec: calls / seconds,
     clientCpuUsPerCall: cpuDeltaUs(clientCpuStart, clientCpuEnd) / calls,
     serverCpuUsPerCall: serverCpuUs / calls,
-    ...percentiles(latencies.subarray(0, calls)),
+    ...latencies.percentiles(),
   };
 }

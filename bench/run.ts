@@ -39,7 +39,7 @@ const settings = {
   echoBytes,
 };
 const streamBytes = (quick ? 128 : 1024) * 2 ** 20;
-/** Latency samples kept per window; a window also ends when it has this many calls. */
+/** Most calls in one window: a window also ends when it has this many. */
 const maxCalls = 2_000_000;
 /** A repetition that has not finished this long after its window should have closed fails the run. */
 const graceMs = 30_000;
