@@ -130,7 +130,7 @@ export interface CallOptions {
    * message are valid only until you ask for the next message, because farcall reads the next ones
    * into the same buffers. Copy what you keep. A long, fast stream then allocates nothing per
    * message (a 1 GiB stream of 64 KiB chunks: client peak RSS ~55 MiB instead of ~90).
-   * Other transports ignore it.
+   * Other transports may ignore it.
    */
   reuseBuffers?: boolean;
 }
