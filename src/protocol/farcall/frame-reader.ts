@@ -27,7 +27,11 @@ export const allocateBody: (n: number) => Uint8Array =
     ? (n) => new Uint8Array(n)
     : (n) => new Uint8Array(nodeBuffer.allocUnsafeSlow(n).buffer, 0, n);
 
-/** Small bodies copied out of transient chunks share slabs of this size. */
+/**
+ * Small bodies copied out of transient chunks share slabs of this size: one read's worth, so a slab
+ * costs one allocation per read as Node's own read buffers did, and a small body kept long holds
+ * at most this much.
+ */
 const slabBytes = 64 * 1024;
 
 /**
