@@ -1,12 +1,14 @@
 // The JSON-RPC 2.0 client that drives both JSON-RPC servers (jayson's and farcall's): one socket,
 // each request written as JSON-RPC 2.0 text plus "\n", writes coalesced with cork() and
-// process.nextTick like raw-net, and replies (also "\n"-terminated) matched to calls by id. Bytes
-// travel as base64 strings, the usual JSON-RPC way. In a file of its own so that loading it does
-// not load jayson (farcall-jsonrpc's server child would carry jayson in its RSS).
+// process.nextTick like raw-net, and replies (also "\n"-terminated) matched to calls by id
+// (pending-calls.ts). Bytes travel as base64 strings, the usual JSON-RPC way. In a file of its own
+// so that loading it does not load jayson (farcall-jsonrpc's server child would carry jayson in
+// its RSS).
 
 import type net from "node:net";
 import type { BenchClient } from "../system.js";
 import type { BenchStruct } from "../workloads.js";
+import { PendingCalls } from "./pending-calls.js";
 
 interface Pending {
   resolve(result: unknown): void;
@@ -23,7 +25,7 @@ const NEWLINE = 0x0a;
 
 /** A JSON-RPC 2.0 client on one socket: newline-delimited requests and replies, matched by id. */
 export class JsonRpcLineClient implements BenchClient {
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingCalls<Pending>();
   private nextId = 0;
   private corked = false;
   private readonly uncork = () => {
@@ -35,8 +37,7 @@ export class JsonRpcLineClient implements BenchClient {
   constructor(private readonly socket: net.Socket) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     const fail = (err?: Error) => {
-      for (const call of this.pending.values()) call.reject(err ?? new Error("connection closed"));
-      this.pending.clear();
+      this.pending.rejectAll(err ?? new Error("connection closed"));
     };
     socket.on("error", fail);
     socket.on("close", () => fail());
@@ -64,9 +65,8 @@ export class JsonRpcLineClient implements BenchClient {
   }
 
   private onReply(reply: Reply): void {
-    const call = this.pending.get(reply.id);
+    const call = this.pending.take(reply.id);
     if (call === undefined) throw new Error(`reply to unknown id ${reply.id}`);
-    this.pending.delete(reply.id);
     if (reply.error !== undefined) call.reject(new Error(`JSON-RPC error ${reply.error.code}: ${reply.error.message}`));
     else call.resolve(reply.result);
   }
@@ -75,7 +75,7 @@ export class JsonRpcLineClient implements BenchClient {
     const id = ++this.nextId;
     const text = `${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.add(id, { resolve, reject });
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();

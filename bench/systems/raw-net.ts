@@ -1,7 +1,8 @@
 // raw-net: the yardstick. A node:net server and client exchanging length-prefixed frames
 //   u32 payload length | u32 request id | payload
 // over one socket. The top 8 bits of the request id name the operation (add, struct, echo,
-// stream), the low 24 bits number the call; the client keeps a Map of pending ids. Writes are
+// stream), the low 24 bits number the call; the client keeps its pending calls in an array indexed by id
+// (pending-calls.ts). Writes are
 // coalesced: the first write of a tick corks the socket and process.nextTick uncorks it. Payloads
 // are minimal: add sends two int32 and gets one int32 back; struct sends the struct's JSON bytes,
 // prepared once, and gets the same bytes back (no encoding or decoding per call, the reply is
@@ -12,6 +13,7 @@ import net from "node:net";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import { type BenchStruct, benchStructJson, sameBytes, streamChunk } from "../workloads.js";
 import { connectLoopback, listenLoopback } from "./net-util.js";
+import { PendingCalls } from "./pending-calls.js";
 
 const OP_ADD = 1;
 const OP_STRUCT = 2;
@@ -166,7 +168,7 @@ interface Pending {
 }
 
 class RawClient implements BenchClient {
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingCalls<Pending>();
   private readonly streams = new Map<number, (chunk: Buffer) => void>();
   private readonly writer: FrameWriter;
   private seq = 0;
@@ -176,16 +178,13 @@ class RawClient implements BenchClient {
     const reader = new FrameReader((id, payload) => {
       const onChunk = this.streams.get(id);
       if (onChunk !== undefined) return onChunk(payload);
-      const call = this.pending.get(id);
+      const call = this.pending.take(id);
       if (call === undefined) return socket.destroy(new Error(`reply to unknown id ${id}`));
-      this.pending.delete(id);
       call.resolve(payload);
     });
     socket.on("data", (chunk: Buffer) => reader.push(chunk));
     const fail = (err?: Error) => {
-      const error = err ?? new Error("connection closed");
-      for (const call of this.pending.values()) call.reject(error);
-      this.pending.clear();
+      this.pending.rejectAll(err ?? new Error("connection closed"));
     };
     socket.on("error", fail);
     socket.on("close", () => fail());
@@ -199,7 +198,7 @@ class RawClient implements BenchClient {
   private call(op: number, payload: Uint8Array): Promise<Buffer> {
     const id = this.nextId(op);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.add(id, { resolve, reject });
       this.writer.write(id, payload);
     });
   }
@@ -230,10 +229,10 @@ class RawClient implements BenchClient {
       this.streams.set(id, (chunk) => {
         if (chunk.length > 0) return onChunk(chunk);
         this.streams.delete(id);
-        this.pending.delete(id);
+        this.pending.take(id);
         resolve();
       });
-      this.pending.set(id, { resolve: () => {}, reject });
+      this.pending.add(id, { resolve: () => {}, reject });
       this.writer.write(id, request);
     });
   }

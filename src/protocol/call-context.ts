@@ -10,6 +10,8 @@ import type { MethodDescriptor } from "../core/service.js";
  * abort before that is remembered and applied then.
  */
 export class ServerCallContext implements HandlerContext {
+  /** Where the call sits in its connection's `SlotSet` of running calls (-1: in none). */
+  slot = -1;
   private controller: AbortController | undefined;
   private reason: RpcError | undefined;
   private md: Metadata | undefined;

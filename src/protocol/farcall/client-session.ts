@@ -8,6 +8,7 @@ import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
+import { IdTable } from "../id-table.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
 import { LentBuffers } from "./lent-buffers.js";
 import {
@@ -96,8 +97,7 @@ class ClientCall {
  * Owned by a channel; it never reconnects by itself.
  */
 export class ClientSession extends Session {
-  private calls = new Map<number, ClientCall>();
-  private nextId = 1;
+  private calls = new IdTable<ClientCall>();
   private methodIds = new Map<string, number>();
   private methodNames = new Map<string, Uint8Array>();
   private nextMethodId = 1;
@@ -170,7 +170,7 @@ export class ClientSession extends Session {
     } catch (err) {
       return Promise.reject(RpcError.from(err, Code.Internal));
     }
-    const id = this.allocateId();
+    const id = this.calls.nextFreeId();
     this.writeRequest(id, method.path, kind, streamIn, timeoutMs, md, message);
     if (kind === "oneway") return Promise.resolve({ output: undefined, metadata: noMetadata });
 
@@ -237,7 +237,7 @@ export class ClientSession extends Session {
   }
 
   protected terminate(error: RpcError): void {
-    const calls = [...this.calls.values()];
+    const calls = this.calls.values();
     this.calls.clear();
     for (const call of calls) {
       call.cleanup();
@@ -341,13 +341,6 @@ export class ClientSession extends Session {
   private endStream(): void {
     this.writer.flush();
     this.stream.end();
-  }
-
-  private allocateId(): number {
-    let id = this.nextId;
-    while (this.calls.has(id)) id = id === 0xffff_ffff ? 1 : id + 1;
-    this.nextId = id === 0xffff_ffff ? 1 : id + 1;
-    return id;
   }
 
   private encodeMessage(value: unknown): EncodedMessage | undefined {

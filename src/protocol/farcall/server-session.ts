@@ -9,6 +9,8 @@ import type { MethodDescriptor, MethodKind } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
+import { IdTable } from "../id-table.js";
+import { SlotSet } from "../slot-set.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
 import {
   decodeMessage,
@@ -77,9 +79,9 @@ export interface ServerSessionHooks {
  */
 export class ServerSession extends Session {
   private codec: Codec | undefined;
-  private calls = new Map<number, ServerCall>();
+  private calls = new IdTable<ServerCall>();
   /** Oneway calls still running; kept apart because their ids may be reused by the client at once. */
-  private oneways = new Set<ServerCall>();
+  private oneways = new SlotSet<ServerCall>();
   private readPaused = false;
   private bindings: (Binding | undefined)[] = [];
   private queue: ServerCall[] = [];
@@ -146,7 +148,7 @@ export class ServerSession extends Session {
   forceClose(): void {
     if (this.closed) return;
     const error = new RpcError(Code.Unavailable, "server closed before the call finished");
-    for (const call of [...this.calls.values(), ...this.oneways]) {
+    for (const call of [...this.calls.values(), ...this.oneways.values()]) {
       this.sendError(call, error);
       this.finish(call, error);
     }
@@ -162,7 +164,7 @@ export class ServerSession extends Session {
   }
 
   protected terminate(error: RpcError): void {
-    for (const call of [...this.calls.values()]) this.finish(call, error);
+    for (const call of this.calls.values()) this.finish(call, error);
     // A oneway handler owes the client nothing, so a closed connection does not abort it; the
     // session reports itself closed once the last one returns (forceClose aborts them first).
     if (this.oneways.size === 0) this.hooks.onClose?.();
@@ -306,7 +308,7 @@ export class ServerSession extends Session {
     if (this.running < this.limits.maxConcurrentCalls) this.start(call);
     else this.queue.push(call);
     // A call answered synchronously is over before any other frame can name it: it never enters
-    // the table, which spares a Map insert and delete on the commonest path.
+    // the table, which spares an insert and a delete on the commonest path.
     if (!oneway && !call.done) this.calls.set(id, call);
   }
 

@@ -7,6 +7,7 @@ import { createMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
 import type { SessionCallOptions } from "../farcall/client-session.js";
+import { IdTable } from "../id-table.js";
 import { fromJsonRpcError } from "./errors.js";
 import { camelKeys, goMethodName } from "./names.js";
 
@@ -70,8 +71,7 @@ export function replyOutcome(reply: Record<string, unknown>, dialect: JsonRpcDia
  * carry them). Unary and oneway calls only; oneway is a notification in 2.0.
  */
 export class JsonRpcClientSession {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly pending = new IdTable<Pending>();
   private draining = false;
   closed = false;
 
@@ -99,7 +99,7 @@ export class JsonRpcClientSession {
       (dialect === "go" ? goMethodName(method) : `${method.service}.${method.name}`);
     let text: string;
     const notification = method.kind === "oneway" && dialect === "2.0";
-    const id = notification ? undefined : this.nextId++;
+    const id = notification ? undefined : this.pending.nextFreeId();
     try {
       text = requestText(dialect, name, input, id);
     } catch (err) {

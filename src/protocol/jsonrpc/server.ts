@@ -6,6 +6,7 @@ import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { ServerDispatcher } from "../call-context.js";
 import { rawElements, rawMember } from "../json/raw-json.js";
+import { SlotSet } from "../slot-set.js";
 import { UnaryCall } from "../unary-call.js";
 import { type Malformation, toJsonRpcError } from "./errors.js";
 import { camelKeys, findMethod } from "./names.js";
@@ -74,7 +75,7 @@ function inputOf(params: unknown): unknown {
  */
 export class JsonRpcEndpoint {
   /** Calls whose handlers have not answered yet. */
-  private readonly running = new Set<UnaryCall>();
+  private readonly running = new SlotSet<UnaryCall>();
   /** The dialect of the last message understood, for errors that come before a message is. */
   dialect: Dialect = "2.0";
 
@@ -110,7 +111,7 @@ export class JsonRpcEndpoint {
 
   /** Aborts every call still running (the connection closed or the server is going away). */
   abortAll(reason: RpcError): void {
-    for (const call of this.running) call.abort(reason);
+    for (const call of this.running.values()) call.abort(reason);
   }
 
   private batch(entries: unknown[], text: string, extras: CallExtras): Answer {
