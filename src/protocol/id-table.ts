@@ -13,8 +13,8 @@ const initialCapacity = 64;
  * ~75 KB → ~2 MB surviving each scavenge, with a full GC every few hundred milliseconds). This table
  * keeps one array of slots and clears a slot when its entry leaves.
  *
- * Slots are picked by multiplying the id by a random odd number (multiply-shift hashing), so ids
- * chosen by a peer cannot be made to collide on purpose.
+ * Slots are picked by multiplying the id by a random odd number (multiply-shift hashing), so a peer
+ * that picks the ids cannot make them collide except by chance.
  */
 export class IdTable<T> {
   private slotIds!: Uint32Array;
@@ -24,7 +24,7 @@ export class IdTable<T> {
   private count = 0;
   private readonly multiplier = ((Math.random() * 0x1_0000_0000) | 1) >>> 0;
 
-  /** `firstId` is where {@link nextFreeId} starts counting. */
+  /** `nextId` is the first id {@link nextFreeId} tries. */
   constructor(private nextId = 1) {
     this.allocate(initialCapacity);
   }
