@@ -226,13 +226,13 @@ class RawClient implements BenchClient {
     request.writeUInt32LE(totalBytes, 0);
     request.writeUInt32LE(chunkBytes, 4);
     return new Promise((resolve, reject) => {
+      this.pending.add(id, { resolve: () => {}, reject });
       this.streams.set(id, (chunk) => {
         if (chunk.length > 0) return onChunk(chunk);
         this.streams.delete(id);
         this.pending.take(id);
         resolve();
       });
-      this.pending.add(id, { resolve: () => {}, reject });
       this.writer.write(id, request);
     });
   }

@@ -22,10 +22,16 @@ export class IdTable<T> {
   private mask = 0;
   private shift = 0;
   private count = 0;
-  private readonly multiplier = ((Math.random() * 0x1_0000_0000) | 1) >>> 0;
 
-  /** `nextId` is the first id {@link nextFreeId} tries. */
-  constructor(private nextId = 1) {
+  /**
+   * `nextId` is the first id {@link nextFreeId} tries; `multiplier` (odd) is the hash's, random
+   * unless given (tests give one to fix the layout). Its top bit is set, so that consecutive ids
+   * spread over the table.
+   */
+  constructor(
+    private nextId = 1,
+    private readonly multiplier = ((Math.random() * 0x1_0000_0000) | 0x8000_0001) >>> 0,
+  ) {
     this.allocate(initialCapacity);
   }
 
@@ -56,7 +62,7 @@ export class IdTable<T> {
     return id;
   }
 
-  /** Adds or replaces the entry for `id`. */
+  /** Adds or replaces the entry for `id`, a u32 (other numbers would be stored truncated). */
   set(id: number, value: T): void {
     if ((this.count + 1) * 2 > this.slots.length) this.resize(this.slots.length * 2);
     const slots = this.slots;
