@@ -36,11 +36,7 @@ export class JsonRpcLineClient implements BenchClient {
 
   constructor(private readonly socket: net.Socket) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    const fail = (err?: Error) => {
-      this.pending.rejectAll(err ?? new Error("connection closed"));
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail());
+    this.pending.failWith(socket);
   }
 
   private onData(chunk: Buffer): void {

@@ -4,6 +4,8 @@
 // young collections (see src/protocol/id-table.ts). Ids count up, and the bench keeps at most 64
 // calls in flight on a connection, so two open calls never share a slot.
 
+import type net from "node:net";
+
 const slots = 4096;
 
 export interface PendingCall {
@@ -31,7 +33,14 @@ export class PendingCalls<T extends PendingCall> {
     return call;
   }
 
-  rejectAll(err: Error): void {
+  /** Fails every waiting call when `socket` errs or closes. */
+  failWith(socket: net.Socket): void {
+    const fail = (err?: Error) => this.rejectAll(err ?? new Error("connection closed"));
+    socket.on("error", fail);
+    socket.on("close", () => fail());
+  }
+
+  private rejectAll(err: Error): void {
     for (let i = 0; i < slots; i++) {
       const call = this.calls[i];
       this.calls[i] = undefined;

@@ -183,11 +183,7 @@ class RawClient implements BenchClient {
       call.resolve(payload);
     });
     socket.on("data", (chunk: Buffer) => reader.push(chunk));
-    const fail = (err?: Error) => {
-      this.pending.rejectAll(err ?? new Error("connection closed"));
-    };
-    socket.on("error", fail);
-    socket.on("close", () => fail());
+    this.pending.failWith(socket);
   }
 
   private nextId(op: number): number {
