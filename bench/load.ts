@@ -41,7 +41,6 @@ export async function runLoad(
   const latencies = new LatencyHistogram();
   let phase: "warmup" | "measure" | "done" = "warmup";
   let warmupCalls = 0;
-  let calls = 0;
   let seq = 0;
   let windowStart = 0n;
   let windowEnd = 0n;
@@ -78,8 +77,7 @@ export async function runLoad(
         call.check(await call.send(client, n), n);
         if (phase === "measure") {
           latencies.record(Number(process.hrtime.bigint() - started));
-          calls++;
-          if (calls === cap) finish();
+          if (latencies.count === cap) finish();
         } else if (phase === "warmup" && ++warmupCalls === cap) {
           startMeasuring();
         }
@@ -98,6 +96,7 @@ export async function runLoad(
   }
   if (serverCpuStart === undefined || serverCpuEnd === undefined) throw new Error("load ended outside its window");
   const serverCpuUs = cpuDeltaUs(await serverCpuStart, await serverCpuEnd);
+  const calls = latencies.count;
   if (calls === 0) throw new Error("no call completed in the measured window");
   const seconds = Number(windowEnd - windowStart) / 1e9;
   return {

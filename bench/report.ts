@@ -11,18 +11,13 @@ export interface Figures {
   clientCpuUsPerCall: number;
 }
 
-export interface CellResult {
+export interface CellResult extends Figures {
   system: string;
   workload: string;
   concurrency: string;
   /** `add@64` etc. */
   cell: string;
-  callsPerSec: number;
-  p50Us: number;
-  p99Us: number;
   p999Us: number;
-  serverCpuUsPerCall: number;
-  clientCpuUsPerCall: number;
   serverPeakRssMiB: number;
   /** Each repetition's figures; the ones above are medians over them. */
   reps: Figures[];

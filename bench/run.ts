@@ -31,6 +31,9 @@ import {
 } from "./workloads.js";
 
 const quick = process.env.BENCH_QUICK === "1";
+// A full run: 0.3 s of warm-up lets V8 optimise the call path before the window opens; 1 s windows
+// and 5 repetitions (interleaved, see runCell) keep 54 cells and the streams under 10 minutes while
+// giving each paired ratio five samples for its median.
 const settings = {
   warmupMs: quick ? 200 : 300,
   measureMs: quick ? 400 : 1_000,
@@ -39,7 +42,10 @@ const settings = {
   echoBytes,
 };
 const streamBytes = (quick ? 128 : 1024) * 2 ** 20;
-/** Most calls in one window: a window also ends when it has this many. */
+/**
+ * Most calls in one window (and in one warm-up): a window also ends when it has this many. A bound
+ * on the work of one repetition whatever the machine; 2M is ~10 s of the fastest cell here.
+ */
 const maxCalls = 2_000_000;
 /** A repetition that has not finished this long after its window should have closed fails the run. */
 const graceMs = 30_000;
@@ -163,10 +169,10 @@ async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult
       const [server, address] = await startServer(system);
       contenders.push({ system, server, address, seconds: [], clientRss: 0 });
     }
+    // The warm-up and the measured stream, each bounded by the child itself, plus start-up.
+    const timeoutMs = 2 * streamTimeoutMs + 10_000;
     for (let r = 0; r < settings.repetitions; r++) {
       for (const c of contenders) {
-        // The warm-up and the measured stream, each bounded by the child itself, plus start-up.
-        const timeoutMs = 2 * streamTimeoutMs + 10_000;
         const args = [c.system.name, c.address, String(streamBytes)];
         const [client, result] = await Child.start("./stream-client.js", args, { readyType: "result", timeoutMs });
         await client.stop();

@@ -8,12 +8,8 @@
 import type net from "node:net";
 import type { BenchClient } from "../system.js";
 import type { BenchStruct } from "../workloads.js";
+import { endSocket, TickCork } from "./net-util.js";
 import { PendingCalls } from "./pending-calls.js";
-
-interface Pending {
-  resolve(result: unknown): void;
-  reject(err: Error): void;
-}
 
 interface Reply {
   id: number;
@@ -25,16 +21,13 @@ const NEWLINE = 0x0a;
 
 /** A JSON-RPC 2.0 client on one socket: newline-delimited requests and replies, matched by id. */
 export class JsonRpcLineClient implements BenchClient {
-  private readonly pending = new PendingCalls<Pending>();
+  private readonly pending = new PendingCalls<unknown>();
   private nextId = 0;
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
-  };
+  private readonly cork: TickCork;
   private rest: Buffer | null = null;
 
   constructor(private readonly socket: net.Socket) {
+    this.cork = new TickCork(socket);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.pending.failWith(socket);
   }
@@ -72,11 +65,7 @@ export class JsonRpcLineClient implements BenchClient {
     const text = `${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`;
     return new Promise((resolve, reject) => {
       this.pending.add(id, { resolve, reject });
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        process.nextTick(this.uncork);
-      }
+      this.cork.cork();
       this.socket.write(text);
     });
   }
@@ -94,9 +83,6 @@ export class JsonRpcLineClient implements BenchClient {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.socket.once("close", () => resolve());
-      this.socket.end();
-    });
+    return endSocket(this.socket);
   }
 }

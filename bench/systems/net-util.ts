@@ -16,6 +16,33 @@ export function listenLoopback(server: net.Server): Promise<BenchServer> {
   });
 }
 
+/** Corks a socket at the first write of a tick and uncorks it on process.nextTick: one writev per tick. */
+export class TickCork {
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  constructor(private readonly socket: net.Socket) {}
+
+  /** Call before each write. */
+  cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(this.uncork);
+  }
+}
+
+/** Ends `socket` and resolves once it has closed. */
+export function endSocket(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.once("close", () => resolve());
+    socket.end();
+  });
+}
+
 /** Connects to `host:port` with Nagle off; resolves with `wrap(socket)` once connected. */
 export function connectLoopback<T>(address: string, wrap: (socket: net.Socket) => T): Promise<T> {
   const [host, port] = address.split(":");

@@ -12,7 +12,7 @@
 import net from "node:net";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import { type BenchStruct, benchStructJson, sameBytes, streamChunk } from "../workloads.js";
-import { connectLoopback, listenLoopback } from "./net-util.js";
+import { connectLoopback, endSocket, listenLoopback, TickCork } from "./net-util.js";
 import { PendingCalls } from "./pending-calls.js";
 
 const OP_ADD = 1;
@@ -77,21 +77,15 @@ class FrameReader {
 
 /** Writes frames, corking the socket on the first write of a tick and uncorking on the next tick. */
 class FrameWriter {
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
-  };
+  private readonly cork: TickCork;
 
-  constructor(private readonly socket: net.Socket) {}
+  constructor(private readonly socket: net.Socket) {
+    this.cork = new TickCork(socket);
+  }
 
   /** Writes one frame; false if the socket's buffer is full (wait for `drain`). */
   write(id: number, payload: Uint8Array): boolean {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
+    this.cork.cork();
     if (payload.byteLength <= 1024) {
       const frame = Buffer.allocUnsafe(HEADER + payload.byteLength);
       frame.writeUInt32LE(payload.byteLength, 0);
@@ -108,11 +102,7 @@ class FrameWriter {
 
   /** Writes a frame whose payload is one int32, without a separate payload buffer. */
   writeInt32(id: number, value: number): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
+    this.cork.cork();
     const frame = Buffer.allocUnsafe(HEADER + 4);
     frame.writeUInt32LE(4, 0);
     frame.writeUInt32LE(id, 4);
@@ -162,13 +152,8 @@ function sendStream(socket: net.Socket, writer: FrameWriter, id: number, totalBy
   pump();
 }
 
-interface Pending {
-  resolve(payload: Buffer): void;
-  reject(err: Error): void;
-}
-
 class RawClient implements BenchClient {
-  private readonly pending = new PendingCalls<Pending>();
+  private readonly pending = new PendingCalls<Buffer>();
   private readonly streams = new Map<number, (chunk: Buffer) => void>();
   private readonly writer: FrameWriter;
   private seq = 0;
@@ -234,10 +219,7 @@ class RawClient implements BenchClient {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.socket.once("close", () => resolve());
-      this.socket.end();
-    });
+    return endSocket(this.socket);
   }
 }
 
