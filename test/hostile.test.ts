@@ -10,6 +10,7 @@ import { Arith, arithImpl } from "../examples/demo/services.js";
 import { Code, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
 import { stillServes } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
+import { LinePeer } from "./line-peer.js";
 
 // Wire constants, written out here on purpose: the test pins the bytes, not the implementation's names.
 const T = {
@@ -284,23 +285,7 @@ async function startServer(
 
 /** Sends `text` on a plain socket and resolves with everything received until the server closes. */
 function rawExchange(address: string, text: string): Promise<string> {
-  const url = new URL(address);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname, () => socket.write(text));
-    let received = "";
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no close within 5 s; got ${JSON.stringify(received)}`));
-    }, 5_000);
-    socket.on("data", (d) => {
-      received += d.toString("latin1");
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(received);
-    });
-  });
+  return LinePeer.exchange(Number(new URL(address).port), text, opened, 5_000);
 }
 
 /** Asserts `frame` is an ERROR with `code`, and returns its message. */

@@ -78,6 +78,19 @@ export class LinePeer {
     return JSON.parse(await this.line(timeoutMs));
   }
 
+  /** What arrived after the last newline. */
+  get unfinished(): string {
+    return this.rest;
+  }
+
+  /** Sends raw bytes (latin1) and resolves with everything received until the server closes. */
+  static async exchange(port: number, text: string, cleanups: (() => unknown)[], timeoutMs = 3_000): Promise<string> {
+    const peer = await LinePeer.open(port, cleanups, "latin1");
+    await peer.send(text);
+    await peer.whenClosed(timeoutMs);
+    return peer.text;
+  }
+
   /** Sends a text and returns the next line as sent. */
   async askLine(text: string): Promise<string> {
     await this.send(text);

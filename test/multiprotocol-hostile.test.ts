@@ -63,12 +63,8 @@ async function assertAnswers(peer: LinePeer, id: number): Promise<void> {
   assert.deepEqual(reply, { jsonrpc: "2.0", id, result: 3 });
 }
 
-/** Sends raw bytes and resolves with everything received until the server closes. */
-async function rawExchange(port: number, text: string, timeoutMs = 3_000): Promise<string> {
-  const peer = await LinePeer.open(port, cleanups, "latin1");
-  await peer.send(text);
-  await peer.whenClosed(timeoutMs);
-  return peer.text;
+function rawExchange(port: number, text: string, timeoutMs?: number): Promise<string> {
+  return LinePeer.exchange(port, text, cleanups, timeoutMs);
 }
 
 const json = { "content-type": "application/json" };

@@ -436,7 +436,7 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
     const h = await demo();
     const peer = await LinePeer.open(h.port, cleanups);
     const id = String.raw`"q\"b\\s\/\u00e9\n\uD83D\uDE00"`;
-    const reply = JSON.parse(await peer.askLine(add(id)));
+    const reply = await peer.askJson(add(id));
     assert.equal(reply.id, JSON.parse(id));
     assert.equal(reply.result, 3);
   });
@@ -457,13 +457,11 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
   test("a bare method name finds the one method of that name", async () => {
     const h = await demo();
     const peer = await LinePeer.open(h.port, cleanups);
-    const reply = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"add","params":{"a":20,"b":22},"id":1}'));
+    const reply = await peer.askJson('{"jsonrpc":"2.0","method":"add","params":{"a":20,"b":22},"id":1}');
     assert.equal(reply.result, 42);
-    const time = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"printTime","params":["x"],"id":2}'));
-    assert.match(time.result, /^Current time is: .*\(x\)$/);
-    const slash = JSON.parse(
-      await peer.askLine('{"jsonrpc":"2.0","method":"Arith/multiply","params":{"a":6,"b":7},"id":3}'),
-    );
+    const time = await peer.askJson('{"jsonrpc":"2.0","method":"printTime","params":["x"],"id":2}');
+    assert.match(String(time.result), /^Current time is: .*\(x\)$/);
+    const slash = await peer.askJson('{"jsonrpc":"2.0","method":"Arith/multiply","params":{"a":6,"b":7},"id":3}');
     assert.equal(slash.result, 42);
   });
 
@@ -483,13 +481,13 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
     const address = await server.listen("tcp://127.0.0.1:0");
     cleanups.push(() => server.close({ graceMs: 500 }));
     const peer = await LinePeer.open(Number(new URL(address).port), cleanups);
-    const reply = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"add","params":{"a":1,"b":2},"id":5}'));
+    const reply = await peer.askJson('{"jsonrpc":"2.0","method":"add","params":{"a":1,"b":2},"id":5}');
     assert.equal(reply.id, 5);
-    assert.equal(reply.error.code, -32601);
-    assert.equal(reply.error.data.code, "unimplemented");
-    assert.match(reply.error.message, /Arith\.add/);
-    assert.match(reply.error.message, /Calc\.add/);
-    const full = JSON.parse(await peer.askLine('{"jsonrpc":"2.0","method":"Calc.add","params":{"a":1,"b":2},"id":6}'));
+    assert.equal(reply.error?.code, -32601);
+    assert.equal(reply.error?.data.code, "unimplemented");
+    assert.match(reply.error?.message, /Arith\.add/);
+    assert.match(reply.error?.message, /Calc\.add/);
+    const full = await peer.askJson('{"jsonrpc":"2.0","method":"Calc.add","params":{"a":1,"b":2},"id":6}');
     assert.equal(full.result, 1003);
   });
 
@@ -500,10 +498,8 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
       await peer.askLine('{"method":"Arith.Add","params":[{"A":10,"B":50}],"id":0}'),
       '{"id":0,"result":60,"error":null}',
     );
-    const go = JSON.parse(
-      await peer.askLine(
-        '{"method":"Probe.Echo","params":[{"Outer":{"ID":1,"URLPath":"p","Quo":[{"Name":"n"}]}}],"id":1}',
-      ),
+    const go = await peer.askJson(
+      '{"method":"Probe.Echo","params":[{"Outer":{"ID":1,"URLPath":"p","Quo":[{"Name":"n"}]}}],"id":1}',
     );
     assert.deepEqual(go, { id: 1, result: { outer: { id: 1, urlPath: "p", quo: [{ name: "n" }] } }, error: null });
     assert.equal(
@@ -511,20 +507,16 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
       '{"id":2,"result":null,"error":"divide by zero"}',
     );
     // JSON-RPC 2.0: the method name rule applies, the keys are left as sent.
-    const capitalMethod = JSON.parse(
-      await peer.askLine('{"jsonrpc":"2.0","method":"Arith.Add","params":{"a":2,"b":3},"id":3}'),
-    );
+    const capitalMethod = await peer.askJson('{"jsonrpc":"2.0","method":"Arith.Add","params":{"a":2,"b":3},"id":3}');
     assert.equal(capitalMethod.result, 5);
-    const asSent = JSON.parse(
-      await peer.askLine('{"jsonrpc":"2.0","method":"Probe.echo","params":{"A":1,"B":2},"id":4}'),
-    );
+    const asSent = await peer.askJson('{"jsonrpc":"2.0","method":"Probe.echo","params":{"A":1,"B":2},"id":4}');
     assert.deepEqual(asSent.result, { A: 1, B: 2 });
   });
 
   test("goFieldNames asIs leaves Go-dialect keys alone", async () => {
     const h = await demo({ goFieldNames: "asIs" });
     const peer = await LinePeer.open(h.port, cleanups);
-    const go = JSON.parse(await peer.askLine('{"method":"Probe.Echo","params":[{"Key":{"ID":1}}],"id":7}'));
+    const go = await peer.askJson('{"method":"Probe.Echo","params":[{"Key":{"ID":1}}],"id":7}');
     assert.deepEqual(go, { id: 7, result: { Key: { ID: 1 } }, error: null });
   });
 
@@ -542,11 +534,11 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
       [Code.DeadlineExceeded, -32000],
     ];
     for (const [i, [code, rpcCode]] of expected.entries()) {
-      const reply = JSON.parse(await peer.askLine(fail(code, i)));
+      const reply = await peer.askJson(fail(code, i));
       assert.equal(reply.id, i);
-      assert.equal(reply.error.code, rpcCode, codeToString(code));
-      assert.deepEqual(reply.error.data, { code: codeToString(code) });
-      assert.equal(reply.error.message, "m");
+      assert.equal(reply.error?.code, rpcCode, codeToString(code));
+      assert.deepEqual(reply.error?.data, { code: codeToString(code) });
+      assert.equal(reply.error?.message, "m");
     }
   });
 });

@@ -303,6 +303,8 @@ const Sizes = defineService("Sizes", {
 });
 
 describe("byte buffers read from a farcall TCP connection", () => {
+  // 300 B bodies are copied into the reader's shared slab, 20 000 B ones (over the 16 KiB copy
+  // limit) into a buffer of their own, and 64 KiB ones span several socket reads.
   const chunkSizes = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 300 : i % 3 === 1 ? chunkBytes : 20_000));
 
   async function sizesServer() {
@@ -323,6 +325,7 @@ describe("byte buffers read from a farcall TCP connection", () => {
         const sizes = client.service(Sizes);
         const kept: Uint8Array[] = [];
         for await (const chunk of sizes.download({ sizes: chunkSizes })) kept.push(chunk);
+        // 60 echoes at once: every size, several replies to one read.
         const replies = await Promise.all(chunkSizes.slice(0, 60).map((n, i) => sizes.echo(filled(n, i))));
         assert.equal(kept.length, chunkSizes.length);
         for (const [i, chunk] of kept.entries())
@@ -352,7 +355,8 @@ describe("byte buffers read from a farcall TCP connection", () => {
         if (i % 50 === 0) await sleep(20); // let the sender run a window ahead
       }
       assert.equal(i, n);
-      // Without reuse every chunk has a buffer of its own (n of them).
+      // Without reuse every chunk has a buffer of its own (n of them). With it: a window's worth in
+      // flight, plus the one the loop holds and the one being read into.
       assert.ok(buffers.size <= maxAhead + 2, `${buffers.size} buffers for ${n} chunks (bound ${maxAhead + 2})`);
     } finally {
       await client.close();
