@@ -23,15 +23,16 @@ export interface Limits {
 }
 
 /**
- * Safe defaults. 4 MiB matches gRPC's default message limit; 8 KiB of metadata matches common
- * HTTP header limits; depth 64 is far beyond real payloads but far below where a recursive decoder
- * exhausts the stack.
- */
-/**
  * Deepest nesting any decoder accepts, whatever `maxDepth` says, and the most `maxDepth` may be:
  * the MessagePack decoder recurses, and 1024 levels is far from the stack limit.
  */
 export const maxDepthCapacity = 1024;
+
+/**
+ * Safe defaults. 4 MiB matches gRPC's default message limit; 8 KiB of metadata matches common
+ * HTTP header limits; depth 64 is far beyond real payloads but far below where a recursive decoder
+ * exhausts the stack.
+ */
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxMessageBytes: 4 * 1024 * 1024,

@@ -344,16 +344,7 @@ export class ClientSession extends Session {
   }
 
   private encodeMessage(value: unknown): EncodedMessage | undefined {
-    return encodeMessage(
-      this.codec,
-      value,
-      this.peer.maxMessageBytes,
-      (size) =>
-        new RpcError(
-          Code.ResourceExhausted,
-          `message size ${size} exceeds the server's maxMessageBytes ${this.peer.maxMessageBytes}`,
-        ),
-    );
+    return encodeMessage(this.codec, value, this.peer.maxMessageBytes, "message", "server");
   }
 
   private decodeMessage(bytes: Uint8Array): unknown {

@@ -9,6 +9,14 @@ export const protocolVersion = 1;
 export const prefaceBytes = 8;
 export const headerBytes = 10;
 
+/**
+ * Where a body stops being copied. The writer sends payloads this large as their own chunk (below
+ * it a copy into the slab costs less than another chunk in the writev); the reader gives bodies
+ * this large a buffer of their own instead of a place in its shared slab (a small body kept long
+ * then pins at most its slab, a large one only itself).
+ */
+export const copyLimit = 16 * 1024;
+
 export const FrameType = {
   Request: 0x01,
   Response: 0x02,

@@ -4,9 +4,8 @@ import { describe, test } from "node:test";
 import { concat, fromHex, toHex } from "../../../test/bytes.js";
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { headerBytes, prefaceBytes } from "./constants.js";
+import { copyLimit, headerBytes, prefaceBytes } from "./constants.js";
 import { FrameReader, type FrameSink } from "./frame-reader.js";
-import { copyLimit } from "./frame-writer.js";
 
 interface FrameVector {
   name: string;

@@ -1,7 +1,6 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { headerBytes, prefaceBytes } from "./constants.js";
-import { copyLimit } from "./frame-writer.js";
+import { copyLimit, headerBytes, prefaceBytes } from "./constants.js";
 
 /** Receives what a {@link FrameReader} parses. */
 export interface FrameSink {

@@ -1,11 +1,6 @@
 import type { ByteStream } from "../byte-stream.js";
-import { headerBytes } from "./constants.js";
+import { copyLimit, headerBytes } from "./constants.js";
 
-/**
- * Payloads at least this large are written as their own chunk instead of being copied: below it a
- * copy into the slab costs less than another chunk in the writev.
- */
-export const copyLimit = 16 * 1024;
 const slabBytes = 128 * 1024;
 /**
  * Most frames in one write. A tick that queues more (a reply to each of 64 calls in flight) goes
@@ -50,7 +45,7 @@ export class FrameWriter {
   ): number {
     if (this.closed) return -1;
     // Only frames already complete go out: the caller fills this frame's prefix after begin().
-    if (this.queued === batchFrames) this.flush();
+    if (this.queued === batchFrames) this.writeQueued();
     this.queued++;
     const messageBytes = message === undefined ? 0 : message.length;
     const inline = messageBytes < copyLimit;
@@ -72,10 +67,7 @@ export class FrameWriter {
         this.chunks.push(message);
       }
     }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.stream.schedule(this.flushBound);
-    }
+    this.scheduleFlush();
     return at + headerBytes;
   }
 
@@ -106,15 +98,23 @@ export class FrameWriter {
     this.reserve(bytes.length);
     this.slab.set(bytes, this.off);
     this.off += bytes.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.stream.schedule(this.flushBound);
-    }
+    this.scheduleFlush();
   }
 
   /** Writes what is queued now. */
   flush(): void {
     this.scheduled = false;
+    this.writeQueued();
+  }
+
+  private scheduleFlush(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.stream.schedule(this.flushBound);
+  }
+
+  /** Writes what is queued, leaving a scheduled flush in place (it writes what comes after). */
+  private writeQueued(): void {
     this.queued = 0;
     this.endRegion();
     if (this.chunks.length === 0 || this.closed) return;

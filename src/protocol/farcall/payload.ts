@@ -3,8 +3,7 @@ import { Code, codeFromNumber } from "../../core/code.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { Flag, maxMethodNameBytes } from "./constants.js";
-import { copyLimit } from "./frame-writer.js";
+import { copyLimit, Flag, maxMethodNameBytes } from "./constants.js";
 
 /**
  * Encoders and parsers for the structured parts of frame payloads (docs/protocol.md §4).
@@ -211,12 +210,16 @@ export interface EncodedMessage {
   size: number;
 }
 
-/** Encodes `value` (`undefined`: no message); `tooLarge` makes the error for a size over `maxBytes`. */
+/**
+ * Encodes `value` (`undefined`: no message). Over `maxBytes`, the receiver's limit, it throws
+ * `resource_exhausted` naming the message (`what`: "message", "reply") and the receiver.
+ */
 export function encodeMessage(
   codec: Codec,
   value: unknown,
   maxBytes: number,
-  tooLarge: (size: number) => RpcError,
+  what: string,
+  receiver: "server" | "client",
 ): EncodedMessage | undefined {
   if (value === undefined) return undefined;
   let head: Uint8Array | undefined;
@@ -226,7 +229,12 @@ export function encodeMessage(
     body = value;
   } else body = codec.encode(value);
   const size = (head === undefined ? 0 : head.length) + body.length;
-  if (size > maxBytes) throw tooLarge(size);
+  if (size > maxBytes) {
+    throw new RpcError(
+      Code.ResourceExhausted,
+      `${what} size ${size} exceeds the ${receiver}'s maxMessageBytes ${maxBytes}`,
+    );
+  }
   return { head, body, size };
 }
 

@@ -148,7 +148,7 @@ export class ServerSession extends Session {
   forceClose(): void {
     if (this.closed) return;
     const error = new RpcError(Code.Unavailable, "server closed before the call finished");
-    for (const call of [...this.calls.values(), ...this.oneways.values()]) {
+    for (const call of this.calls.values().concat(this.oneways.values())) {
       this.sendError(call, error);
       this.finish(call, error);
     }
@@ -435,14 +435,7 @@ export class ServerSession extends Session {
   }
 
   private encodeMessage(value: unknown): EncodedMessage | undefined {
-    return encodeMessage(this.codec as Codec, value, this.peer.maxMessageBytes, (size) => this.tooLarge(size));
-  }
-
-  private tooLarge(size: number): RpcError {
-    return new RpcError(
-      Code.ResourceExhausted,
-      `reply size ${size} exceeds the client's maxMessageBytes ${this.peer.maxMessageBytes}`,
-    );
+    return encodeMessage(this.codec as Codec, value, this.peer.maxMessageBytes, "reply", "client");
   }
 
   private decodeMessage(bytes: Uint8Array): unknown {

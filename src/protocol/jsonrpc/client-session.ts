@@ -151,7 +151,7 @@ export class JsonRpcClientSession {
     if (this.closed) return;
     this.closed = true;
     const err = new RpcError(Code.Unavailable, error ? `connection lost: ${error.message}` : "connection closed");
-    for (const id of [...this.pending.keys()]) this.settle(id, err);
+    for (const id of this.pending.keys()) this.settle(id, err);
     this.options.onClose?.();
   }
 
@@ -162,7 +162,7 @@ export class JsonRpcClientSession {
 
   /** Fails every call and ends the connection (a protocol error). */
   private fail(err: RpcError): void {
-    for (const id of [...this.pending.keys()]) this.settle(id, err);
+    for (const id of this.pending.keys()) this.settle(id, err);
     this.pipe.end();
   }
 
