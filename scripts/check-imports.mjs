@@ -40,9 +40,12 @@ for (const file of walk(root)) {
   if (file.endsWith(".test.ts")) continue;
   const text = readFileSync(file, "utf8");
   const deps = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gms)) {
+  // Static imports, and dynamic `import("…")` (loaded on first use, so kept out of the cycle graph).
+  const statics = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gms)];
+  const dynamics = [...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)].map((m) => Object.assign(m, { dynamic: true }));
+  for (const m of [...statics, ...dynamics]) {
     const spec = m[1];
-    const typeOnly = /^\s*(?:import|export)\s+type\s/.test(m[0]);
+    const typeOnly = m.dynamic === true || /^\s*(?:import|export)\s+type\s/.test(m[0]);
     const layer = layerOf(file);
     if (spec.startsWith("node:")) {
       if (!nodeAllowed.has(layer))

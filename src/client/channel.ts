@@ -107,8 +107,7 @@ export class Channel {
     this.connecting = this.dial({
       onDrain: () => session !== undefined && this.retire(session),
       // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
-      resend: (method, input, options) =>
-        this.connect().then((s) => s.call(method, input, { ...options, resent: true })),
+      resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options)),
       onClose: () => {
         if (session === undefined) return;
         this.retire(session);

@@ -126,11 +126,11 @@ export interface CallOptions {
   /** Called with the reply's metadata (for streams: when the stream ends). */
   onResponseMetadata?: (metadata: Metadata) => void;
   /**
-   * Server and bidi streams over `tcp://` and `unix://`: byte values (`Uint8Array`) in a streamed
-   * message are valid only until you ask for the next message, because farcall reads the next ones
-   * into the same buffers. Copy what you keep. A long, fast stream then allocates nothing per
-   * message (a 1 GiB stream of 64 KiB chunks: client peak RSS ~55 MiB instead of ~90).
-   * Other transports may ignore it.
+   * Server and bidi streams over farcall framing: byte values (`Uint8Array`) in a streamed message
+   * are valid only until you ask for the next message, because farcall reads the next ones into
+   * the same buffers. Copy what you keep. A long, fast stream then allocates nothing per message
+   * (a 1 GiB stream of 64 KiB chunks over `tcp://`: client peak RSS ~57 MiB instead of ~90). Over
+   * `ws://` only bodies that span WebSocket messages reuse buffers; HTTP and JSON-RPC ignore it.
    */
   reuseBuffers?: boolean;
 }

@@ -27,6 +27,13 @@ import { type HandlerFn, Router } from "./router.js";
 import { jsonRpcOverWebSocket } from "./websocket.js";
 
 const encoder = new TextEncoder();
+/**
+ * A connection that has not shown its protocol within 10 s is idle or hostile: real clients send
+ * their first bytes with the connection, and slow TLS or mobile links take a few seconds at most.
+ */
+const defaultHandshakeTimeoutMs = 10_000;
+/** `close()` gives calls in flight 10 s: more than ordinary calls take, short enough for a deploy. */
+const defaultGraceMs = 10_000;
 
 /** How a handler for one method spec looks. */
 export type ServerMethod<S> =
@@ -103,7 +110,7 @@ export class Server {
       onError: options.onError,
     });
     this.jsonRpc = { limits: this.limits, goFieldNames: options.goFieldNames ?? "lowerCamel" };
-    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
   }
 
   /**
@@ -167,7 +174,7 @@ export class Server {
    * finish, refuses new ones (safe to retry), and after `graceMs` ends whatever is left.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
-    this.closing ??= this.shutdown(options.graceMs ?? this.options.graceMs ?? 10_000);
+    this.closing ??= this.shutdown(options.graceMs ?? this.options.graceMs ?? defaultGraceMs);
     return this.closing;
   }
 

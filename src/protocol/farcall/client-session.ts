@@ -47,7 +47,7 @@ export interface ClientSessionHooks {
    * Sends a unary call again elsewhere: called when the server refused it unprocessed because it
    * was draining (the call cannot have run). Without it, such calls fail with `unavailable`.
    */
-  resend?: (method: MethodDescriptor, input: unknown, options: SessionCallOptions | undefined) => Promise<RpcResponse>;
+  resend?: (method: MethodDescriptor, input: unknown, options: SessionCallOptions) => Promise<RpcResponse>;
 }
 
 const deadlineByte = Uint8Array.of(Code.DeadlineExceeded);
@@ -285,7 +285,7 @@ export class ClientSession extends Session {
             resend !== undefined &&
             call.options?.resent !== true
           ) {
-            resend(call.method, call.input, call.options).then(call.resolve, call.reject);
+            resend(call.method, call.input, { ...call.options, resent: true }).then(call.resolve, call.reject);
           } else this.settle(call, error);
           return;
         }
