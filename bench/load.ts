@@ -3,6 +3,7 @@
 // `call`, which throws on a wrong answer.
 
 import { cpuDeltaUs, LatencyHistogram, type Percentiles } from "./stats.js";
+import { cpuTimes, stealPercent } from "./steal.js";
 import type { BenchClient } from "./system.js";
 
 export interface LoadOptions {
@@ -20,6 +21,8 @@ export interface LoadResult extends Percentiles {
   callsPerSec: number;
   clientCpuUsPerCall: number;
   serverCpuUsPerCall: number;
+  /** The machine's steal over the window, in percent (undefined where it cannot be read). */
+  stealPercent?: number;
 }
 
 /**
@@ -46,6 +49,8 @@ export async function runLoad(
   let windowEnd = 0n;
   let clientCpuStart = process.cpuUsage();
   let clientCpuEnd = clientCpuStart;
+  let machineStart = cpuTimes();
+  let machineEnd = machineStart;
   let serverCpuStart: Promise<NodeJS.CpuUsage> | undefined;
   let serverCpuEnd: Promise<NodeJS.CpuUsage> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -54,6 +59,7 @@ export async function runLoad(
     if (phase !== "measure") return;
     windowEnd = process.hrtime.bigint();
     clientCpuEnd = process.cpuUsage();
+    machineEnd = cpuTimes();
     serverCpuEnd = options.serverCpu();
     phase = "done";
     clearTimeout(timer);
@@ -64,6 +70,7 @@ export async function runLoad(
     phase = "measure";
     serverCpuStart = options.serverCpu();
     clientCpuStart = process.cpuUsage();
+    machineStart = cpuTimes();
     windowStart = process.hrtime.bigint();
     timer = setTimeout(finish, options.measureMs);
   };
@@ -105,6 +112,7 @@ export async function runLoad(
     callsPerSec: calls / seconds,
     clientCpuUsPerCall: cpuDeltaUs(clientCpuStart, clientCpuEnd) / calls,
     serverCpuUsPerCall: serverCpuUs / calls,
+    stealPercent: stealPercent(machineStart, machineEnd),
     ...latencies.percentiles(),
   };
 }

@@ -9,6 +9,8 @@ export interface Figures {
   p99Us: number;
   serverCpuUsPerCall: number;
   clientCpuUsPerCall: number;
+  /** The machine's steal over the window, in percent; absent where it cannot be read. */
+  stealPercent?: number;
 }
 
 export interface CellResult extends Figures {
@@ -58,7 +60,22 @@ export interface Report {
   cells: CellResult[];
   streams: StreamResult[];
   targets: TargetResult[];
+  steal: StealSummary;
   totalSeconds: number;
+}
+
+/** How steal was handled in a run (see bench/steal.ts). */
+export interface StealSummary {
+  maxPercent: number;
+  takesPerWindow: number;
+  maxRetakes: number;
+  /** Extra takes made. */
+  retakes: number;
+  /** Over the kept windows of all cells; undefined where steal cannot be read. */
+  medianPercent?: number;
+  highestPercent?: number;
+  /** Kept windows over {@link maxPercent} (their retakes ran out). */
+  overLimit: number;
 }
 
 const FARCALL = "farcall-msgpack";
@@ -204,6 +221,14 @@ function targetsTable(targets: readonly TargetResult[]): string {
   );
 }
 
+function stealParagraph(st: StealSummary): string {
+  if (st.medianPercent === undefined) return "Steal: not measured (no /proc/stat on this system).";
+  return `Steal (CPU time the hypervisor gave to other guests, from /proc/stat) is measured over every window;
+a window with more than ${st.maxPercent}% is taken again, at most ${st.takesPerWindow} takes a window and ${st.maxRetakes} extra takes a
+run, and the least-stolen take is kept. This run: ${st.retakes} extra takes; steal over the kept windows median
+${st.medianPercent.toFixed(1)}%, highest ${(st.highestPercent ?? 0).toFixed(1)}%; ${st.overLimit} kept window(s) over ${st.maxPercent}%.`;
+}
+
 export function markdown(report: Report): string {
   const m = report.machine;
   const s = report.settings;
@@ -225,6 +250,8 @@ of every system runs before repetition r + 1 of any, so a slow spell of the mach
 one connection; \`@256/4\`: 64 in flight on each of 4 connections. CPU is per call, over the window.
 Server peak RSS is the server child's RSS over the whole cell, sampled every 20 ms (\`maxRSS\` is not
 used: on Linux a child inherits its parent's RSS at fork time as its starting \`maxRSS\`).
+
+${stealParagraph(report.steal)}
 
 ## Unary calls
 
