@@ -5,20 +5,22 @@ import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { Codec } from "./codec.js";
 import { decodeMsgpack } from "./msgpack-decode.js";
+import { encodeCommon } from "./msgpack-encode.js";
 
-// Plain MessagePack only: no records, no structured-clone extensions.
+// For what encodeCommon leaves: plain MessagePack only, no records, no structured-clone extensions.
 const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false });
 
 /**
- * MessagePack: msgpackr encodes; {@link decodeMsgpack} decodes, validating as it goes, so nothing
- * from the peer is ever handed to a decoder that knows extension types (errors, regexps, records …).
+ * MessagePack: {@link encodeCommon} encodes the common values and msgpackr the rest;
+ * {@link decodeMsgpack} decodes, validating as it goes, so nothing from the peer is ever handed to a
+ * decoder that knows extension types (errors, regexps, records …).
  */
 export const msgpackCodec: Codec = {
   name: "msgpack",
   id: 2,
   encode(value) {
     try {
-      return packr.pack(value);
+      return encodeCommon(value) ?? packr.pack(value);
     } catch (err) {
       throw new RpcError(Code.Internal, `cannot encode value as msgpack: ${(err as Error).message}`, { cause: err });
     }
