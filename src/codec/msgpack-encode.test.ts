@@ -178,6 +178,27 @@ describe("encodeCommon", () => {
     assert.equal(toHex(encode("next")), "a46e657874");
   });
 
+  test("a getter that encodes meanwhile gets msgpackr's turn, and a throwing getter leaves no trace", () => {
+    let inner: Uint8Array | undefined | null = null;
+    const outer = {
+      a: 1,
+      get b() {
+        inner = encodeCommon({ nested: "value" });
+        return 2;
+      },
+    };
+    assert.equal(toHex(encode(outer)), "82a16101a16202");
+    assert.equal(inner, undefined);
+    const throwing = {
+      a: "x".repeat(100),
+      get b(): number {
+        throw new Error("getter failed");
+      },
+    };
+    assert.throws(() => encodeCommon(throwing), /getter failed/);
+    assert.equal(toHex(encode({ a: 1 })), "81a16101");
+  });
+
   test("never writes over bytes it has returned, across slabs and after a large message", () => {
     const kept: [Uint8Array, string][] = [];
     for (let i = 0; i < 20_000; i++) {

@@ -20,6 +20,8 @@ let view = new DataView(slab.buffer);
 /** Where the message being written starts, and the next byte to write. */
 let start = 0;
 let pos = 0;
+/** Set while a value is being written: a getter that encodes meanwhile is left to msgpackr. */
+let busy = false;
 const utf8 = new TextEncoder();
 
 /**
@@ -27,14 +29,21 @@ const utf8 = new TextEncoder();
  * bytes returned stay valid: a slab region once returned is never written again.
  */
 export function encodeCommon(value: unknown): Uint8Array | undefined {
+  if (busy) return undefined;
   // A slab grown for one large message is not kept for the small ones after it.
   if (slab.length > slabBytes || slab.length - pos < 256) newSlab(slabBytes);
   start = pos;
-  if (!write(value, 0)) {
+  busy = true;
+  try {
+    if (write(value, 0)) return slab.subarray(start, pos);
     pos = start;
     return undefined;
+  } catch (err) {
+    pos = start; // a getter threw
+    throw err;
+  } finally {
+    busy = false;
   }
-  return slab.subarray(start, pos);
 }
 
 function newSlab(bytes: number): void {
