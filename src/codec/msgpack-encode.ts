@@ -10,9 +10,19 @@
  * msgpackr, so those keep msgpackr's spelling and its errors.
  */
 
+import { defaultLimits } from "../core/limits.js";
+
+/** The frame writer's slab is 128 KiB; half that holds hundreds of typical messages per allocation. */
 const slabBytes = 64 * 1024;
-/** Deeper values go to msgpackr (which fails on cycles the way it always has). */
-export const maxEncodeDepth = 64;
+/**
+ * Deeper values go to msgpackr (which fails on cycles the way it always has): past the default
+ * maxDepth a peer refuses them unless configured for more, and msgpackr still encodes them for one.
+ */
+export const maxEncodeDepth = defaultLimits.maxDepth;
+/** A slab with less room than this left is replaced before a message: most messages fit in it. */
+const minRoom = 256;
+/** Strings shorter than this are tried as ASCII in JavaScript; longer ones go to the TextEncoder. */
+const asciiLoopUnits = 64;
 
 // Encoder state lives in the module: this is on the path of every message.
 let slab = new Uint8Array(slabBytes);
@@ -31,7 +41,7 @@ const utf8 = new TextEncoder();
 export function encodeCommon(value: unknown): Uint8Array | undefined {
   if (busy) return undefined;
   // A slab grown for one large message is not kept for the small ones after it.
-  if (slab.length > slabBytes || slab.length - pos < 256) newSlab(slabBytes);
+  if (slab.length > slabBytes || slab.length - pos < minRoom) newSlab(slabBytes);
   start = pos;
   busy = true;
   try {
@@ -218,7 +228,7 @@ function writeString(s: string): void {
   reserve(5 + 3 * units);
   const at = pos + room;
   let n = 0;
-  if (units < 64) {
+  if (units < asciiLoopUnits) {
     // Short ASCII, the common case, without a call into the TextEncoder.
     for (; n < units; n++) {
       const c = s.charCodeAt(n);
