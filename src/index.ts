@@ -4,9 +4,19 @@
  * @packageDocumentation
  */
 
-export { type CallTransport, Client, type ClientOptions } from "./client/client.js";
+export type { BackoffOptions } from "./client/channel.js";
+export { Client, type ClientOptions } from "./client/client.js";
 export { createClient } from "./client/connect.js";
-export type { ClientMethod, ProxyClient, ServiceClient } from "./client/stub.js";
+export type { ClientMethod, Invoke, ProxyClient, ServiceClient } from "./client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "./codec/index.js";
 export * from "./core/public.js";
-export { createServer, Server, type ServerMethod, type ServerOptions, type ServiceImpl } from "./server/server.js";
+export { type BuiltinProtocolOptions, builtinProtocols } from "./protocol/builtin.js";
+export type { CallTransport, Protocol } from "./protocol/protocol.js";
+export {
+  createServer,
+  type ListenOptions,
+  Server,
+  type ServerMethod,
+  type ServerOptions,
+  type ServiceImpl,
+} from "./server/server.js";

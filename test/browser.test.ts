@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { afterEach, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { codeToString, type Interceptor, RpcError } from "../src/index.js";
+import { builtinProtocols, codeToString, type Interceptor, RpcError } from "../src/index.js";
 import { startDemo, until } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 import { cutSleeps, pageDir, startPageHost, webEntry } from "./peers.js";
@@ -76,7 +76,10 @@ test("the web entry calls farcall from chromium over HTTP, WebSocket and JSON-RP
     }
 
     const sleeps = watchSleeps();
-    demo = await startDemo({ corsOrigins: [host.origin], interceptors: [sleeps.interceptor] });
+    demo = await startDemo({
+      protocols: builtinProtocols({ http: { corsOrigins: [host.origin] } }),
+      interceptors: [sleeps.interceptor],
+    });
     await host.check(new URL(demo.address).host);
 
     // The server's handlers were stopped too (the sleeps would otherwise run their full 2 s).

@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { Arith, Time } from "../examples/demo/services.js";
 import {
+  builtinProtocols,
   type Client,
   Code,
   codeToString,
@@ -248,7 +249,7 @@ describe("http:// (HTTP/1.1 JSON)", () => {
   });
 
   test("CORS: preflights from allowed origins are answered; other origins get no CORS headers", async () => {
-    const h = await demo({ corsOrigins: ["http://app.example"] });
+    const h = await demo({ protocols: builtinProtocols({ http: { corsOrigins: ["http://app.example"] } }) });
     const pre = await http(h.port, "OPTIONS", "/Arith/add", {
       origin: "http://app.example",
       "access-control-request-method": "POST",
@@ -514,7 +515,7 @@ describe("JSON-RPC 2.0 on the wire (raw TCP)", () => {
   });
 
   test("goFieldNames asIs leaves Go-dialect keys alone", async () => {
-    const h = await demo({ goFieldNames: "asIs" });
+    const h = await demo({ protocols: builtinProtocols({ jsonRpc: { goFieldNames: "asIs" } }) });
     const peer = await LinePeer.open(h.port, cleanups);
     const go = await peer.askJson('{"method":"Probe.Echo","params":[{"Key":{"ID":1}}],"id":7}');
     assert.deepEqual(go, { id: 7, result: { Key: { ID: 1 } }, error: null });

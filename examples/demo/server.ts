@@ -3,7 +3,7 @@
 // answers farcall, JSON-RPC 2.0, Go net/rpc JSON, HTTP JSON and WebSocket clients (docs/protocols.md);
 // `--cors '*'` (or an origin) lets browser pages on other origins call it over HTTP.
 import { parseArgs } from "node:util";
-import { createServer } from "../../src/index.js";
+import { builtinProtocols, createServer } from "../../src/index.js";
 import { Arith, arithImpl, Time, timeImpl } from "./services.js";
 
 const { values } = parseArgs({
@@ -19,7 +19,9 @@ const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
 const cors = values.cors;
 const server = createServer({
   onError: (err, method) => console.error(`handler ${method.path} failed:`, err),
-  corsOrigins: cors === undefined ? undefined : cors.includes("*") ? "*" : cors,
+  protocols: builtinProtocols({
+    http: { corsOrigins: cors === undefined ? undefined : cors.includes("*") ? "*" : cors },
+  }),
 })
   .add(
     Arith,

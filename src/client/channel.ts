@@ -1,24 +1,7 @@
 import { Code } from "../core/code.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { MethodDescriptor } from "../core/service.js";
-import type { ClientSessionHooks, SessionCallOptions } from "../protocol/farcall/client-session.js";
-
-/** One connection's protocol session, as a channel uses it (farcall's, JSON-RPC's). */
-export interface ChannelSession {
-  /** False once draining or closed: new calls go to a new session. */
-  readonly usable: boolean;
-  readonly closed: boolean;
-  call(method: MethodDescriptor, input: unknown, options: SessionCallOptions): Promise<RpcResponse>;
-  ping(): Promise<number>;
-  /** Lets calls in flight finish, then closes. */
-  shutdown(): void;
-}
-
-/** Opens a connection and starts a session on it, wired to the channel's hooks. */
-export type Dial = (
-  hooks: Required<Pick<ClientSessionHooks, "onDrain" | "onClose" | "resend">>,
-) => Promise<ChannelSession>;
+import type { CallTransport, ChannelSession, Dial } from "../protocol/protocol.js";
 
 /** Reconnect backoff: the wait after the n-th failed attempt is min(maxMs, initialMs·multiplier^(n-1)) ± jitter. */
 export interface BackoffOptions {
@@ -51,7 +34,7 @@ export function backoffDelay(failures: number, b: BackoffOptions, random: () => 
  * States: idle (no session) → connecting → ready → (goaway or close) → idle; a failed connect
  * leaves `retryAt` set.
  */
-export class Channel {
+export class Channel implements CallTransport {
   private session: ChannelSession | undefined;
   private connecting: Promise<ChannelSession> | undefined;
   private readonly old = new Set<ChannelSession>();

@@ -1,11 +1,12 @@
 import type { Codec } from "../codec/codec.js";
 import { Code } from "../core/code.js";
 import { deadlineFromTimeout } from "../core/deadline.js";
-import { compose, type Handler, type Interceptor, type RpcRequest, type RpcResponse } from "../core/interceptor.js";
+import { compose, type Handler, type Interceptor, type RpcResponse } from "../core/interceptor.js";
 import type { Limits } from "../core/limits.js";
 import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
+import type { CallTransport, Protocol } from "../protocol/protocol.js";
 import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
 
@@ -26,14 +27,11 @@ export interface ClientOptions {
    * (`Service.Method` for Go).
    */
   methodName?: (method: MethodDescriptor) => string;
-}
-
-/** What carries a client's calls: a channel of connections, or a stateless HTTP transport. */
-export interface CallTransport {
-  call(req: RpcRequest): Promise<RpcResponse>;
-  ping(): Promise<number>;
-  /** Lets calls in flight finish, then closes. */
-  close(): Promise<void>;
+  /**
+   * The protocols whose schemes this client dials (default {@link builtinProtocols}`()`): the one
+   * that owns the address's scheme builds the transport.
+   */
+  protocols?: readonly Protocol[];
 }
 
 const noMetadata = Object.freeze(createMetadata());

@@ -8,8 +8,9 @@ const loadWebSocket = () => import("../transport/websocket.js").then((m) => m.No
 /**
  * Creates a client for an address; the scheme picks the protocol (docs/protocols.md):
  * `tcp://host:port`, `unix:///path`, `ws://…` (farcall), `http://…` (HTTP JSON),
- * `jsonrpc+tcp://`, `jsonrpc+http://`, `jsonrpc+ws://` (JSON-RPC 2.0), `gorpc+tcp://` (Go net/rpc).
- * Nothing connects until the first call.
+ * `jsonrpc+tcp://`, `jsonrpc+http://`, `jsonrpc+ws://` (JSON-RPC 2.0), `gorpc+tcp://` (Go net/rpc),
+ * and the schemes of any protocol in `options.protocols`. Nothing connects until the first call.
+ * @throws RpcError `invalid_argument` for a scheme no protocol owns
  */
 export function createClient(address: string, options: ClientOptions = {}): Client {
   return new Client(

@@ -10,21 +10,19 @@ import {
   type ServiceDescriptor,
   unary,
 } from "../core/service.js";
-import type { ByteStream, ByteStreamHandler } from "../protocol/byte-stream.js";
-import { ServerSession } from "../protocol/farcall/server-session.js";
-import { parseConnect } from "../protocol/http/connect.js";
-import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
-import { JsonRpcEndpoint, type JsonRpcServerOptions } from "../protocol/jsonrpc/server.js";
-import { JsonStreamSession } from "../protocol/jsonrpc/stream-session.js";
-import { sniff } from "../protocol/sniff.js";
-import type { WebSocketLike } from "../protocol/websocket-like.js";
-import { WebSocketByteStream, webSocketPieceBytes } from "../protocol/websocket-stream.js";
+import { builtinProtocols } from "../protocol/builtin.js";
+import {
+  type Connection,
+  type DrainableSession,
+  type Protocol,
+  type ServeContext,
+  type ServerPlatform,
+  sniffProtocols,
+} from "../protocol/protocol.js";
 import { HttpEndpoint } from "../transport/http.js";
 import type { SocketStream } from "../transport/socket-stream.js";
 import { type Listener, listen } from "../transport/tcp.js";
-import { handleHttp } from "./http-routes.js";
 import { type HandlerFn, Router } from "./router.js";
-import { jsonRpcOverWebSocket } from "./websocket.js";
 
 const encoder = new TextEncoder();
 /**
@@ -71,17 +69,26 @@ export interface ServerOptions {
    * preface); also HTTP's header timeout. Default 10,000 ms.
    */
   handshakeTimeoutMs?: number;
-  /** Origins whose browsers may call over HTTP (CORS): a list, or "*". Default: none. */
-  corsOrigins?: readonly string[] | "*";
-  /** Whether keys in Go net/rpc params are converted to lowerCamel (docs/protocols.md). Default "lowerCamel". */
-  goFieldNames?: "lowerCamel" | "asIs";
+  /**
+   * The protocols the server speaks, in sniffing order. Default {@link builtinProtocols}`()`:
+   * farcall framing, Go's CONNECT, JSON-RPC, HTTP (each with its own options, e.g.
+   * `builtinProtocols({ http: { corsOrigins: "*" } })`).
+   */
+  protocols?: readonly Protocol[];
 }
 
-/** A connection's protocol session, as the server drains it. */
-interface Session {
-  goAway(): void;
-  forceClose(): void;
+/** Options for {@link Server.listen}. */
+export interface ListenOptions {
+  /**
+   * Names of the server's protocols this address speaks (default: all). Routes and WebSocket
+   * subprotocols of a protocol left out are not offered either, e.g. `["http", "jsonrpc"]` is
+   * HTTP JSON plus JSON-RPC over TCP, HTTP and WebSocket, but no farcall framing.
+   */
+  protocols?: readonly string[];
 }
+
+/** The server's own platform: node:http for the HTTP carrier. */
+const nodePlatform: ServerPlatform = { httpCarrier: (handlers, options) => new HttpEndpoint(handlers, options) };
 
 /**
  * A farcall server: a method table, listeners, and the sessions on them.
@@ -92,11 +99,10 @@ export class Server {
   private readonly limits: Limits;
   private readonly codecs: readonly Codec[];
   private readonly interceptors: readonly Interceptor[];
+  private readonly protocols: readonly Protocol[];
   private readonly listeners: Listener[] = [];
-  private readonly sessions = new Set<Session>();
-  private readonly jsonRpc: JsonRpcServerOptions;
+  private readonly sessions = new Set<DrainableSession>();
   private readonly handshakeTimeoutMs: number;
-  private http: HttpEndpoint | undefined;
   private readonly pending = new Set<SocketStream>();
   private closing: Promise<void> | undefined;
   private sessionsGone: (() => void) | undefined;
@@ -109,8 +115,13 @@ export class Server {
       exposeErrors: options.exposeErrors ?? false,
       onError: options.onError,
     });
-    this.jsonRpc = { limits: this.limits, goFieldNames: options.goFieldNames ?? "lowerCamel" };
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
+    this.protocols = [...(options.protocols ?? builtinProtocols())];
+    const names = new Set<string>();
+    for (const p of this.protocols) {
+      if (names.has(p.name)) throw new TypeError(`protocol ${p.name} is given twice`);
+      names.add(p.name);
+    }
   }
 
   /**
@@ -155,11 +166,13 @@ export class Server {
 
   /**
    * Starts listening on `tcp://host:port` or `unix:///path`; resolves with the bound address
-   * (port 0 picks a free port).
+   * (port 0 picks a free port). `options.protocols` narrows what this address speaks.
+   * @throws TypeError for a protocol name the server does not have
    */
-  async listen(address: string): Promise<string> {
+  async listen(address: string, options: ListenOptions = {}): Promise<string> {
     if (this.closing !== undefined) throw new Error("server is closed");
-    const listener = await listen(address, (stream) => this.accept(stream));
+    const ctx = this.serveContext(this.protocolsNamed(options.protocols));
+    const listener = await listen(address, (stream) => this.accept(stream, ctx));
     this.listeners.push(listener);
     return listener.address;
   }
@@ -178,156 +191,88 @@ export class Server {
     return this.closing;
   }
 
+  private protocolsNamed(names: readonly string[] | undefined): readonly Protocol[] {
+    if (names === undefined) return this.protocols;
+    for (const name of names) {
+      if (!this.protocols.some((p) => p.name === name)) {
+        const known = this.protocols.map((p) => p.name).join(", ");
+        throw new TypeError(`unknown protocol ${JSON.stringify(name)}; this server has ${known}`);
+      }
+    }
+    return this.protocols.filter((p) => names.includes(p.name));
+  }
+
+  private serveContext(protocols: readonly Protocol[]): ServeContext {
+    const closing = () => this.closing !== undefined;
+    return {
+      dispatcher: this.router,
+      limits: this.limits,
+      codecs: this.codecs,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      protocols,
+      platform: nodePlatform,
+      get draining() {
+        return closing();
+      },
+      track: (session) => this.track(session),
+    };
+  }
+
   private async shutdown(graceMs: number): Promise<void> {
     // net.Server's close callback waits for every connection, so it is awaited last.
     const listenersClosed = Promise.all(this.listeners.map((l) => l.close()));
     for (const stream of this.pending) stream.destroy();
-    const http = this.http;
     const timer = setTimeout(() => {
       for (const session of this.sessions) session.forceClose();
-      http?.destroy();
     }, graceMs);
-    const httpDrained = http?.drain();
     if (this.sessions.size > 0) {
       const gone = new Promise<void>((resolve) => {
         this.sessionsGone = resolve;
       });
-      for (const session of this.sessions) session.goAway();
+      for (const session of [...this.sessions]) session.goAway();
       await gone;
     }
-    await httpDrained;
     clearTimeout(timer);
-    http?.destroy();
     await listenersClosed;
   }
 
-  private accept(stream: SocketStream): void {
+  /**
+   * Holds a new connection until the listener's protocols recognise its first bytes, then hands it
+   * to that protocol. The handshake timer runs until the protocol says its handshake is done.
+   */
+  private accept(stream: SocketStream, ctx: ServeContext): void {
     if (this.closing !== undefined) return stream.destroy();
     this.pending.add(stream);
-    // Until the protocol is known (and for farcall, its preface is in) the timer runs.
     const timer = setTimeout(() => stream.destroy(), this.handshakeTimeoutMs);
     let seen: Uint8Array = new Uint8Array(0);
-    const sniffer: ByteStreamHandler = {
+    stream.attach({
       onData: (chunk) => {
         seen = seen.length === 0 ? chunk : concatBytes([seen, chunk]);
-        const result = sniff(seen);
-        if (result === undefined) return;
+        const found = sniffProtocols(ctx.protocols, seen);
+        if (found === undefined) return;
         this.pending.delete(stream);
-        // farcall keeps the timer until its preface is in, CONNECT until its head is.
-        if (result.protocol !== "farcall" && result.protocol !== "connect") clearTimeout(timer);
-        switch (result.protocol) {
-          case "farcall":
-            return this.farcall(stream, seen, timer);
-          case "connect":
-            return this.connect(stream, seen, timer);
-          case "json":
-            return this.jsonStream(stream, seen);
-          case "http":
-            this.http ??= this.httpEndpoint();
-            return this.http.take(stream, seen);
-          default:
-            stream.write([encoder.encode(`farcall: unrecognised protocol (${result.reason})\n`)]);
-            stream.end();
+        if (typeof found === "string") {
+          clearTimeout(timer);
+          stream.write([encoder.encode(`farcall: unrecognised protocol (${found})\n`)]);
+          return stream.end();
         }
+        const conn: Connection = { stream, first: seen, handshakeDone: () => clearTimeout(timer) };
+        found.serve(conn, ctx);
       },
       onClose: () => {
         clearTimeout(timer);
         this.pending.delete(stream);
       },
-    };
-    stream.attach(sniffer);
-  }
-
-  /**
-   * `CONNECT /_goRPC_` (Go's HTTP handshake for net/rpc) is read here, since node's parser does not
-   * take its origin-form target, nor Go's bare-LF line ends; the connection then carries a JSON stream.
-   */
-  private connect(stream: SocketStream, first: Uint8Array, timer: ReturnType<typeof setTimeout>): void {
-    let seen = first;
-    const step = (): void => {
-      const head = parseConnect(seen);
-      if (head === undefined) return;
-      clearTimeout(timer);
-      if (typeof head === "string" || head.target !== "/_goRPC_" || this.closing !== undefined) {
-        const why = typeof head === "string" ? head : `no CONNECT target ${head.target}`;
-        stream.write([encoder.encode(`HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n${why}\n`)]);
-        return stream.end();
-      }
-      stream.write([encoder.encode("HTTP/1.0 200 Connected to Go RPC\n\n")]);
-      this.jsonStream(stream, head.rest);
-    };
-    stream.attach({
-      onData: (chunk) => {
-        seen = concatBytes([seen, chunk]);
-        step();
-      },
-      onClose: () => clearTimeout(timer),
     });
-    step();
   }
 
   /** Tracks a session until it closes. */
-  private track(session: Session): () => void {
+  private track(session: DrainableSession): () => void {
     this.sessions.add(session);
     return () => {
       this.sessions.delete(session);
       if (this.sessions.size === 0) this.sessionsGone?.();
     };
-  }
-
-  private farcall(
-    stream: SocketStream | WebSocketByteStream,
-    first: Uint8Array,
-    timer?: ReturnType<typeof setTimeout>,
-  ) {
-    let untrack = () => {};
-    const session = new ServerSession(stream, this.limits, this.codecs, this.router, {
-      onPreface: () => clearTimeout(timer),
-      onClose: () => {
-        clearTimeout(timer);
-        untrack();
-      },
-    });
-    untrack = this.track(session);
-    stream.attach(session);
-    if (first.length > 0) session.onData(first);
-  }
-
-  private jsonStream(stream: ByteStream & { attach(h: ByteStreamHandler): void }, first: Uint8Array): void {
-    let untrack = () => {};
-    const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, stream.peer);
-    const session = new JsonStreamSession(stream, endpoint, this.limits, { onClose: () => untrack() });
-    untrack = this.track(session);
-    stream.attach(session);
-    if (first.length > 0) session.onData(first);
-  }
-
-  private httpEndpoint(): HttpEndpoint {
-    const routes = {
-      dispatcher: this.router,
-      limits: this.limits,
-      jsonRpc: this.jsonRpc,
-      corsOrigins: this.options.corsOrigins,
-      draining: () => this.closing !== undefined,
-    };
-    return new HttpEndpoint(
-      {
-        request: (req: HttpRequest, res: HttpResponse) => handleHttp(req, res, routes),
-        websocket: (ws: WebSocketLike, peer) => {
-          if (ws.protocol === "farcall") return this.farcall(new WebSocketByteStream(ws, peer), new Uint8Array(0));
-          const endpoint = new JsonRpcEndpoint(this.router, this.jsonRpc, peer);
-          let untrack = () => {};
-          untrack = this.track(jsonRpcOverWebSocket(ws, endpoint, this.limits.maxMessageBytes, () => untrack()));
-        },
-      },
-      {
-        headersTimeoutMs: this.handshakeTimeoutMs,
-        // JSON-RPC messages are checked against maxMessageBytes by the session itself; farcall
-        // framing arrives in pieces of at most webSocketPieceBytes, whatever the frames' size.
-        maxWebSocketMessageBytes: Math.max(this.limits.maxMessageBytes, webSocketPieceBytes),
-        webSocketProtocols: ["farcall", "jsonrpc"],
-      },
-    );
   }
 }
 

@@ -4,26 +4,10 @@ import type { WebSocketServer } from "ws";
 import { Code } from "../core/code.js";
 import type { Peer } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { HttpRequest, HttpResponse } from "../protocol/http/exchange.js";
+import type { HttpResponse } from "../protocol/http/exchange.js";
+import type { AttachableStream, HttpCarrier, HttpCarrierOptions, HttpHandlers } from "../protocol/protocol.js";
 import type { WebSocketLike } from "../protocol/websocket-like.js";
-import type { SocketStream } from "./socket-stream.js";
-
-/** What an HTTP endpoint hands on. */
-export interface HttpHandlers {
-  request(req: HttpRequest, res: HttpResponse): void;
-  /** An upgraded WebSocket; `protocol` is the subprotocol agreed ("" for none). */
-  websocket(ws: WebSocketLike, peer: Peer): void;
-}
-
-/** Settings of an {@link HttpEndpoint}. */
-export interface HttpEndpointOptions {
-  /** How long a client may take to send a request's headers. */
-  headersTimeoutMs: number;
-  /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
-  maxWebSocketMessageBytes: number;
-  /** Subprotocols offered, in order of preference. */
-  webSocketProtocols: readonly string[];
-}
+import { SocketStream } from "./socket-stream.js";
 
 function peerOf(socket: Socket, transport: "http" | "websocket"): Peer {
   return { transport, address: socket.remoteAddress ?? "unknown", port: socket.remotePort };
@@ -110,7 +94,7 @@ class NodeHttpResponse implements HttpResponse {
  * HTTP/1.1 on sockets another listener accepted and sniffed: node's HTTP parser, keep-alive and
  * timeouts, WebSocket upgrades through `ws`, and CONNECT. The only code that touches node:http.
  */
-export class HttpEndpoint {
+export class HttpEndpoint implements HttpCarrier {
   private readonly http: NodeHttpServer;
   /** Loaded at the first upgrade: `ws` adds ~7 MiB to a process's RSS. */
   private wss: Promise<WebSocketServer> | undefined;
@@ -118,7 +102,7 @@ export class HttpEndpoint {
   private draining = false;
   private idleWaiter: (() => void) | undefined;
 
-  constructor(handlers: HttpHandlers, options: HttpEndpointOptions) {
+  constructor(handlers: HttpHandlers, options: HttpCarrierOptions) {
     // Node checks header timeouts only every connectionsCheckingInterval (30 s by default); a
     // quarter of the timeout closes a stalled head within 1.25× the timeout, bounded to 25 ms–30 s.
     const checkMs = Math.max(25, Math.min(30_000, Math.floor(options.headersTimeoutMs / 4)));
@@ -146,7 +130,12 @@ export class HttpEndpoint {
     );
     this.http.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
       if (socket.writable && !socket.writableEnded) {
-        const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+        const status =
+          err.code === "HPE_HEADER_OVERFLOW"
+            ? "431 Request Header Fields Too Large"
+            : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+              ? "408 Request Timeout"
+              : "400 Bad Request";
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       }
       socket.destroy();
@@ -183,7 +172,8 @@ export class HttpEndpoint {
   }
 
   /** Takes over a sniffed connection; `unread` are the bytes read while sniffing. */
-  take(stream: SocketStream, unread: Uint8Array): void {
+  take(stream: AttachableStream, unread: Uint8Array): void {
+    if (!(stream instanceof SocketStream)) throw new TypeError("HTTP is served on sockets only");
     const socket = stream.release(unread);
     this.sockets.add(socket);
     socket.once("close", () => {

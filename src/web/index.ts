@@ -6,15 +6,17 @@
  * @packageDocumentation
  */
 
-import { type CallTransport, Client, type ClientOptions } from "../client/client.js";
+import { Client, type ClientOptions } from "../client/client.js";
 import { transportFor } from "../client/transports.js";
+import type { CallTransport } from "../protocol/protocol.js";
 import type { WebSocketCtor } from "../protocol/websocket-like.js";
 
-export type { CallTransport, ClientOptions } from "../client/client.js";
+export type { ClientOptions } from "../client/client.js";
 export { Client } from "../client/client.js";
 export type { ClientMethod, ProxyClient, ServiceClient } from "../client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "../codec/index.js";
 export * from "../core/public.js";
+export type { CallTransport } from "../protocol/protocol.js";
 
 /** Creates a client for an `http(s)://`, `ws(s)://`, `jsonrpc+http(s)://` or `jsonrpc+ws(s)://` address. */
 export function createClient(address: string, options: ClientOptions = {}): Client {

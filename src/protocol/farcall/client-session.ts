@@ -9,6 +9,7 @@ import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
+import type { SessionCallOptions } from "../protocol.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
 import { LentBuffers } from "./lent-buffers.js";
 import {
@@ -23,17 +24,7 @@ import {
 } from "./payload.js";
 import { protocolError, Session } from "./session.js";
 
-/** Per-call options the session understands (the stub has turned `timeoutMs` into `deadline`). */
-export interface SessionCallOptions {
-  metadata?: Readonly<Metadata> | undefined;
-  /** Epoch ms. */
-  deadline?: number | undefined;
-  signal?: AbortSignal | undefined;
-  /** Set on a call sent again after a draining server refused it: it is not resent a second time. */
-  resent?: boolean | undefined;
-  /** Streamed replies: byte values may live in buffers reused once the next message is asked for. */
-  reuseBuffers?: boolean | undefined;
-}
+export type { SessionCallOptions } from "../protocol.js";
 
 /** Hooks a channel gives its session. */
 export interface ClientSessionHooks {

@@ -1,20 +1,17 @@
-import { fromJsonText, toJsonText, utf8Text } from "../codec/json.js";
-import { concatBytes } from "../core/bytes.js";
-import { Code, codeFromString } from "../core/code.js";
-import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../core/deadline.js";
-import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
-import type { Limits } from "../core/limits.js";
-import { createMetadata, type Metadata } from "../core/metadata.js";
-import { RpcError } from "../core/rpc-error.js";
-import { codeOfHttpStatus, metadataHeaderPrefix, timeoutHeader } from "../protocol/http/status.js";
-import { JsonSplitter } from "../protocol/json/json-splitter.js";
-import { type JsonRpcDialect, replyOutcome, requestText } from "../protocol/jsonrpc/client-session.js";
-
-/** The `fetch` farcall needs (the global one in browsers and Node 20). */
-export type Fetch = typeof globalThis.fetch;
+import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
+import { concatBytes } from "../../core/bytes.js";
+import { Code, codeFromString } from "../../core/code.js";
+import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../../core/deadline.js";
+import type { RpcRequest, RpcResponse } from "../../core/interceptor.js";
+import type { Limits } from "../../core/limits.js";
+import { createMetadata, type Metadata } from "../../core/metadata.js";
+import { RpcError } from "../../core/rpc-error.js";
+import { JsonSplitter } from "../json/json-splitter.js";
+import type { CallTransport, Fetch } from "../protocol.js";
+import { codeOfHttpStatus, metadataHeaderPrefix, timeoutHeader } from "./status.js";
 
 /** An abort signal for one request: the caller's signal and the deadline, whichever comes first. */
-function requestSignal(req: RpcRequest): { signal: AbortSignal; reason: () => RpcError; done(): void } {
+export function requestSignal(req: RpcRequest): { signal: AbortSignal; reason: () => RpcError; done(): void } {
   const controller = new AbortController();
   let reason: RpcError | undefined;
   const abort = (err: RpcError) => {
@@ -38,7 +35,7 @@ function requestSignal(req: RpcRequest): { signal: AbortSignal; reason: () => Rp
 }
 
 /** Reads a body up to `maxBytes`; beyond it fails with `resource_exhausted` without reading the rest. */
-async function readBody(res: Response, maxBytes: number): Promise<Uint8Array> {
+export async function readBody(res: Response, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = (size: number | string) =>
     new RpcError(Code.ResourceExhausted, `reply size ${size} exceeds maxMessageBytes ${maxBytes}`);
   const declared = Number(res.headers.get("content-length"));
@@ -63,7 +60,7 @@ async function readBody(res: Response, maxBytes: number): Promise<Uint8Array> {
   return concatBytes(parts);
 }
 
-function headersFor(req: RpcRequest): Record<string, string> {
+export function headersFor(req: RpcRequest): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const ms = remainingMs(req.deadline);
   if (ms !== Number.POSITIVE_INFINITY) headers[timeoutHeader] = String(Math.ceil(ms));
@@ -149,7 +146,7 @@ async function* ndjsonItems(
  * farcall's HTTP JSON protocol as a client: `POST <base>/<Service>/<method>`; unary and oneway
  * calls, and server streams read as NDJSON. Stateless, so `close()` has nothing to wait for.
  */
-export class HttpJsonTransport {
+export class HttpJsonTransport implements CallTransport {
   constructor(
     private readonly base: string,
     private readonly limits: Limits,
@@ -201,69 +198,6 @@ export class HttpJsonTransport {
 
   ping(): Promise<number> {
     return Promise.reject(new RpcError(Code.Unimplemented, "HTTP JSON has no ping"));
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-/** JSON-RPC 2.0 over HTTP POST: one request per call; oneway calls are notifications. */
-export class JsonRpcHttpTransport {
-  private nextId = 1;
-
-  constructor(
-    private readonly url: string,
-    private readonly limits: Limits,
-    private readonly fetch: Fetch,
-    private readonly methodName: ((m: RpcRequest["method"]) => string) | undefined,
-  ) {}
-
-  async call(req: RpcRequest): Promise<RpcResponse> {
-    const kind = req.method.kind;
-    if (kind !== "unary" && kind !== "oneway") {
-      throw new RpcError(
-        Code.Unimplemented,
-        `${req.method.path}: JSON-RPC carries unary and oneway calls, not ${kind}`,
-      );
-    }
-    const dialect: JsonRpcDialect = "2.0";
-    const name = this.methodName?.(req.method) ?? `${req.method.service}.${req.method.name}`;
-    const id = kind === "oneway" ? undefined : this.nextId++;
-    const s = requestSignal(req);
-    try {
-      const res = await this.fetch(this.url, {
-        method: "POST",
-        headers: headersFor(req),
-        body: requestText(dialect, name, req.input, id),
-        signal: s.signal,
-      }).catch((err: unknown) => {
-        if (s.signal.aborted) throw s.reason();
-        throw new RpcError(Code.Unavailable, `cannot reach ${this.url}: ${(err as Error).message}`, {
-          safeToRetry: true,
-          cause: err,
-        });
-      });
-      const body = await readBody(res, this.limits.maxMessageBytes);
-      if (id === undefined) return { output: undefined, metadata: createMetadata() };
-      if (!res.ok && body.length === 0) throw new RpcError(codeOfHttpStatus(res.status), `HTTP ${res.status}`);
-      const reply = fromJsonText(utf8Text(body), this.limits.maxDepth);
-      if (typeof reply !== "object" || reply === null || Array.isArray(reply)) {
-        throw new RpcError(Code.Internal, "server sent something other than a response object");
-      }
-      const outcome = replyOutcome(reply as Record<string, unknown>, dialect);
-      if (outcome instanceof RpcError) throw outcome;
-      return outcome;
-    } catch (err) {
-      if (s.signal.aborted) throw s.reason();
-      throw RpcError.from(err, Code.Internal);
-    } finally {
-      s.done();
-    }
-  }
-
-  ping(): Promise<number> {
-    return Promise.reject(new RpcError(Code.Unimplemented, "JSON-RPC has no ping"));
   }
 
   close(): Promise<void> {

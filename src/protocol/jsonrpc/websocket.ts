@@ -1,7 +1,8 @@
-import { Code } from "../core/code.js";
-import { RpcError } from "../core/rpc-error.js";
-import type { JsonRpcEndpoint } from "../protocol/jsonrpc/server.js";
-import { messageBytes, type WebSocketLike, WsState } from "../protocol/websocket-like.js";
+import { Code } from "../../core/code.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { DrainableSession } from "../protocol.js";
+import { messageBytes, type WebSocketLike, WsState } from "../websocket-like.js";
+import type { JsonRpcEndpoint } from "./server.js";
 
 const encoder = new TextEncoder();
 
@@ -9,12 +10,12 @@ const encoder = new TextEncoder();
  * JSON-RPC 2.0 over a WebSocket: each message (text or binary) is one JSON text, each answer one
  * text message. Returns the session's drain controls.
  */
-export function jsonRpcOverWebSocket(
+export function serveWebSocket(
   ws: WebSocketLike,
   endpoint: JsonRpcEndpoint,
   maxMessageBytes: number,
   onClose: () => void,
-): { goAway(): void; forceClose(): void } {
+): DrainableSession {
   let draining = false;
   let closed = false;
   const send = (text: string | undefined) => {

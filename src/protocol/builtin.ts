@@ -1,0 +1,23 @@
+import { farcallProtocol } from "./farcall/protocol.js";
+import { type HttpProtocolOptions, httpProtocol } from "./http/protocol.js";
+import { goConnectProtocol, type JsonRpcProtocolOptions, jsonRpcProtocol } from "./jsonrpc/protocol.js";
+import type { Protocol } from "./protocol.js";
+
+/** Options of the built-in protocols, each under its name. */
+export interface BuiltinProtocolOptions {
+  readonly http?: HttpProtocolOptions;
+  readonly jsonRpc?: JsonRpcProtocolOptions;
+}
+
+/**
+ * The protocols every farcall server speaks and every client dials by default, in sniffing order:
+ * farcall framing, Go's `CONNECT` (before HTTP, which would take its capital letter), JSON-RPC, HTTP.
+ */
+export function builtinProtocols(options: BuiltinProtocolOptions = {}): Protocol[] {
+  return [
+    farcallProtocol(),
+    goConnectProtocol(options.jsonRpc),
+    jsonRpcProtocol(options.jsonRpc),
+    httpProtocol(options.http),
+  ];
+}
