@@ -12,6 +12,7 @@ import {
 } from "../core/service.js";
 import { builtinProtocols } from "../protocol/builtin.js";
 import {
+  type AttachableStream,
   type Connection,
   type DrainableSession,
   type Protocol,
@@ -20,7 +21,6 @@ import {
   sniffProtocols,
 } from "../protocol/protocol.js";
 import { HttpEndpoint } from "../transport/http.js";
-import type { SocketStream } from "../transport/socket-stream.js";
 import { type Listener, listen } from "../transport/tcp.js";
 import { type HandlerFn, Router } from "./router.js";
 
@@ -103,7 +103,7 @@ export class Server {
   private readonly listeners: Listener[] = [];
   private readonly sessions = new Set<DrainableSession>();
   private readonly handshakeTimeoutMs: number;
-  private readonly pending = new Set<SocketStream>();
+  private readonly pending = new Set<AttachableStream>();
   private closing: Promise<void> | undefined;
   private sessionsGone: (() => void) | undefined;
 
@@ -177,6 +177,15 @@ export class Server {
     return listener.address;
   }
 
+  /**
+   * Serves a connection that is already open (an in-memory pair's end, a socket from elsewhere):
+   * it is sniffed and served as an accepted connection would be.
+   * @throws TypeError for a protocol name the server does not have
+   */
+  serveStream(stream: AttachableStream, options: ListenOptions = {}): void {
+    this.accept(stream, this.serveContext(this.protocolsNamed(options.protocols)));
+  }
+
   /** Addresses listened on. */
   get addresses(): string[] {
     return this.listeners.map((l) => l.address);
@@ -240,7 +249,7 @@ export class Server {
    * Holds a new connection until the listener's protocols recognise its first bytes, then hands it
    * to that protocol. The handshake timer runs until the protocol says its handshake is done.
    */
-  private accept(stream: SocketStream, ctx: ServeContext): void {
+  private accept(stream: AttachableStream, ctx: ServeContext): void {
     if (this.closing !== undefined) return stream.destroy();
     this.pending.add(stream);
     const timer = setTimeout(() => stream.destroy(), this.handshakeTimeoutMs);
