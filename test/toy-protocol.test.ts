@@ -46,6 +46,7 @@ function lines(onLine: (line: string) => void): (chunk: Uint8Array) => boolean {
 /** The client side: `call <id> <path> <json>` out, `ok <id> <json>` or `err <id> <code> <text>` in. */
 class LineSession implements ChannelSession {
   closed = false;
+  established = false;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: RpcError) => void }>();
 
@@ -58,6 +59,7 @@ class LineSession implements ChannelSession {
       const p = m === null ? undefined : this.pending.get(Number(m[2]));
       if (m === null || p === undefined) return;
       this.pending.delete(Number(m[2]));
+      this.established = true;
       if (m[1] === "ok") p.resolve(JSON.parse(m[3] as string));
       else p.reject(new RpcError(codeFromString(m[3] as string), m[4] ?? ""));
     });

@@ -1,4 +1,5 @@
 import { Code } from "../core/code.js";
+import { canceledBy, maxTimerMs, remainingMs } from "../core/deadline.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { CallTransport, ChannelSession, Dial } from "../protocol/protocol.js";
@@ -49,11 +50,18 @@ export class Channel implements CallTransport {
     private readonly backoff: BackoffOptions,
   ) {}
 
-  /** Sends a call on the current connection, connecting first if needed. */
+  /**
+   * Sends a call on the current connection, connecting first if needed. The call's deadline and
+   * signal cover the connecting too: a call fails at its deadline even while the connection
+   * attempt (shared by every call waiting for it) goes on.
+   */
   call(req: RpcRequest): Promise<RpcResponse> {
     const session = this.session;
     if (session?.usable) return session.call(req.method, req.input, req);
-    return this.connect().then((s) => s.call(req.method, req.input, req));
+    const connecting = this.connect();
+    if (req.deadline === undefined && req.signal === undefined)
+      return connecting.then((s) => s.call(req.method, req.input, req));
+    return whileConnecting(connecting, req).then((s) => s.call(req.method, req.input, req));
   }
 
   /** Round-trip time to the server in ms. */
@@ -91,8 +99,9 @@ export class Channel implements CallTransport {
       onDrain: () => session !== undefined && this.retire(session),
       // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
       resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options)),
-      onClose: () => {
+      onClose: (error) => {
         if (session === undefined) return;
+        this.closedSession(session, error);
         this.retire(session);
         this.old.delete(session);
         this.checkIdle();
@@ -101,21 +110,35 @@ export class Channel implements CallTransport {
       (opened) => {
         session = opened;
         this.connecting = undefined;
-        this.failures = 0;
         if (this.closed) opened.shutdown();
         if (!opened.closed) this.session = opened;
+        else this.closedSession(opened, new RpcError(Code.Unavailable, "connection closed at once"));
         return opened;
       },
       (err: unknown) => {
         this.connecting = undefined;
-        this.failures++;
-        this.retryAt = Date.now() + backoffDelay(this.failures, this.backoff);
-        this.lastError = RpcError.from(err, Code.Unavailable);
+        this.failed(RpcError.from(err, Code.Unavailable));
         this.checkIdle();
         throw this.lastError;
       },
     );
     return this.connecting;
+  }
+
+  /**
+   * A connection closed. One that never showed the peer speaks the protocol (accepted, then
+   * closed; a bad preface) counts as a failed attempt, so a broken server is not dialled again for
+   * every call; one that did resets the backoff.
+   */
+  private closedSession(session: ChannelSession, error: RpcError): void {
+    if (session.established) this.failures = 0;
+    else this.failed(error);
+  }
+
+  private failed(error: RpcError): void {
+    this.failures++;
+    this.retryAt = Date.now() + backoffDelay(this.failures, this.backoff);
+    this.lastError = error;
   }
 
   /** Stops giving `session` new calls; it closes itself once its calls are done. */
@@ -130,4 +153,29 @@ export class Channel implements CallTransport {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** `connecting`, or the call's deadline or abort, whichever comes first. */
+function whileConnecting(connecting: Promise<ChannelSession>, req: RpcRequest): Promise<ChannelSession> {
+  const signal = req.signal;
+  if (signal?.aborted) return Promise.reject(canceledBy(signal));
+  return new Promise((resolve, reject) => {
+    const ms = remainingMs(req.deadline);
+    const done = (err: RpcError | undefined, s?: ChannelSession) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (err !== undefined) reject(err);
+      else resolve(s as ChannelSession);
+    };
+    const onAbort = () => done(canceledBy(signal as AbortSignal));
+    const timer =
+      ms <= maxTimerMs
+        ? setTimeout(() => done(new RpcError(Code.DeadlineExceeded, "deadline exceeded while connecting")), ms)
+        : undefined;
+    signal?.addEventListener("abort", onAbort, { once: true });
+    connecting.then(
+      (s) => done(undefined, s),
+      (err: RpcError) => done(err),
+    );
+  });
 }

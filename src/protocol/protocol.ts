@@ -142,6 +142,11 @@ export interface ChannelSession {
   /** False once draining or closed: new calls go to a new session. */
   readonly usable: boolean;
   readonly closed: boolean;
+  /**
+   * True once the peer has shown it speaks the protocol (farcall: its preface; JSON-RPC: a reply).
+   * A session that closes before that counts as a failed connection attempt (backoff).
+   */
+  readonly established: boolean;
   call(method: MethodDescriptor, input: unknown, options: SessionCallOptions): Promise<RpcResponse>;
   ping(): Promise<number>;
   /** Lets calls in flight finish, then closes. */

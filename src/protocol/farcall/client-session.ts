@@ -113,6 +113,11 @@ export class ClientSession extends Session {
     return this.calls.size;
   }
 
+  /** True once the server's preface arrived and matched. */
+  get established(): boolean {
+    return this.ready;
+  }
+
   /** True when new calls may use this session. */
   get usable(): boolean {
     return !this.closed && !this.draining;

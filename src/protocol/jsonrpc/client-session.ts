@@ -74,6 +74,8 @@ export class JsonRpcClientSession {
   private readonly pending = new IdTable<Pending>();
   private draining = false;
   closed = false;
+  /** Set at the first reply: the server speaks JSON-RPC. */
+  established = false;
 
   constructor(
     private readonly pipe: TextPipe,
@@ -143,6 +145,7 @@ export class JsonRpcClientSession {
       if (r.error !== undefined && r.error !== null) return this.fail(fromJsonRpcError(r.error));
       return;
     }
+    this.established = true;
     this.settle(r.id, replyOutcome(r, this.options.dialect));
   }
 
