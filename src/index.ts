@@ -4,14 +4,20 @@
  * @packageDocumentation
  */
 
-export type { BackoffOptions } from "./client/channel.js";
+export { type BackoffOptions, retryRefusedWhileDraining } from "./client/channel.js";
 export { Client, type ClientOptions } from "./client/client.js";
 export { createClient } from "./client/connect.js";
 export type { ClientMethod, Invoke, ProxyClient, ServiceClient } from "./client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "./codec/index.js";
 export * from "./core/public.js";
 export { type BuiltinProtocolOptions, builtinProtocols } from "./protocol/builtin.js";
-export type { CallTransport, Protocol } from "./protocol/protocol.js";
+export type {
+  CallTransport,
+  ChannelState,
+  Protocol,
+  RetryDecision,
+  RetryPolicy,
+} from "./protocol/protocol.js";
 export {
   createServer,
   type ListenOptions,

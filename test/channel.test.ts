@@ -7,9 +7,9 @@ import { connect, createServer as createNetServer, type Socket } from "node:net"
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Arith } from "../examples/demo/services.js";
-import { Code, createClient, RpcError } from "../src/index.js";
-import { rejectsWith } from "./fixtures.js";
+import { Arith, arithImpl } from "../examples/demo/services.js";
+import { Code, createClient, createServer, RpcError } from "../src/index.js";
+import { rejectsWith, until } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
 
 const cleanups = trackCleanups();
@@ -105,4 +105,60 @@ describe("backoff after accept-then-close", () => {
       assert.ok(accepted <= 2, `${accepted} connections for 20 calls`);
     });
   }
+});
+
+describe("connectivity a balancer can watch", () => {
+  test("idle → connecting → ready on connect(), idle after the server's GOAWAY, shutdown on close()", async () => {
+    const server = createServer().add(
+      Arith,
+      arithImpl(() => {}),
+    );
+    const address = await server.listen("tcp://127.0.0.1:0");
+    cleanups.push(() => server.close({ graceMs: 200 }));
+    const client = createClient(address);
+    cleanups.push(() => client.close());
+    const seen: string[] = [];
+    client.onStateChange((s) => seen.push(s));
+    assert.equal(client.state, "idle");
+    await client.connect();
+    assert.equal(client.state, "ready");
+    assert.equal(await client.service(Arith).add({ a: 1, b: 2 }), 3);
+    await server.close({ graceMs: 200 });
+    await until(() => client.state === "idle");
+    await client.close();
+    assert.deepEqual(seen, ["connecting", "ready", "idle", "shutdown"]);
+  });
+
+  test("a refused connect is transient_failure, and connect() says why", async () => {
+    const probe = createNetServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    const client = createClient(`tcp://127.0.0.1:${port}`);
+    cleanups.push(() => client.close());
+    await assert.rejects(client.connect(), (err: unknown) => err instanceof RpcError && err.code === Code.Unavailable);
+    assert.equal(client.state, "transient_failure");
+  });
+});
+
+describe("the server's announced limits", () => {
+  test("calls beyond the server's maxInflight are refused by the client, unsent and safe to retry", async () => {
+    const server = createServer({ limits: { maxInflight: 2 } }).add(
+      Arith,
+      arithImpl(() => {}),
+    );
+    const address = await server.listen("tcp://127.0.0.1:0");
+    cleanups.push(() => server.close({ graceMs: 200 }));
+    const client = createClient(address);
+    cleanups.push(() => client.close());
+    const arith = client.service(Arith);
+    await client.connect();
+    await arith.add({ a: 0, b: 0 }); // the server's SETTINGS are in
+    const slow = [arith.sleep({ ms: 300 }), arith.sleep({ ms: 300 })];
+    const err = await rejectsWith(arith.add({ a: 1, b: 1 }), Code.ResourceExhausted);
+    assert.equal(err.safeToRetry, true);
+    assert.match(err.rawMessage, /allows 2/);
+    await Promise.all(slow);
+    assert.equal(await arith.add({ a: 1, b: 1 }), 2);
+  });
 });

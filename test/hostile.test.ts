@@ -7,7 +7,15 @@ import assert from "node:assert/strict";
 import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
-import { Code, createClient, createServer, type Server, type ServerOptions } from "../src/index.js";
+import {
+  type ClientOptions,
+  Code,
+  createClient,
+  createServer,
+  type RetryDecision,
+  type Server,
+  type ServerOptions,
+} from "../src/index.js";
 import { stillServes } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
 import { LinePeer } from "./line-peer.js";
@@ -806,8 +814,11 @@ describe("hostile server, real client", () => {
     return `tcp://127.0.0.1:${bound.port}`;
   }
 
-  async function callFails(address: string): Promise<{ code: Code; message: string; ms: number }> {
-    const client = createClient(address, { codec: "json", connectTimeoutMs: 1_000 });
+  async function callFails(
+    address: string,
+    options: ClientOptions = {},
+  ): Promise<{ code: Code; message: string; ms: number }> {
+    const client = createClient(address, { codec: "json", connectTimeoutMs: 1_000, ...options });
     opened.push(() => client.close());
     const started = Date.now();
     try {
@@ -819,38 +830,44 @@ describe("hostile server, real client", () => {
     assert.fail("the call succeeded against a hostile server");
   }
 
-  test("a server that is always draining: a refused call is sent once more, then fails", async () => {
-    let requests = 0;
-    const reason = (code: number, message: string) => {
-      const m = Buffer.from(message);
-      const b = Buffer.alloc(3);
-      b.writeUInt8(code, 0);
-      b.writeUInt16BE(m.length, 1);
-      return Buffer.concat([b, m]);
-    };
-    const address = await fakeServer((socket, first) => {
-      socket.write(preface(codecId.json));
-      // Every REQUEST is refused unprocessed after a GOAWAY, as by a server shutting down.
-      let seen = first.subarray(8);
-      const onData = (chunk: Buffer) => {
-        seen = Buffer.concat([seen, chunk]);
-        while (seen.length >= 10 && seen.length >= 10 + seen.readUInt32BE(0)) {
-          const length = seen.readUInt32BE(0);
-          if (seen.readUInt8(4) === T.Request) {
-            requests++;
-            socket.write(frame(T.GoAway, 0, 0, reason(Code.Unavailable, "shutting down")));
-            socket.write(frame(T.Error, 0x20, seen.readUInt32BE(6), reason(Code.Unavailable, "not processed")));
-          }
-          seen = seen.subarray(10 + length);
-        }
+  for (const [what, retryPolicy, expected] of [
+    ["the default policy sends a refused call once more, then it fails", undefined, 2],
+    ["a policy that declines lets the refusal through at once", () => false, 1],
+    ["a policy may allow more attempts, and is asked with the count", (d: RetryDecision) => d.attempt < 3, 3],
+  ] as const) {
+    test(`a server that is always draining: ${what}`, async () => {
+      let requests = 0;
+      const reason = (code: number, message: string) => {
+        const m = Buffer.from(message);
+        const b = Buffer.alloc(3);
+        b.writeUInt8(code, 0);
+        b.writeUInt16BE(m.length, 1);
+        return Buffer.concat([b, m]);
       };
-      socket.on("data", onData);
-      onData(Buffer.alloc(0));
+      const address = await fakeServer((socket, first) => {
+        socket.write(preface(codecId.json));
+        // Every REQUEST is refused unprocessed after a GOAWAY, as by a server shutting down.
+        let seen = first.subarray(8);
+        const onData = (chunk: Buffer) => {
+          seen = Buffer.concat([seen, chunk]);
+          while (seen.length >= 10 && seen.length >= 10 + seen.readUInt32BE(0)) {
+            const length = seen.readUInt32BE(0);
+            if (seen.readUInt8(4) === T.Request) {
+              requests++;
+              socket.write(frame(T.GoAway, 0, 0, reason(Code.Unavailable, "shutting down")));
+              socket.write(frame(T.Error, 0x20, seen.readUInt32BE(6), reason(Code.Unavailable, "not processed")));
+            }
+            seen = seen.subarray(10 + length);
+          }
+        };
+        socket.on("data", onData);
+        onData(Buffer.alloc(0));
+      });
+      const failure = await callFails(address, { retryPolicy });
+      assert.equal(failure.code, Code.Unavailable);
+      assert.equal(requests, expected);
     });
-    const failure = await callFails(address);
-    assert.equal(failure.code, Code.Unavailable);
-    assert.equal(requests, 2, "sent once, resent once");
-  });
+  }
 
   test("server declares a 0xFFFFFFFF frame: the call fails fast naming the length", async () => {
     const address = await fakeServer((socket) => {

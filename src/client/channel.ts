@@ -2,7 +2,7 @@ import { Code } from "../core/code.js";
 import { canceledBy, maxTimerMs, remainingMs } from "../core/deadline.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { CallTransport, ChannelSession, Dial } from "../protocol/protocol.js";
+import type { CallTransport, ChannelSession, ChannelState, Dial, RetryPolicy } from "../protocol/protocol.js";
 
 /** Reconnect backoff: the wait after the n-th failed attempt is min(maxMs, initialMs·multiplier^(n-1)) ± jitter. */
 export interface BackoffOptions {
@@ -27,13 +27,23 @@ export function backoffDelay(failures: number, b: BackoffOptions, random: () => 
 }
 
 /**
- * One endpoint's connection: made lazily on the first call, shared by every call (multiplexed),
- * replaced when it drains or drops. After a failed attempt, calls fail fast with `unavailable`
- * (safe to retry) until the backoff has passed; then the next call tries again. No timer runs in
- * the background.
- *
- * States: idle (no session) → connecting → ready → (goaway or close) → idle; a failed connect
- * leaves `retryAt` set.
+ * The default retry policy: a unary call the server refused unprocessed because it was draining
+ * (GOAWAY) goes once more, on a fresh connection; nothing else is retried.
+ */
+export const retryRefusedWhileDraining: RetryPolicy = (d) => d.draining && d.attempt === 1 && d.method.kind === "unary";
+
+/** Options of a {@link Channel}. */
+export interface ChannelOptions {
+  readonly backoff: BackoffOptions;
+  /** Which refused calls go again; default {@link retryRefusedWhileDraining}. */
+  readonly retryPolicy?: RetryPolicy | undefined;
+}
+
+/**
+ * One endpoint's connection: made lazily on the first call (or by `connect()`), shared by every
+ * call (multiplexed), replaced when it drains or drops. After a failed attempt, calls fail fast
+ * with `unavailable` (safe to retry) until the backoff has passed; then the next call tries again.
+ * No timer runs in the background. A balancer watches `state` through `onStateChange`.
  */
 export class Channel implements CallTransport {
   private session: ChannelSession | undefined;
@@ -44,11 +54,37 @@ export class Channel implements CallTransport {
   private lastError: RpcError | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private current: ChannelState = "idle";
+  private readonly watchers = new Set<(state: ChannelState) => void>();
+  private readonly backoff: BackoffOptions;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     private readonly dial: Dial,
-    private readonly backoff: BackoffOptions,
-  ) {}
+    options: ChannelOptions,
+  ) {
+    this.backoff = options.backoff;
+    this.retryPolicy = options.retryPolicy ?? retryRefusedWhileDraining;
+  }
+
+  /** The channel's connectivity now. */
+  get state(): ChannelState {
+    return this.current;
+  }
+
+  /** Calls `cb` with every new state; returns the function that stops it. */
+  onStateChange(cb: (state: ChannelState) => void): () => void {
+    this.watchers.add(cb);
+    return () => this.watchers.delete(cb);
+  }
+
+  /**
+   * Connects now instead of at the first call; resolves once the connection is open.
+   * @throws RpcError `unavailable` when the attempt fails, or fails fast during backoff
+   */
+  async connect(): Promise<void> {
+    await this.connected();
+  }
 
   /**
    * Sends a call on the current connection, connecting first if needed. The call's deadline and
@@ -58,7 +94,7 @@ export class Channel implements CallTransport {
   call(req: RpcRequest): Promise<RpcResponse> {
     const session = this.session;
     if (session?.usable) return session.call(req.method, req.input, req);
-    const connecting = this.connect();
+    const connecting = this.connected();
     if (req.deadline === undefined && req.signal === undefined)
       return connecting.then((s) => s.call(req.method, req.input, req));
     return whileConnecting(connecting, req).then((s) => s.call(req.method, req.input, req));
@@ -66,13 +102,14 @@ export class Channel implements CallTransport {
 
   /** Round-trip time to the server in ms. */
   async ping(): Promise<number> {
-    const s = this.session?.usable ? this.session : await this.connect();
+    const s = this.session?.usable ? this.session : await this.connected();
     return s.ping();
   }
 
   /** Lets calls in flight finish, then closes every connection; new calls fail. */
   close(): Promise<void> {
     this.closed = true;
+    this.setState("shutdown");
     const sessions = [...this.old];
     if (this.session !== undefined) sessions.push(this.session);
     for (const s of sessions) s.shutdown();
@@ -80,7 +117,14 @@ export class Channel implements CallTransport {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private connect(): Promise<ChannelSession> {
+  private setState(state: ChannelState): void {
+    if (this.current === state || this.current === "shutdown") return;
+    this.current = state;
+    for (const w of [...this.watchers]) w(state);
+  }
+
+  /** The current usable session, or the one being made. */
+  private connected(): Promise<ChannelSession> {
     if (this.closed) return Promise.reject(new RpcError(Code.Unavailable, "client is closed", { safeToRetry: true }));
     if (this.session?.usable) return Promise.resolve(this.session);
     if (this.connecting !== undefined) return this.connecting;
@@ -95,10 +139,14 @@ export class Channel implements CallTransport {
       );
     }
     let session: ChannelSession | undefined;
+    this.setState("connecting");
     this.connecting = this.dial({
       onDrain: () => session !== undefined && this.retire(session),
-      // A unary call refused unprocessed by a draining server goes once more on a fresh connection.
-      resend: (method, input, options) => this.connect().then((s) => s.call(method, input, options)),
+      retry: (method, input, options, error, draining) => {
+        const attempt = options.attempt ?? 1;
+        if (!this.retryPolicy({ method, error, attempt, draining })) return undefined;
+        return this.connected().then((s) => s.call(method, input, { ...options, attempt: attempt + 1 }));
+      },
       onClose: (error) => {
         if (session === undefined) return;
         this.closedSession(session, error);
@@ -111,8 +159,10 @@ export class Channel implements CallTransport {
         session = opened;
         this.connecting = undefined;
         if (this.closed) opened.shutdown();
-        if (!opened.closed) this.session = opened;
-        else this.closedSession(opened, new RpcError(Code.Unavailable, "connection closed at once"));
+        if (!opened.closed) {
+          this.session = opened;
+          this.setState("ready");
+        } else this.closedSession(opened, new RpcError(Code.Unavailable, "connection closed at once"));
         return opened;
       },
       (err: unknown) => {
@@ -133,17 +183,23 @@ export class Channel implements CallTransport {
   private closedSession(session: ChannelSession, error: RpcError): void {
     if (session.established) this.failures = 0;
     else this.failed(error);
+    if (this.session === undefined || this.session === session)
+      this.setState(session.established ? "idle" : "transient_failure");
   }
 
   private failed(error: RpcError): void {
     this.failures++;
     this.retryAt = Date.now() + backoffDelay(this.failures, this.backoff);
     this.lastError = error;
+    this.setState("transient_failure");
   }
 
   /** Stops giving `session` new calls; it closes itself once its calls are done. */
   private retire(session: ChannelSession): void {
-    if (this.session === session) this.session = undefined;
+    if (this.session === session) {
+      this.session = undefined;
+      if (this.connecting === undefined) this.setState("idle");
+    }
     if (!session.closed) this.old.add(session);
   }
 

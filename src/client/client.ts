@@ -6,7 +6,7 @@ import type { Limits } from "../core/limits.js";
 import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
-import type { CallTransport, Protocol } from "../protocol/protocol.js";
+import type { CallTransport, ChannelState, Protocol, RetryPolicy } from "../protocol/protocol.js";
 import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
 
@@ -32,6 +32,11 @@ export interface ClientOptions {
    * that owns the address's scheme builds the transport.
    */
   protocols?: readonly Protocol[];
+  /**
+   * Which calls refused unprocessed (`safeToRetry`) are sent again. Default: a unary call refused
+   * by a draining server goes once more on a fresh connection (`retryRefusedWhileDraining`).
+   */
+  retryPolicy?: RetryPolicy;
 }
 
 const noMetadata = Object.freeze(createMetadata());
@@ -84,6 +89,24 @@ export class Client {
       reuseBuffers: options.reuseBuffers,
     });
   };
+
+  /**
+   * Connects now instead of at the first call (a no-op over HTTP, which has no connection).
+   * @throws RpcError `unavailable` when the attempt fails
+   */
+  connect(): Promise<void> {
+    return this.transport.connect?.() ?? Promise.resolve();
+  }
+
+  /** The connection's state; always `ready` over HTTP, which has no connection. */
+  get state(): ChannelState {
+    return this.transport.state ?? "ready";
+  }
+
+  /** Calls `cb` with every new connection state; returns the function that stops it. */
+  onStateChange(cb: (state: ChannelState) => void): () => void {
+    return this.transport.onStateChange?.(cb) ?? (() => {});
+  }
 
   /** Round-trip time to the server in ms (PING). */
   ping(): Promise<number> {

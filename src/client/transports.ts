@@ -58,7 +58,7 @@ export function transportFor(address: string, options: ClientOptions, platform: 
       if (f === undefined) throw unsupported();
       return f;
     },
-    channel: (dial) => new Channel(dial, backoff),
+    channel: (dial) => new Channel(dial, { backoff, retryPolicy: options.retryPolicy }),
   };
   return dialer(ctx);
 }

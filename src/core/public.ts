@@ -15,6 +15,7 @@ export { createMetadata, type Metadata } from "./metadata.js";
 export { RpcError, type RpcErrorOptions } from "./rpc-error.js";
 export type { StandardSchemaV1 } from "./schema.js";
 export {
+  type AnySpec,
   bidiStream,
   type CallOptions,
   clientStream,

@@ -123,11 +123,18 @@ export interface SessionCallOptions {
   /** Epoch ms. */
   deadline?: number | undefined;
   signal?: AbortSignal | undefined;
-  /** Set on a call sent again after a draining server refused it: it is not resent a second time. */
-  resent?: boolean | undefined;
+  /** Which attempt this is: 1 (or unset) the first; a retry policy's decisions count them. */
+  attempt?: number | undefined;
   /** Streamed replies: byte values may live in buffers reused once the next message is asked for. */
   reuseBuffers?: boolean | undefined;
 }
+
+/**
+ * A connection's connectivity, as gRPC names it: `idle` (no connection, none being made),
+ * `connecting`, `ready`, `transient_failure` (the last attempt failed; calls fail fast until the
+ * backoff has passed), `shutdown` (closed).
+ */
+export type ChannelState = "idle" | "connecting" | "ready" | "transient_failure" | "shutdown";
 
 /** What carries a client's calls: a channel of connections, or a stateless HTTP transport. */
 export interface CallTransport {
@@ -135,6 +142,12 @@ export interface CallTransport {
   ping(): Promise<number>;
   /** Lets calls in flight finish, then closes. */
   close(): Promise<void>;
+  /** Connects now (transports with connections); stateless ones have nothing to do. */
+  connect?(): Promise<void>;
+  /** Connectivity (transports with connections). */
+  readonly state?: ChannelState;
+  /** Calls `cb` with every new state; returns the function that stops it. */
+  onStateChange?(cb: (state: ChannelState) => void): () => void;
 }
 
 /** One connection's client session, as a channel drives it. */
@@ -160,11 +173,35 @@ export interface ChannelHooks {
   /** The connection is gone. */
   onClose(error: RpcError): void;
   /**
-   * Sends a unary call again on another connection: for calls the server refused unprocessed
-   * while draining (they cannot have run).
+   * A call failed with an error marked safe to retry (the server refused it unprocessed): returns
+   * the retried call's result when the client's retry policy retries it, else `undefined`.
+   * `draining` says the refusal came from a connection the server is draining.
    */
-  resend(method: MethodDescriptor, input: unknown, options: SessionCallOptions): Promise<RpcResponse>;
+  retry(
+    method: MethodDescriptor,
+    input: unknown,
+    options: SessionCallOptions,
+    error: RpcError,
+    draining: boolean,
+  ): Promise<RpcResponse> | undefined;
 }
+
+/** What a retry policy decides on: one failed attempt of a call. */
+export interface RetryDecision {
+  readonly method: MethodDescriptor;
+  readonly error: RpcError;
+  /** Attempts made so far, this one included (1 after the first). */
+  readonly attempt: number;
+  /** The refusal came from a connection the server is draining (GOAWAY). */
+  readonly draining: boolean;
+}
+
+/**
+ * Whether to send a failed call again, on a fresh connection if the current one is draining. It
+ * is asked only for errors marked `safeToRetry` (the call provably did not run), so no policy can
+ * make a call run twice.
+ */
+export type RetryPolicy = (decision: RetryDecision) => boolean;
 
 /** Opens a connection and starts a session on it, wired to the channel's hooks. */
 export type Dial = (hooks: ChannelHooks) => Promise<ChannelSession>;

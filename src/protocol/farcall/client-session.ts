@@ -9,7 +9,7 @@ import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
-import type { SessionCallOptions } from "../protocol.js";
+import type { ChannelHooks, SessionCallOptions } from "../protocol.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
 import { LentBuffers } from "./lent-buffers.js";
 import {
@@ -34,11 +34,8 @@ export interface ClientSessionHooks {
   onClose?: (error: RpcError) => void;
   /** False sends the method name on every REQUEST instead of binding ids (for benchmarks). */
   methodIds?: boolean;
-  /**
-   * Sends a unary call again elsewhere: called when the server refused it unprocessed because it
-   * was draining (the call cannot have run). Without it, such calls fail with `unavailable`.
-   */
-  resend?: (method: MethodDescriptor, input: unknown, options: SessionCallOptions) => Promise<RpcResponse>;
+  /** See {@link ChannelHooks.retry}; without it, refused calls fail with their error. */
+  retry?: ChannelHooks["retry"];
 }
 
 const deadlineByte = Uint8Array.of(Code.DeadlineExceeded);
@@ -148,6 +145,17 @@ export class ClientSession extends Session {
     }
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(canceledBy(signal));
+    // The server said in SETTINGS how many calls it keeps open per connection: beyond that it would
+    // refuse the call anyway, so it is refused here without a round trip (not sent: safe to retry).
+    if (this.calls.size >= this.peer.maxInflight && method.kind !== "oneway") {
+      return Promise.reject(
+        new RpcError(
+          Code.ResourceExhausted,
+          `too many calls in flight on this connection (the server allows ${this.peer.maxInflight})`,
+          { safeToRetry: true },
+        ),
+      );
+    }
     let timeoutMs: number | undefined;
     if (options.deadline !== undefined) {
       timeoutMs = options.deadline - Date.now();
@@ -273,16 +281,13 @@ export class ClientSession extends Session {
         case FrameType.Error: {
           const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b));
           this.finish(call);
-          const resend = this.hooks.resend;
-          if (
-            error.safeToRetry &&
-            this.draining &&
-            call.method.kind === "unary" &&
-            resend !== undefined &&
-            call.options?.resent !== true
-          ) {
-            resend(call.method, call.input, { ...call.options, resent: true }).then(call.resolve, call.reject);
-          } else this.settle(call, error);
+          // Only a unary call keeps its input (a stream's iterable may be consumed), so only it can go again.
+          const again =
+            error.safeToRetry && call.method.kind === "unary"
+              ? this.hooks.retry?.(call.method, call.input, call.options ?? {}, error, this.draining)
+              : undefined;
+          if (again !== undefined) again.then(call.resolve, call.reject);
+          else this.settle(call, error);
           return;
         }
         case FrameType.Data: {
