@@ -6,14 +6,18 @@ import type { Limits } from "../core/limits.js";
 import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
+import type { FramedCodec } from "../protocol/farcall/codecs.js";
 import type { CallTransport, ChannelState, Protocol, RetryPolicy } from "../protocol/protocol.js";
 import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
 
 /** Options for {@link createClient}. */
 export interface ClientOptions {
-  /** `msgpack` (default), `json`, or a codec object. */
-  codec?: "msgpack" | "json" | Codec;
+  /**
+   * farcall framing's codec: `msgpack` (default), `json`, a built-in codec object, or
+   * `{ id, codec }` for another codec with its preface id (3–255).
+   */
+  codec?: "msgpack" | "json" | Codec | FramedCodec;
   /** Limits on what the server may send; see {@link Limits}. */
   limits?: Partial<Limits>;
   /** Client interceptors; the first is outermost. */

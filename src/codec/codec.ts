@@ -2,19 +2,22 @@ import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 
 /**
- * Turns values into bytes and back; knows nothing of frames or sockets.
+ * Turns values into bytes and back; knows nothing of frames, sockets or protocols (a protocol that
+ * names codecs on its wire, as farcall's preface does, keeps its own table of them).
  * A codec never instantiates a type named by the peer and never yields an object with a
  * `__proto__` key; input nested deeper than `maxDepth` is rejected before it is built.
+ *
+ * Self-describing codecs (JSON, MessagePack) ignore `type`. A schema-driven one (XDR, protobuf)
+ * needs it: the method's wire type for the message (`MethodDescriptor.wire.input` or `.output`),
+ * so a protocol picks and drives it per method.
  */
 export interface Codec {
   /** Name in docs and options: `json`, `msgpack`. */
   readonly name: string;
-  /** Number in the farcall connection preface. */
-  readonly id: number;
   /** @throws RpcError `internal` when the value cannot be encoded. */
-  encode(value: unknown): Uint8Array;
+  encode(value: unknown, type?: unknown): Uint8Array;
   /** @throws RpcError `invalid_argument` on malformed or over-deep input. */
-  decode(bytes: Uint8Array, maxDepth: number): unknown;
+  decode(bytes: Uint8Array, maxDepth: number, type?: unknown): unknown;
   /**
    * If this codec encodes a `Uint8Array` of `length` bytes as a header followed by the bytes
    * themselves, returns that header, so large byte values can be written by reference instead of

@@ -6,10 +6,10 @@ export type { Codec } from "./codec.js";
 export { jsonCodec } from "./json.js";
 export { msgpackCodec } from "./msgpack.js";
 
-/** The codecs every farcall peer knows, by wire id. */
+/** The codecs farcall has built in. */
 export const builtinCodecs: readonly Codec[] = [jsonCodec, msgpackCodec];
 
-/** Finds a built-in codec by name or wire id. */
-export function findCodec(key: string | number): Codec | undefined {
-  return builtinCodecs.find((c) => c.name === key || c.id === key);
+/** Finds a built-in codec by name. */
+export function findCodec(name: string): Codec | undefined {
+  return builtinCodecs.find((c) => c.name === name);
 }

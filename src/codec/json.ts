@@ -103,7 +103,6 @@ export function fromJsonText(text: string, maxDepth: number): unknown {
  */
 export const jsonCodec: Codec = {
   name: "json",
-  id: 1,
   encode(value) {
     return encoder.encode(toJsonText(value));
   },

@@ -17,7 +17,6 @@ const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: 
  */
 export const msgpackCodec: Codec = {
   name: "msgpack",
-  id: 2,
   encode(value) {
     try {
       return encodeCommon(value) ?? packr.pack(value);

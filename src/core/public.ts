@@ -21,10 +21,12 @@ export {
   clientStream,
   defineService,
   type MethodDescriptor,
+  type MethodIdentity,
   type MethodKind,
   type MethodSpec,
   oneway,
   type ServiceDescriptor,
   serverStream,
   unary,
+  type WireTypes,
 } from "./service.js";

@@ -6,8 +6,32 @@ import type { InferOutput, StandardSchemaV1 } from "./schema.js";
  */
 export type MethodKind = "unary" | "server_stream" | "client_stream" | "bidi_stream" | "oneway";
 
-/** What a method declaration carries: its kind, optional runtime schemas, and phantom types. */
-export interface MethodSpec<I, O, K extends MethodKind> {
+/**
+ * How a method's messages look on a wire whose codec needs a schema (XDR, protobuf): each codec
+ * defines what it takes here (a type descriptor); self-describing codecs (JSON, MessagePack) ignore it.
+ */
+export interface WireTypes {
+  readonly input?: unknown;
+  readonly output?: unknown;
+}
+
+/** What a method is, besides its messages: the facts protocols and the cluster layer need. */
+export interface MethodIdentity {
+  /**
+   * The call can run twice with the effect of once (a read, a put of a whole value): the client
+   * may retry it after a failure that does not prove it did not run. Default false.
+   */
+  readonly idempotent?: boolean | undefined;
+  /** A numeric id for wires that number procedures (ONC RPC); unique within the service. */
+  readonly id?: number | undefined;
+  /** The interface version the method belongs to (ONC RPC's version number, a semver). */
+  readonly version?: string | number | undefined;
+  /** The method's message types for schema-driven codecs. */
+  readonly wire?: WireTypes | undefined;
+}
+
+/** What a method declaration carries: its kind, optional runtime schemas, its identity, and phantom types. */
+export interface MethodSpec<I, O, K extends MethodKind> extends MethodIdentity {
   readonly kind: K;
   /** Validates requests on the server; a violation is `invalid_argument` with the issues as details. */
   readonly input?: StandardSchemaV1 | undefined;
@@ -17,16 +41,28 @@ export interface MethodSpec<I, O, K extends MethodKind> {
   readonly types?: { readonly input: I; readonly output: O };
 }
 
-/** Schemas for a method; either may be left out (its type is then `unknown`). */
-export interface SchemaPair<SI extends StandardSchemaV1 | undefined, SO extends StandardSchemaV1 | undefined> {
+/** Schemas for a method (either may be left out: its type is then `unknown`), and its identity. */
+export interface SchemaPair<SI extends StandardSchemaV1 | undefined, SO extends StandardSchemaV1 | undefined>
+  extends MethodIdentity {
   input?: SI;
   output?: SO;
 }
 
 type Out<S> = S extends StandardSchemaV1 ? InferOutput<S> : unknown;
 
-function declare(kind: MethodKind, schemas?: SchemaPair<StandardSchemaV1 | undefined, StandardSchemaV1 | undefined>) {
-  return Object.freeze({ kind, input: schemas?.input, output: schemas?.output });
+function declare(kind: MethodKind, spec?: SchemaPair<StandardSchemaV1 | undefined, StandardSchemaV1 | undefined>) {
+  if (spec?.id !== undefined && !(Number.isInteger(spec.id) && spec.id >= 0 && spec.id <= 0xffff_ffff)) {
+    throw new TypeError(`method id must be an integer from 0 to 4294967295, got ${String(spec.id)}`);
+  }
+  const out: {
+    -readonly [K in keyof MethodSpec<unknown, unknown, MethodKind>]: MethodSpec<unknown, unknown, MethodKind>[K];
+  } = { kind, input: spec?.input, output: spec?.output };
+  // Identity fields are set only when given, so a plain method's descriptor stays as small as before.
+  if (spec?.idempotent !== undefined) out.idempotent = spec.idempotent;
+  if (spec?.id !== undefined) out.id = spec.id;
+  if (spec?.version !== undefined) out.version = spec.version;
+  if (spec?.wire !== undefined) out.wire = Object.freeze({ ...spec.wire });
+  return Object.freeze(out);
 }
 
 /** A request-reply method. `unary<I, O>()` declares types only; `unary({ input, output })` adds schemas. */
@@ -67,10 +103,10 @@ export function bidiStream(schemas?: SchemaPair<StandardSchemaV1, StandardSchema
 
 /** A request with no reply: the caller learns only that it was sent. */
 export function oneway<I>(): MethodSpec<I, void, "oneway">;
-export function oneway<SI extends StandardSchemaV1 | undefined>(schemas: {
-  input?: SI;
-}): MethodSpec<Out<SI>, void, "oneway">;
-export function oneway(schemas?: { input?: StandardSchemaV1 }) {
+export function oneway<SI extends StandardSchemaV1 | undefined>(
+  schemas: { input?: SI } & MethodIdentity,
+): MethodSpec<Out<SI>, void, "oneway">;
+export function oneway(schemas?: { input?: StandardSchemaV1 } & MethodIdentity) {
   return declare("oneway", schemas) as MethodSpec<unknown, void, "oneway">;
 }
 
@@ -109,6 +145,13 @@ export function defineService<const M extends Record<string, AnySpec>>(name: str
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(method)) throw new TypeError(`invalid method name ${JSON.stringify(method)}`);
     if (typeof spec !== "object" || spec === null || typeof spec.kind !== "string") {
       throw new TypeError(`method ${name}/${method} needs a spec such as unary()`);
+    }
+    if (spec.id !== undefined) {
+      for (const other of table.values()) {
+        if (other.id === spec.id && other.version === spec.version) {
+          throw new TypeError(`methods ${other.name} and ${method} of ${name} share id ${spec.id}`);
+        }
+      }
     }
     table.set(method, Object.freeze({ ...spec, service: name, name: method, path: `${name}/${method}` }));
   }

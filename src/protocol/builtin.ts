@@ -1,10 +1,11 @@
-import { farcallProtocol } from "./farcall/protocol.js";
+import { type FarcallProtocolOptions, farcallProtocol } from "./farcall/protocol.js";
 import { type HttpProtocolOptions, httpProtocol } from "./http/protocol.js";
 import { goConnectProtocol, type JsonRpcProtocolOptions, jsonRpcProtocol } from "./jsonrpc/protocol.js";
 import type { Protocol } from "./protocol.js";
 
 /** Options of the built-in protocols, each under its name. */
 export interface BuiltinProtocolOptions {
+  readonly farcall?: FarcallProtocolOptions;
   readonly http?: HttpProtocolOptions;
   readonly jsonRpc?: JsonRpcProtocolOptions;
 }
@@ -15,7 +16,7 @@ export interface BuiltinProtocolOptions {
  */
 export function builtinProtocols(options: BuiltinProtocolOptions = {}): Protocol[] {
   return [
-    farcallProtocol(),
+    farcallProtocol(options.farcall),
     goConnectProtocol(options.jsonRpc),
     jsonRpcProtocol(options.jsonRpc),
     httpProtocol(options.http),

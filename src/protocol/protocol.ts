@@ -84,8 +84,6 @@ export interface ServerPlatform {
 export interface ServeContext {
   readonly dispatcher: ServerDispatcher;
   readonly limits: Limits;
-  /** Codecs clients may pick on protocols that negotiate one. */
-  readonly codecs: readonly Codec[];
   /** How long a connection may take to show its protocol; HTTP's header timeout too. */
   readonly handshakeTimeoutMs: number;
   /** True once the server began to close. */
@@ -232,8 +230,8 @@ export interface DialContext {
   readonly limits: Limits;
   /** How long one connection attempt may take. */
   readonly connectTimeoutMs: number;
-  /** The client's `codec` option (farcall framing). */
-  readonly codec: "msgpack" | "json" | Codec | undefined;
+  /** The client's `codec` option (farcall framing): a built-in's name or object, or `{ id, codec }`. */
+  readonly codec: string | Codec | { readonly id: number; readonly codec: Codec } | undefined;
   /** The client's `methodName` option (JSON-RPC, Go). */
   readonly methodName: ((method: MethodDescriptor) => string) | undefined;
   /** Opens a byte stream; throws `invalid_argument` when the platform has no sockets. */

@@ -1,4 +1,3 @@
-import { builtinCodecs, type Codec } from "../codec/index.js";
 import { concatBytes } from "../core/bytes.js";
 import type { HandlerContext, Interceptor } from "../core/interceptor.js";
 import { type Limits, resolveLimits } from "../core/limits.js";
@@ -52,8 +51,6 @@ export type ServiceImpl<M extends Record<string, AnySpec>> = { [K in keyof M]: S
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
-  /** Codecs clients may pick; default JSON and MessagePack. */
-  codecs?: readonly Codec[];
   /** Limits per connection; see {@link Limits} for the defaults. */
   limits?: Partial<Limits>;
   /** Server interceptors; the first is outermost. */
@@ -97,7 +94,6 @@ const nodePlatform: ServerPlatform = { httpCarrier: (handlers, options) => new H
 export class Server {
   private readonly router: Router;
   private readonly limits: Limits;
-  private readonly codecs: readonly Codec[];
   private readonly interceptors: readonly Interceptor[];
   private readonly protocols: readonly Protocol[];
   private readonly listeners: Listener[] = [];
@@ -109,7 +105,6 @@ export class Server {
 
   constructor(private readonly options: ServerOptions = {}) {
     this.limits = resolveLimits(options.limits);
-    this.codecs = options.codecs ?? builtinCodecs;
     this.interceptors = [...(options.interceptors ?? [])];
     this.router = new Router(() => this.interceptors, {
       exposeErrors: options.exposeErrors ?? false,
@@ -216,7 +211,6 @@ export class Server {
     return {
       dispatcher: this.router,
       limits: this.limits,
-      codecs: this.codecs,
       handshakeTimeoutMs: this.handshakeTimeoutMs,
       protocols,
       platform: nodePlatform,

@@ -10,6 +10,7 @@ import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
 import type { ChannelHooks, SessionCallOptions } from "../protocol.js";
+import { type FramedCodec, framedCodec } from "./codecs.js";
 import { dataCost, Flag, FrameType, maxMethodIds } from "./constants.js";
 import { LentBuffers } from "./lent-buffers.js";
 import {
@@ -94,14 +95,21 @@ export class ClientSession extends Session {
   /** Set when the server's preface arrived and matched. */
   ready = false;
 
+  /** The codec this connection asks for, with its farcall id. */
+  readonly framed: FramedCodec;
+  readonly codec: Codec;
+
+  /** `codec`: a built-in codec (object or name) or `{ id, codec }`; see {@link framedCodec}. */
   constructor(
     stream: ByteStream,
-    readonly codec: Codec,
+    codec: Codec | FramedCodec | string,
     limits: Limits,
     private readonly hooks: ClientSessionHooks = {},
   ) {
     super(stream, limits);
-    this.sendPreface(codec.id);
+    this.framed = framedCodec(codec);
+    this.codec = this.framed.codec;
+    this.sendPreface(this.framed.id);
     this.sendSettings();
   }
 
@@ -125,8 +133,8 @@ export class ClientSession extends Session {
     if (codecId < 0) return;
     // Codec 0 is a refusal; the GOAWAY that follows says why, and fails the calls with that reason.
     if (codecId === 0) return;
-    if (codecId !== this.codec.id) {
-      this.fail(protocolError(`server answered with codec ${codecId}, asked for ${this.codec.id}`));
+    if (codecId !== this.framed.id) {
+      this.fail(protocolError(`server answered with codec ${codecId}, asked for ${this.framed.id}`));
       return;
     }
     this.ready = true;

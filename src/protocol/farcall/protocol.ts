@@ -1,8 +1,8 @@
-import { findCodec } from "../../codec/index.js";
 import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
 import type { AttachableStream, DialContext, Dialer, Protocol, ServeContext } from "../protocol.js";
 import { WebSocketByteStream } from "../websocket-stream.js";
 import { ClientSession } from "./client-session.js";
+import { builtinFramedCodecs, type FramedCodec, framedCodec } from "./codecs.js";
 import { magic } from "./constants.js";
 import { ServerSession } from "./server-session.js";
 
@@ -11,10 +11,11 @@ function serveStream(
   stream: ByteStream & { attach(h: ByteStreamHandler): void },
   first: Uint8Array,
   ctx: ServeContext,
+  codecs: readonly FramedCodec[],
   onPreface?: () => void,
 ): void {
   let untrack = () => {};
-  const session = new ServerSession(stream, ctx.limits, ctx.codecs, ctx.dispatcher, {
+  const session = new ServerSession(stream, ctx.limits, codecs, ctx.dispatcher, {
     onPreface,
     onClose: () => {
       onPreface?.();
@@ -26,16 +27,9 @@ function serveStream(
   if (first.length > 0) session.onData(first);
 }
 
-/** The codec a client asked for by name or object. @throws TypeError for an unknown name. */
-function clientCodec(ctx: DialContext) {
-  const codec = typeof ctx.codec === "object" ? ctx.codec : findCodec(ctx.codec ?? "msgpack");
-  if (codec === undefined) throw new TypeError(`unknown codec ${String(ctx.codec)}`);
-  return codec;
-}
-
 /** A channel of farcall sessions over streams that `open` makes. */
 function channelOver(ctx: DialContext, open: () => Promise<AttachableStream>) {
-  const codec = clientCodec(ctx);
+  const codec = framedCodec(ctx.codec);
   return ctx.channel((hooks) =>
     open().then((s) => {
       const session = new ClientSession(s, codec, ctx.limits, hooks);
@@ -60,15 +54,23 @@ const dialWebSocket: Dialer = (ctx) => {
  * streams and inside WebSocket binary messages (subprotocol `farcall`); dialled at `tcp://`,
  * `unix://`, `ws://` and `wss://`.
  */
-export function farcallProtocol(): Protocol {
+/** Options of farcall framing. */
+export interface FarcallProtocolOptions {
+  /** Codecs clients may pick, by their preface id; default JSON (1) and MessagePack (2). */
+  readonly codecs?: readonly FramedCodec[] | undefined;
+}
+
+export function farcallProtocol(options: FarcallProtocolOptions = {}): Protocol {
+  const codecs = options.codecs ?? builtinFramedCodecs;
+  for (const c of codecs) framedCodec(c);
   return {
     name: "farcall",
     // One byte decides: the session checks the rest of the magic and fails the connection with a reason.
     sniff: (bytes) => (bytes[0] === magic[0] ? "yes" : "no"),
-    serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, () => conn.handshakeDone()),
+    serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, codecs, () => conn.handshakeDone()),
     webSocket: {
       subprotocols: ["farcall"],
-      serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx),
+      serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx, codecs),
     },
     schemes: { tcp: dialSocket, unix: dialSocket, ws: dialWebSocket, wss: dialWebSocket },
   };

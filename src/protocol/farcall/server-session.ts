@@ -11,6 +11,7 @@ import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
 import { SlotSet } from "../slot-set.js";
+import type { FramedCodec } from "./codecs.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
 import {
   decodeMessage,
@@ -92,7 +93,7 @@ export class ServerSession extends Session {
   constructor(
     stream: ByteStream,
     limits: Limits,
-    private readonly codecs: readonly Codec[],
+    private readonly codecs: readonly FramedCodec[],
     private readonly dispatcher: ServerDispatcher,
     private readonly hooks: ServerSessionHooks = {},
   ) {
@@ -120,16 +121,16 @@ export class ServerSession extends Session {
   onPreface(preface: Uint8Array): void {
     this.hooks.onPreface?.();
     const codecId = preface[5] as number;
-    const codec = this.codecs.find((c) => c.id === codecId);
+    const framed = this.codecs.find((c) => c.id === codecId);
     // Answer with our own preface first, so a client of another version can read ours and say why.
-    this.sendPreface(codec?.id ?? 0);
+    this.sendPreface(framed?.id ?? 0);
     if (this.checkPreface(preface, "client") < 0) return;
-    if (codec === undefined) {
-      const known = this.codecs.map((c) => `${c.name} (${c.id})`).join(", ");
+    if (framed === undefined) {
+      const known = this.codecs.map((c) => `${c.codec.name} (${c.id})`).join(", ");
       this.fail(new RpcError(Code.Unimplemented, `codec ${codecId} is not supported; this server has ${known}`));
       return;
     }
-    this.codec = codec;
+    this.codec = framed.codec;
     this.sendSettings();
   }
 
