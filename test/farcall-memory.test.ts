@@ -143,4 +143,23 @@ describe("memory per farcall connection", () => {
     assert.ok(rss / n < 20 * KiB, `rss grew ${(rss / n / KiB).toFixed(1)} KiB per connection`);
     assert.ok(heap / n < 20 * KiB, `heap + arrayBuffers grew ${(heap / n / KiB).toFixed(1)} KiB per connection`);
   });
+
+  test("200 connections that declare a 4 MiB frame and send 20 bytes of it cost the server under 50 MiB (each reserved the 4 MiB)", async (t) => {
+    const server = await MemoryServer.start();
+    await open(server.port, 20, handshake());
+    const before = await server.measure();
+    // A REQUEST header declaring 4 MiB (under the default maxFrameBytes of 4,203,008), then 20 bytes.
+    const partial = Buffer.alloc(10 + 20, 0x61);
+    partial.writeUInt32BE(4 * MiB, 0);
+    partial.writeUInt8(0x01, 4);
+    partial.writeUInt8(0x01, 5);
+    partial.writeUInt32BE(1, 6);
+    const n = 200;
+    await open(server.port, n, Buffer.concat([handshake(), partial]));
+    const after = await server.measure();
+    const { rss, heap } = grown(before, after);
+    t.diagnostic(`200 half-sent 4 MiB frames: rss ${(rss / MiB).toFixed(1)} MiB, heap ${(heap / MiB).toFixed(1)} MiB`);
+    assert.ok(rss < 50 * MiB, `rss grew ${(rss / MiB).toFixed(1)} MiB`);
+    assert.ok(heap < 50 * MiB, `heap + arrayBuffers grew ${(heap / MiB).toFixed(1)} MiB`);
+  });
 });
