@@ -113,6 +113,11 @@ export class FrameReader {
     return this.headFill === 0 && this.body === undefined && this.prefaceLeft === 0;
   }
 
+  /** True when part of a frame (after the preface) is in and the rest is not. */
+  get inFrame(): boolean {
+    return this.prefaceLeft === 0 && (this.headFill > 0 || this.body !== undefined);
+  }
+
   /** @throws RpcError on a declared length over the limit; the stream must then be closed. */
   push(chunk: Uint8Array): void {
     if (this.failed) return;
