@@ -79,6 +79,16 @@ export const maxMethodNameBytes = 256;
 /** Room for a frame's fixed fields and method name beyond message and metadata. */
 export const frameOverheadBytes = 512;
 
+/**
+ * How long a frame may stay incomplete (its header or body partly received) before the
+ * connection fails: 30 s. A frame of the default maxFrameBytes (4,203,008 bytes) then needs
+ * ~1.1 Mbit/s to arrive in time, while a peer that starts a frame and stalls, to hold the
+ * connection and what the reader has buffered, is cut off within 30-60 s (the check runs once
+ * per period). A stall while our own output is backed up is not counted: the session may have
+ * stopped reading then.
+ */
+export const defaultFrameTimeoutMs = 30_000;
+
 /** What one DATA frame costs against the stream window: its payload plus its header. */
 export function dataCost(payloadBytes: number): number {
   return payloadBytes + headerBytes;

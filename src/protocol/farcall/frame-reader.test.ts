@@ -291,6 +291,89 @@ describe("FrameReader", () => {
     });
   });
 
+  describe("a large body that spans chunks", () => {
+    const MiB = 1024 * 1024;
+    const preface = fromHex(vectors.preface);
+
+    /** A body of `n` bytes that differ from their neighbours, so a misplaced piece shows. */
+    function patterned(n: number): Uint8Array {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = (i * 131 + (i >>> 8)) & 255;
+      return out;
+    }
+
+    test("a declared 4 MiB body takes no buffer of that size before its bytes arrive", () => {
+      // Eight readers, as eight connections: 32 MiB when each took its declared size at once.
+      const readers = Array.from({ length: 8 }, () => new FrameReader(new Recorder(), 4 * MiB + 1024));
+      const before = process.memoryUsage().arrayBuffers;
+      for (const reader of readers) reader.push(concat([preface, header(4 * MiB, 1, 0, 1), new Uint8Array(20)]));
+      const grown = process.memoryUsage().arrayBuffers - before;
+      assert.ok(grown < MiB, `arrayBuffers grew by ${grown} bytes for 8 × 20 bytes received`);
+      for (const reader of readers) assert.equal(reader.idle, false);
+    });
+
+    test("is delivered whole and in order however it is cut, from kept or transient chunks", () => {
+      const big = patterned(300 * 1024 + 7);
+      const bytes = concat([preface, header(big.length, 5, 0, 9), big, header(2, 6, 0, 9), Uint8Array.of(1, 2)]);
+      const bodyAt = prefaceBytes + headerBytes;
+      // Cut lists: a byte of the body, then socket-sized reads; a header cut in two; many small pieces.
+      const cutLists = [
+        [bodyAt + 1, ...Array.from({ length: 5 }, (_, i) => bodyAt + 1 + (i + 1) * 64 * 1024)],
+        [prefaceBytes + 4, bodyAt + 100_000, bodyAt + big.length - 1],
+        Array.from({ length: 200 }, (_, i) => bodyAt + i * 1531),
+        [bodyAt + 200_000],
+      ];
+      for (const transient of [false, true]) {
+        for (const cuts of cutLists) {
+          const sink = new Recorder();
+          const reader = new FrameReader(sink, MiB, transient);
+          const chunks: Uint8Array[] = [];
+          let from = 0;
+          for (const to of [...cuts, bytes.length]) {
+            const chunk = bytes.slice(from, to);
+            chunks.push(chunk);
+            reader.push(chunk);
+            if (transient) chunk.fill(0xee);
+            from = to;
+          }
+          const what = `transient ${transient}, cuts ${cuts.slice(0, 3)}…`;
+          assert.equal(sink.payloads.length, 2, what);
+          assert.deepEqual(sink.payloads[0], big, what);
+          assert.ok(!chunks.some((c) => c.buffer === sink.payloads[0]?.buffer), `${what}: the body aliases a chunk`);
+          assert.deepEqual([...(sink.payloads[1] ?? [])], [1, 2], what);
+          assert.equal(reader.idle, true, what);
+        }
+      }
+    });
+
+    test("the sink's buffer is asked for once, when a quarter of the body is in, and the body is read into it", () => {
+      const big = patterned(MiB);
+      const bytes = concat([preface, header(big.length, 5, 0, 7), big]);
+      const sink = new Recorder();
+      let received = 0;
+      const asked: { length: number; received: number }[] = [];
+      let given: Uint8Array | undefined;
+      sink.bodyBuffer = (_type, _id, length) => {
+        asked.push({ length, received });
+        given = new Uint8Array(length);
+        return given;
+      };
+      const reader = new FrameReader(sink, 2 * MiB, true);
+      for (let at = 0; at < bytes.length; at += 64 * 1024) {
+        const chunk = bytes.slice(at, at + 64 * 1024);
+        received += chunk.length;
+        reader.push(chunk);
+      }
+      assert.equal(asked.length, 1);
+      assert.equal(asked[0]?.length, MiB);
+      const at = asked[0]?.received ?? 0;
+      // A quarter of the body, rounded up to the 64 KiB chunk it completes in.
+      assert.ok(at >= MiB / 4 && at <= MiB / 4 + 64 * 1024, `asked after ${at} bytes of ${bytes.length}`);
+      assert.equal(sink.payloads[0], given);
+      assert.deepEqual(sink.payloads[0], big);
+    });
+  });
+
   describe("idle", () => {
     test("is true only at frame boundaries after the preface", () => {
       // Offsets where a frame (or the preface) ends, so the stream may end cleanly there.

@@ -34,10 +34,50 @@ export const allocateBody: (n: number) => Uint8Array =
 const slabBytes = 64 * 1024;
 
 /**
+ * A body that spans chunks and declares at most this many bytes gets its whole buffer (or the
+ * sink's) when its header arrives: two 64 KiB socket reads, so the messages of a stream of
+ * 64 KiB chunks (65,541-byte DATA frames with MessagePack) are read into one buffer with one copy.
+ * A peer that declares such a frame and stalls holds this much at most, and it is not zeroed.
+ */
+const eagerBodyBytes = 128 * 1024;
+/**
+ * The first buffer of a larger body that spans chunks, taken when its first bytes arrive; a peer
+ * that declares 4 MiB and sends 20 bytes holds 16 KiB, not 4 MiB (200 such connections held
+ * ~800 MiB of ArrayBuffers when the declared size was taken at the header).
+ */
+const firstGrowBytes = 16 * 1024;
+
+/**
+ * A larger body gets its final buffer once this share of it is in (1/4); before that, it is kept
+ * in staging buffers that double. So the reader holds at most 4 times what it received (or
+ * `firstGrowBytes`), and copies a body about 1.5 times instead of once: a 4 MiB body in 64 KiB
+ * reads passes through staging buffers of 64 KiB to 1 MiB (~2 MiB in all) and gets its own once
+ * ~1.1 MiB is in. (Waiting for half of it would hold at most twice what was received, but copy
+ * a body about twice, through twice as much staging.)
+ */
+const finalShare = 4;
+
+/**
+ * The buffer for the first `need` bytes of a larger body: `firstGrowBytes` times a power of two,
+ * so the steps do not depend on where the body started in its first chunk.
+ */
+function stagingSize(need: number): number {
+  let size = firstGrowBytes;
+  while (size < need) size *= 2;
+  return size;
+}
+
+/** The body of a frame whose bytes have not started to arrive. */
+const noBody = new Uint8Array(0);
+
+/**
  * Splits a byte stream into the preface and then frames, whatever the chunk boundaries.
- * A frame wholly inside one chunk is passed as a view of that chunk (no copy); one that spans
- * chunks is assembled once into a buffer of its declared size, and only after that size was
- * checked against `maxFrameBytes`. An oversized declaration throws an `RpcError` at once.
+ * A frame wholly inside one chunk is passed as a view of that chunk (no copy). One that spans
+ * chunks is assembled into a buffer of its declared size, taken (once that size was checked
+ * against `maxFrameBytes`) when the header arrives for bodies up to {@link eagerBodyBytes}, and
+ * for larger ones only once a quarter of the body is in ({@link finalShare}): until then the body
+ * grows in buffers of its own, so memory follows the bytes received rather than the bytes
+ * declared. An oversized declaration throws an `RpcError` at once.
  *
  * With `transient` chunks (valid only during `push`) every body is copied before the sink sees
  * it: small ones into a shared slab, large ones into a buffer of their own or the sink's.
@@ -46,8 +86,13 @@ export class FrameReader {
   private readonly head = new Uint8Array(headerBytes);
   private headFill = 0;
   private prefaceLeft = prefaceBytes;
+  /**
+   * While a body is assembled: its buffer, whose first `bodyFill` bytes are in. It is the final
+   * buffer once its length is `bodyLength`; before that, a smaller one that {@link grow} replaces.
+   */
   private body: Uint8Array | undefined;
   private bodyFill = 0;
+  private bodyLength = 0;
   private type = 0;
   private flags = 0;
   private id = 0;
@@ -66,6 +111,11 @@ export class FrameReader {
   /** True when no frame is half read: a stream may end cleanly here. */
   get idle(): boolean {
     return this.headFill === 0 && this.body === undefined && this.prefaceLeft === 0;
+  }
+
+  /** True when part of a frame (after the preface) is in and the rest is not. */
+  get inFrame(): boolean {
+    return this.prefaceLeft === 0 && (this.headFill > 0 || this.body !== undefined);
   }
 
   /** @throws RpcError on a declared length over the limit; the stream must then be closed. */
@@ -91,13 +141,14 @@ export class FrameReader {
       this.sink.onPreface(this.head.slice(0, prefaceBytes));
     }
     while (pos < len && !this.failed) {
-      const body = this.body;
+      let body = this.body;
       if (body !== undefined) {
-        const n = Math.min(body.length - this.bodyFill, len - pos);
+        const n = Math.min(this.bodyLength - this.bodyFill, len - pos);
+        if (this.bodyFill + n > body.length) body = this.grow(this.bodyFill + n);
         body.set(chunk.subarray(pos, pos + n), this.bodyFill);
         this.bodyFill += n;
         pos += n;
-        if (this.bodyFill === body.length) {
+        if (this.bodyFill === this.bodyLength) {
           this.body = undefined;
           this.sink.onFrame(this.type, this.flags, this.id, body);
         }
@@ -142,10 +193,25 @@ export class FrameReader {
         this.type = type;
         this.flags = flags;
         this.id = id;
-        this.body = this.allocate(type, id, length);
+        this.body = length <= eagerBodyBytes ? this.allocate(type, id, length) : noBody;
         this.bodyFill = 0;
+        this.bodyLength = length;
       }
     }
+  }
+
+  /**
+   * Replaces the body's buffer with one that holds at least `need` bytes and keeps those already
+   * in: the final buffer once `need` is a {@link finalShare} of the body, else a staging one.
+   */
+  private grow(need: number): Uint8Array {
+    const length = this.bodyLength;
+    const next =
+      need * finalShare >= length ? this.allocate(this.type, this.id, length) : allocateBody(stagingSize(need));
+    const body = this.body as Uint8Array;
+    if (this.bodyFill > 0) next.set(body.subarray(0, this.bodyFill));
+    this.body = next;
+    return next;
   }
 
   private allocate(type: number, id: number, length: number): Uint8Array {

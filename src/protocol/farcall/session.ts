@@ -2,7 +2,15 @@ import { Code, codeFromNumber } from "../../core/code.js";
 import type { Limits } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
-import { FrameType, frameOverheadBytes, frameTypeNames, magic, protocolVersion, Setting } from "./constants.js";
+import {
+  defaultFrameTimeoutMs,
+  FrameType,
+  frameOverheadBytes,
+  frameTypeNames,
+  magic,
+  protocolVersion,
+  Setting,
+} from "./constants.js";
 import { FrameReader, type FrameSink } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
 import { decodeText, type EncodedMessage, encodeLimitedText, PayloadReader } from "./payload.js";
@@ -33,6 +41,12 @@ export function hasMagic(bytes: Uint8Array): boolean {
  *
  * Lifecycle: open → (goaway sent or received: draining) → closed. `closed` is set exactly once,
  * by `onClose` or `fail`, and `terminate` then fails whatever calls remain.
+ *
+ * Stalled frames: a frame that stays incomplete for `frameTimeoutMs` (up to twice that, as the
+ * check runs once per period) fails the connection with `deadline_exceeded`. One timer per
+ * session, armed when a chunk leaves a frame incomplete and none is armed; when it fires it fails
+ * the connection only if no frame was completed since it was armed, so a busy connection whose
+ * frames span chunks arms one timer per period, not one per chunk.
  */
 export abstract class Session implements FrameSink, ByteStreamHandler {
   protected readonly writer: FrameWriter;
@@ -42,11 +56,21 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
   private settingsWaiters: (() => void)[] = [];
   private pings = new Map<number, () => void>();
   private pingSeq = 0;
+  /** Frames received so far; the stall timer compares it with its value when armed. */
+  private framesIn = 0;
+  private frameTimer: ReturnType<typeof setTimeout> | undefined;
+  private frameTimerFrames = 0;
+  private frameTimerAt = 0;
   closed = false;
 
+  /**
+   * @param frameTimeoutMs how long a frame may stay incomplete before the connection fails
+   *   ({@link defaultFrameTimeoutMs}); 0 or less turns the check off.
+   */
   constructor(
     readonly stream: ByteStream,
     readonly limits: Limits,
+    readonly frameTimeoutMs: number = defaultFrameTimeoutMs,
   ) {
     this.writer = new FrameWriter(stream);
     this.reader = new FrameReader(
@@ -76,11 +100,15 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     } catch (err) {
       this.fail(RpcError.from(err, Code.Internal));
     }
+    if (this.frameTimer === undefined && this.reader.inFrame && !this.closed && this.frameTimeoutMs > 0) {
+      this.armFrameTimer();
+    }
   }
 
   onClose(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    this.clearFrameTimer();
     this.writer.close();
     const reason = error
       ? `connection lost: ${error.message}`
@@ -92,6 +120,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
   }
 
   onFrame(type: number, flags: number, id: number, payload: Uint8Array): void {
+    this.framesIn++;
     if (this.closed) return;
     switch (type) {
       case FrameType.Ping:
@@ -155,6 +184,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     this.sendGoAway(error.code, error.rawMessage);
     this.writer.flush();
     this.closed = true;
+    this.clearFrameTimer();
     this.writer.close();
     this.stream.end();
     this.releaseWaiters();
@@ -249,6 +279,32 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     this.peerSettingsSeen = true;
     this.releaseWaiters();
   }
+
+  private armFrameTimer(): void {
+    this.frameTimerFrames = this.framesIn;
+    this.frameTimerAt = Date.now();
+    this.frameTimer = setTimeout(this.onFrameTimer, this.frameTimeoutMs);
+  }
+
+  private clearFrameTimer(): void {
+    if (this.frameTimer === undefined) return;
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+  }
+
+  private readonly onFrameTimer = (): void => {
+    this.frameTimer = undefined;
+    if (this.closed || !this.reader.inFrame) return;
+    // Give the frame in progress a full period when: a frame was completed since the timer was
+    // armed (the one in progress may be new); our output is backed up (the session may have
+    // stopped reading, so the stall may be ours); or the timer fired over half a period late
+    // (the event loop was blocked, and the rest of the frame may be waiting unread).
+    const late = Date.now() - this.frameTimerAt > this.frameTimeoutMs * 1.5;
+    if (this.framesIn !== this.frameTimerFrames || this.stream.needDrain || late) return this.armFrameTimer();
+    this.fail(
+      new RpcError(Code.DeadlineExceeded, `frame incomplete for longer than frameTimeoutMs ${this.frameTimeoutMs}`),
+    );
+  };
 
   private releaseWaiters(): void {
     const waiters = this.settingsWaiters;
