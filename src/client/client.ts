@@ -7,7 +7,7 @@ import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
 import type { FramedCodec } from "../protocol/farcall/codecs.js";
-import type { CallTransport, ChannelState, Protocol, RetryPolicy } from "../protocol/protocol.js";
+import type { CallTransport, ChannelState, KeepaliveOptions, Protocol, RetryPolicy } from "../protocol/protocol.js";
 import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
 
@@ -24,6 +24,12 @@ export interface ClientOptions {
   interceptors?: readonly Interceptor[];
   /** How long a connection attempt may take. Default 10,000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * PINGs on farcall connections that are quiet while calls are open; a server that does not
+   * answer has its connection closed and the calls on it fail with `unavailable`. Default every
+   * 30 s of silence, 20 s to answer; `false` turns it off.
+   */
+  keepalive?: Partial<KeepaliveOptions> | false;
   /** Reconnect backoff after failed attempts. */
   backoff?: Partial<BackoffOptions>;
   /**

@@ -2,7 +2,13 @@ import { Code } from "../core/code.js";
 import { resolveLimits } from "../core/limits.js";
 import { RpcError } from "../core/rpc-error.js";
 import { builtinProtocols } from "../protocol/builtin.js";
-import type { CallTransport, ClientPlatform, DialContext, Protocol } from "../protocol/protocol.js";
+import {
+  type CallTransport,
+  type ClientPlatform,
+  type DialContext,
+  keepaliveOf,
+  type Protocol,
+} from "../protocol/protocol.js";
 import { openWebSocket } from "../protocol/websocket-like.js";
 import { Channel, defaultBackoff } from "./channel.js";
 import type { ClientOptions } from "./client.js";
@@ -41,6 +47,7 @@ export function transportFor(address: string, options: ClientOptions, platform: 
     rest,
     limits,
     connectTimeoutMs,
+    keepalive: keepaliveOf(options.keepalive),
     codec: options.codec,
     methodName: options.methodName,
     dialStream(target, reuseReadBuffer = false) {

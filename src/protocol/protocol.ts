@@ -70,6 +70,39 @@ export interface HttpCarrierOptions {
   webSocketProtocols: readonly string[];
 }
 
+/** Keepalive on connections that can PING (farcall framing); others rely on TCP keepalive. */
+export interface KeepaliveOptions {
+  /** Silence (nothing received) with calls open after which a PING is sent. */
+  readonly intervalMs: number;
+  /** How long that PING may go unanswered before the connection is closed and its calls fail. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * 30 s of silence with calls open, then a PING the peer has 20 s to answer (gRPC's keepalive
+ * timeout): a call without a deadline to a host that stopped, or vanished without a FIN, fails
+ * within about a minute instead of hanging for as long as the peer is gone, while a healthy
+ * connection with a long call open and nothing to say costs 36 bytes every 30 s.
+ */
+export const defaultKeepalive: KeepaliveOptions = Object.freeze({ intervalMs: 30_000, timeoutMs: 20_000 });
+
+/** Keepalive settings from an option: `false` is off, missing fields are the defaults. */
+export function keepaliveOf(option: Partial<KeepaliveOptions> | false | undefined): KeepaliveOptions | undefined {
+  if (option === false) return undefined;
+  const k = { ...defaultKeepalive, ...option };
+  for (const [name, ms] of Object.entries(k)) {
+    if (!(Number.isInteger(ms) && ms > 0)) throw new RangeError(`keepalive ${name} must be a whole number of ms > 0`);
+  }
+  return k;
+}
+
+/**
+ * A server closes a connection with no calls open and nothing received for 5 minutes: longer than
+ * the pauses between a client's bursts, so clients seldom reconnect (they do so at their next
+ * call), and short enough that connections of clients that went away without closing do not pile up.
+ */
+export const defaultIdleTimeoutMs = 300_000;
+
 /** What the runtime gives protocols on the server side. */
 export interface ServerPlatform {
   /** An HTTP/1.1 server over sniffed connections; absent where the runtime has none. */
@@ -88,6 +121,10 @@ export interface ServeContext {
   readonly handshakeTimeoutMs: number;
   /** True once the server began to close. */
   readonly draining: boolean;
+  /** Close a connection with no calls open and nothing received for this long; 0: never. */
+  readonly idleTimeoutMs: number;
+  /** PINGs on quiet connections with calls open; undefined: off. */
+  readonly keepalive: KeepaliveOptions | undefined;
   /** The protocols this listener speaks, in the server's order. */
   readonly protocols: readonly Protocol[];
   readonly platform: ServerPlatform;
@@ -230,6 +267,8 @@ export interface DialContext {
   readonly limits: Limits;
   /** How long one connection attempt may take. */
   readonly connectTimeoutMs: number;
+  /** PINGs on quiet connections with calls open; undefined: off. */
+  readonly keepalive: KeepaliveOptions | undefined;
   /** The client's `codec` option (farcall framing): a built-in's name or object, or `{ id, codec }`. */
   readonly codec: string | Codec | { readonly id: number; readonly codec: Codec } | undefined;
   /** The client's `methodName` option (JSON-RPC, Go). */

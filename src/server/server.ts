@@ -14,6 +14,9 @@ import {
   type AttachableStream,
   type Connection,
   type DrainableSession,
+  defaultIdleTimeoutMs,
+  type KeepaliveOptions,
+  keepaliveOf,
   type Protocol,
   type ServeContext,
   type ServerPlatform,
@@ -66,6 +69,18 @@ export interface ServerOptions {
    * preface); also HTTP's header timeout. Default 10,000 ms.
    */
   handshakeTimeoutMs?: number;
+  /**
+   * A connection with no calls open and nothing received for this long is closed gracefully (the
+   * client reconnects at its next call); 0 never. Default 300,000 ms (5 minutes). HTTP keep-alive
+   * connections have node's own 5 s idle timeout.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * PINGs on farcall connections that are quiet while calls run; a client that does not answer
+   * has its connection closed and its handlers aborted. Default every 30 s of silence, 20 s to
+   * answer; `false` turns it off. Other protocols rely on TCP keepalive.
+   */
+  keepalive?: Partial<KeepaliveOptions> | false;
   /**
    * The protocols the server speaks, in sniffing order. Default {@link builtinProtocols}`()`:
    * farcall framing, Go's CONNECT, JSON-RPC, HTTP (each with its own options, e.g.
@@ -212,6 +227,8 @@ export class Server {
       dispatcher: this.router,
       limits: this.limits,
       handshakeTimeoutMs: this.handshakeTimeoutMs,
+      idleTimeoutMs: this.options.idleTimeoutMs ?? defaultIdleTimeoutMs,
+      keepalive: keepaliveOf(this.options.keepalive),
       protocols,
       platform: nodePlatform,
       get draining() {

@@ -4,6 +4,8 @@ import { type ByteStream, type ByteStreamHandler, maxBufferedBytes } from "../pr
 
 /** How long an ended socket may wait for the peer's close before it is destroyed. */
 const lingerMs = 5_000;
+/** Silence before the kernel's first keepalive probe (the same as farcall's PING interval). */
+const tcpKeepaliveMs = 30_000;
 
 /**
  * Adapts a `net.Socket` to a {@link ByteStream}. Batches go out corked, so several chunks become
@@ -27,6 +29,9 @@ export class SocketStream implements ByteStream {
     this.transientChunks = readBuffer !== undefined;
     if (readBuffer !== undefined) socket.pause();
     socket.setNoDelay(true);
+    // TCP keepalive probes after 30 s of silence: a peer that vanished without a FIN is noticed by
+    // the kernel even on protocols that cannot PING (JSON-RPC, HTTP), which then see the close.
+    socket.setKeepAlive(true, tcpKeepaliveMs);
     this.peer =
       socket.remoteAddress !== undefined
         ? { transport: "tcp", address: socket.remoteAddress, port: socket.remotePort }

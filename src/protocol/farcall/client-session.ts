@@ -23,7 +23,7 @@ import {
   PayloadReader,
   parseError,
 } from "./payload.js";
-import { protocolError, Session } from "./session.js";
+import { protocolError, Session, type SessionTimers } from "./session.js";
 
 export type { SessionCallOptions } from "../protocol.js";
 
@@ -105,8 +105,9 @@ export class ClientSession extends Session {
     codec: Codec | FramedCodec | string,
     limits: Limits,
     private readonly hooks: ClientSessionHooks = {},
+    timers?: SessionTimers,
   ) {
-    super(stream, limits);
+    super(stream, limits, timers);
     this.framed = framedCodec(codec);
     this.codec = this.framed.codec;
     this.sendPreface(this.framed.id);
@@ -239,6 +240,11 @@ export class ClientSession extends Session {
       this.sendGoAway(Code.Unavailable, "client closing");
     }
     if (this.calls.size === 0) this.endStream();
+  }
+
+  protected onIdle(): void {
+    // A client keeps an unused connection: its idle timeout is off unless asked for.
+    this.shutdown();
   }
 
   protected onGoAway(error: RpcError): void {

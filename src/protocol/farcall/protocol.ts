@@ -4,6 +4,7 @@ import { WebSocketByteStream } from "../websocket-stream.js";
 import { ClientSession } from "./client-session.js";
 import { builtinFramedCodecs, type FramedCodec, framedCodec } from "./codecs.js";
 import { magic } from "./constants.js";
+import { livenessOf } from "./liveness.js";
 import { ServerSession } from "./server-session.js";
 
 /** Serves farcall framing on a byte stream; `onPreface` runs once the client's preface is in. */
@@ -15,13 +16,20 @@ function serveStream(
   onPreface?: () => void,
 ): void {
   let untrack = () => {};
-  const session = new ServerSession(stream, ctx.limits, codecs, ctx.dispatcher, {
-    onPreface,
-    onClose: () => {
-      onPreface?.();
-      untrack();
+  const session = new ServerSession(
+    stream,
+    ctx.limits,
+    codecs,
+    ctx.dispatcher,
+    {
+      onPreface,
+      onClose: () => {
+        onPreface?.();
+        untrack();
+      },
     },
-  });
+    { liveness: livenessOf(ctx.keepalive, ctx.idleTimeoutMs) },
+  );
   untrack = ctx.track(session);
   stream.attach(session);
   if (first.length > 0) session.onData(first);
@@ -32,7 +40,7 @@ function channelOver(ctx: DialContext, open: () => Promise<AttachableStream>) {
   const codec = framedCodec(ctx.codec);
   return ctx.channel((hooks) =>
     open().then((s) => {
-      const session = new ClientSession(s, codec, ctx.limits, hooks);
+      const session = new ClientSession(s, codec, ctx.limits, hooks, { liveness: livenessOf(ctx.keepalive, 0) });
       s.attach(session);
       return session;
     }),

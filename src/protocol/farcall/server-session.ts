@@ -23,7 +23,7 @@ import {
   encodeMetadata,
   PayloadReader,
 } from "./payload.js";
-import { protocolError, Session } from "./session.js";
+import { protocolError, Session, type SessionTimers } from "./session.js";
 
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
@@ -96,8 +96,9 @@ export class ServerSession extends Session {
     private readonly codecs: readonly FramedCodec[],
     private readonly dispatcher: ServerDispatcher,
     private readonly hooks: ServerSessionHooks = {},
+    timers?: SessionTimers,
   ) {
-    super(stream, limits);
+    super(stream, limits, timers);
   }
 
   /** Calls open on this connection. */
@@ -155,9 +156,14 @@ export class ServerSession extends Session {
     }
     this.writer.flush();
     this.closed = true;
+    this.stopTimers();
     this.writer.close();
     this.stream.destroy();
     this.terminate(error);
+  }
+
+  protected onIdle(): void {
+    this.goAway();
   }
 
   protected onGoAway(): void {

@@ -20,6 +20,15 @@ class TestSession extends Session {
   onPreface(preface: Uint8Array): void {
     this.checkPreface(preface, "client");
   }
+  /** Open calls, as a test sets them. */
+  open = 0;
+  idled = 0;
+  get inflight(): number {
+    return this.open;
+  }
+  protected onIdle(): void {
+    this.idled++;
+  }
   protected onCallFrame(): void {}
   protected onGoAway(): void {}
   protected terminate(error: RpcError): void {
@@ -98,7 +107,7 @@ async function waitFor(predicate: () => boolean, ms: number): Promise<boolean> {
 /** A session on a memory stream with a `timeoutMs` frame timeout, past the preface; closed after the test. */
 function open(timeoutMs: number): { session: TestSession; stream: MemoryStream } {
   const stream = new MemoryStream();
-  const session = new TestSession(stream, defaultLimits, timeoutMs);
+  const session = new TestSession(stream, defaultLimits, { frameTimeoutMs: timeoutMs });
   cleanups.push(() => session.onClose());
   session.onData(preface);
   return { session, stream };
@@ -190,7 +199,7 @@ describe("Session frame timeout", () => {
     const sessions: TestSession[] = [];
     net.on("connection", (socket) => {
       const stream = new SocketStream(socket);
-      const session = new TestSession(stream, defaultLimits, 50);
+      const session = new TestSession(stream, defaultLimits, { frameTimeoutMs: 50 });
       sessions.push(session);
       stream.attach(session);
     });
@@ -212,5 +221,61 @@ describe("Session frame timeout", () => {
       { code: Code.DeadlineExceeded, message: "frame incomplete for longer than frameTimeoutMs 50" },
     ]);
     assert.equal(sessions[0]?.closed, true);
+  });
+});
+
+/** Frame types written to `stream` so far (its bytes start with frames). */
+function writtenTypes(stream: MemoryStream): number[] {
+  const types: number[] = [];
+  const reader = new FrameReader({ onPreface() {}, onFrame: (type) => types.push(type) }, 1 << 20);
+  reader.push(concat([preface, ...stream.written]));
+  return types;
+}
+
+describe("Session liveness", () => {
+  const liveness = (keepaliveMs: number, keepaliveTimeoutMs: number, idleTimeoutMs: number) => ({
+    keepaliveMs,
+    keepaliveTimeoutMs,
+    idleTimeoutMs,
+  });
+  function live(options: ReturnType<typeof liveness>, inflight: number) {
+    const stream = new MemoryStream();
+    const session = new TestSession(stream, defaultLimits, { liveness: options });
+    session.open = inflight;
+    cleanups.push(() => session.onClose());
+    session.onData(preface);
+    return { session, stream };
+  }
+
+  test("with calls open and a silent peer: PING, then the connection fails when no PONG comes", async () => {
+    const { session, stream } = live(liveness(40, 60, 0), 1);
+    assert.ok(await waitFor(() => writtenTypes(stream).includes(FrameType.Ping), 1_000), "no PING sent");
+    assert.ok(await waitFor(() => session.ended !== undefined, 1_000), "the connection was not failed");
+    assert.equal(session.ended?.code, Code.Unavailable);
+    assert.match(session.ended?.message ?? "", /did not answer a PING within keepaliveTimeoutMs 60/);
+  });
+
+  test("a peer that answers the PING keeps the connection", async () => {
+    const { session, stream } = live(liveness(40, 60, 0), 1);
+    assert.ok(await waitFor(() => writtenTypes(stream).includes(FrameType.Ping), 1_000));
+    session.onData(frame(FrameType.Pong, 0, new Uint8Array(8)));
+    await sleep(150);
+    assert.equal(session.ended, undefined);
+  });
+
+  test("no calls open: no PING, and the idle timeout closes it", async () => {
+    const { session, stream } = live(liveness(40, 60, 120), 0);
+    assert.ok(await waitFor(() => session.idled > 0, 1_000), "idle timeout did not fire");
+    assert.equal(writtenTypes(stream).includes(FrameType.Ping), false);
+  });
+
+  test("frames arriving are life: neither PING nor idle while the peer talks", async () => {
+    const { session, stream } = live(liveness(60, 60, 60), 0);
+    for (let i = 0; i < 12; i++) {
+      session.onData(ping);
+      await sleep(15);
+    }
+    assert.equal(session.idled, 0);
+    assert.equal(writtenTypes(stream).includes(FrameType.Ping), false);
   });
 });

@@ -13,6 +13,7 @@ import {
 } from "./constants.js";
 import { FrameReader, type FrameSink } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
+import { Liveness, type LivenessOptions } from "./liveness.js";
 import { decodeText, type EncodedMessage, encodeLimitedText, PayloadReader } from "./payload.js";
 
 /** What a peer announced in SETTINGS (docs/protocol.md §4.8); defaults until it arrives. */
@@ -63,15 +64,20 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
   private frameTimerAt = 0;
   closed = false;
 
+  private liveness: Liveness | undefined;
+  readonly frameTimeoutMs: number;
+
   /**
-   * @param frameTimeoutMs how long a frame may stay incomplete before the connection fails
-   *   ({@link defaultFrameTimeoutMs}); 0 or less turns the check off.
+   * `timers.frameTimeoutMs`: how long a frame may stay incomplete before the connection fails
+   * ({@link defaultFrameTimeoutMs}; 0 or less turns the check off). `timers.liveness`: keepalive
+   * PINGs and the idle timeout (none when absent).
    */
   constructor(
     readonly stream: ByteStream,
     readonly limits: Limits,
-    readonly frameTimeoutMs: number = defaultFrameTimeoutMs,
+    timers: SessionTimers = {},
   ) {
+    this.frameTimeoutMs = timers.frameTimeoutMs ?? defaultFrameTimeoutMs;
     this.writer = new FrameWriter(stream);
     this.reader = new FrameReader(
       this,
@@ -84,9 +90,26 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
       maxInflight: limits.maxInflight,
       streamWindowBytes: limits.streamWindowBytes,
     };
+    const liveness = timers.liveness;
+    if (liveness !== undefined) {
+      this.liveness = new Liveness(
+        {
+          framesIn: () => this.framesIn,
+          inflight: () => this.inflight,
+          sendPing: () => void this.ping().catch(() => {}),
+          dead: (error) => this.fail(error),
+          idle: () => this.onIdle(),
+        },
+        liveness,
+      );
+    }
   }
 
   abstract onPreface(preface: Uint8Array): void;
+  /** Calls open on this connection. */
+  abstract get inflight(): number;
+  /** The connection went unused for the idle timeout. */
+  protected abstract onIdle(): void;
   /** REQUEST, RESPONSE, ERROR, CANCEL, DATA, END and WINDOW frames. */
   protected abstract onCallFrame(type: number, flags: number, id: number, payload: Uint8Array): void;
   /** The peer sent GOAWAY. */
@@ -108,7 +131,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
   onClose(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    this.clearFrameTimer();
+    this.stopTimers();
     this.writer.close();
     const reason = error
       ? `connection lost: ${error.message}`
@@ -184,7 +207,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     this.sendGoAway(error.code, error.rawMessage);
     this.writer.flush();
     this.closed = true;
-    this.clearFrameTimer();
+    this.stopTimers();
     this.writer.close();
     this.stream.end();
     this.releaseWaiters();
@@ -280,6 +303,12 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
     this.releaseWaiters();
   }
 
+  /** Stops the frame and liveness timers (the connection is closing). */
+  protected stopTimers(): void {
+    this.clearFrameTimer();
+    this.liveness?.stop();
+  }
+
   private armFrameTimer(): void {
     this.frameTimerFrames = this.framesIn;
     this.frameTimerAt = Date.now();
@@ -316,6 +345,12 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
       for (const p of pings) p();
     }
   }
+}
+
+/** A session's timers; see {@link Session}. */
+export interface SessionTimers {
+  readonly frameTimeoutMs?: number | undefined;
+  readonly liveness?: LivenessOptions | undefined;
 }
 
 /** A violation of the framing rules: the connection cannot continue. */

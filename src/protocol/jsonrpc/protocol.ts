@@ -30,7 +30,10 @@ function serveJsonStream(
 ) {
   let untrack = () => {};
   const endpoint = new JsonRpcEndpoint(ctx.dispatcher, options, stream.peer);
-  const session = new JsonStreamSession(stream, endpoint, ctx.limits, { onClose: () => untrack() });
+  const session = new JsonStreamSession(stream, endpoint, ctx.limits, {
+    onClose: () => untrack(),
+    idleTimeoutMs: ctx.idleTimeoutMs,
+  });
   untrack = ctx.track(session);
   stream.attach(session);
   if (first.length > 0) session.onData(first);

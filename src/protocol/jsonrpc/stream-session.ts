@@ -10,6 +10,8 @@ const encoder = new TextEncoder();
 /** Hooks a server gives a session. */
 export interface StreamSessionHooks {
   onClose(): void;
+  /** With no call running and nothing received for this long, the session ends; 0 or absent: never. */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export class JsonStreamSession implements ByteStreamHandler {
   private paused = false;
   private draining = false;
   private ended = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastData = Date.now();
   closed = false;
 
   constructor(
@@ -34,9 +38,25 @@ export class JsonStreamSession implements ByteStreamHandler {
     private readonly hooks: StreamSessionHooks,
   ) {
     this.splitter = new JsonSplitter(limits);
+    const idleMs = hooks.idleTimeoutMs ?? 0;
+    if (idleMs > 0) this.armIdle(idleMs);
+  }
+
+  /** Checks every half period: the session ends between 1× and 1.5× the idle timeout. */
+  private armIdle(idleMs: number): void {
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = undefined;
+        if (this.closed || this.ended) return;
+        if (this.endpoint.inflight === 0 && Date.now() - this.lastData >= idleMs) return this.goAway();
+        this.armIdle(idleMs);
+      },
+      Math.max(1, Math.floor(idleMs / 2)),
+    );
   }
 
   onData(chunk: Uint8Array): void {
+    this.lastData = Date.now();
     if (this.ended || this.draining) return;
     let texts: Uint8Array[] = [];
     try {
@@ -73,6 +93,7 @@ export class JsonStreamSession implements ByteStreamHandler {
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     this.endpoint.abortAll(new RpcError(Code.Canceled, "connection closed"));
     this.hooks.onClose();
   }
@@ -126,6 +147,7 @@ export class JsonStreamSession implements ByteStreamHandler {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.idleTimer);
     this.stream.pause();
     if (this.scheduled) return; // flush ends the stream after writing what is queued
     this.stream.end();
