@@ -130,7 +130,7 @@ export class JsonRpcClientSession {
   onText(bytes: Uint8Array): void {
     let reply: unknown;
     try {
-      reply = fromJsonText(utf8Text(bytes), this.options.limits.maxDepth);
+      reply = fromJsonText(utf8Text(bytes), this.options.limits);
     } catch (err) {
       return this.fail(RpcError.from(err, Code.Internal));
     }

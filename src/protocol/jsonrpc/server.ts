@@ -96,7 +96,7 @@ export class JsonRpcEndpoint {
     let message: unknown;
     try {
       text = utf8Text(bytes);
-      message = fromJsonText(text, this.options.limits.maxDepth);
+      message = fromJsonText(text, this.options.limits);
     } catch (err) {
       return this.malformed(RpcError.from(err, Code.InvalidArgument), "parse");
     }
