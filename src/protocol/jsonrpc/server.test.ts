@@ -137,3 +137,26 @@ describe("JsonRpcEndpoint: maxKeys", () => {
     );
   });
 });
+
+describe("JsonRpcEndpoint: Go's dialect", () => {
+  // The texts of Go 1.19's net/rpc server (src/net/rpc/server.go, readRequestHeader), which Go's
+  // client hands to the caller as rpc.ServerError and which callers compare with.
+  test("an unroutable method is answered in Go's server's words, and the call goes on", () => {
+    const e = endpoint();
+    const go = (method: string, id: number) =>
+      answer(e, `{"method":${JSON.stringify(method)},"params":[{"A":1,"B":2}],"id":${id}}`);
+    assert.equal(go("Arith.Nope", 0), `{"id":0,"result":null,"error":"rpc: can't find method Arith.Nope"}`);
+    assert.equal(go("Nope.Add", 1), `{"id":1,"result":null,"error":"rpc: can't find service Nope.Add"}`);
+    assert.equal(go("NoDot", 2), `{"id":2,"result":null,"error":"rpc: service/method request ill-formed: NoDot"}`);
+    assert.equal(go("Arith.Add", 3), '{"id":3,"result":3,"error":null}');
+  });
+
+  test("JSON-RPC 2.0 keeps method not found (-32601)", () => {
+    const reply = JSON.parse(answer(endpoint(), '{"jsonrpc":"2.0","method":"Arith.Nope","id":1}') ?? "");
+    assert.deepEqual(reply.error, {
+      code: -32601,
+      message: "method not found: Arith.Nope",
+      data: { code: "unimplemented" },
+    });
+  });
+});

@@ -216,7 +216,7 @@ export class JsonRpcEndpoint {
   }
 
   private call(dialect: Dialect, name: string, params: unknown, id: string, extras: CallExtras): Answer {
-    const method = findMethod(this.dispatcher, name);
+    const method = findMethod(this.dispatcher, name, dialect);
     if (typeof method === "string") return errorText(dialect, id, new RpcError(Code.Unimplemented, method));
     if (method.kind !== "unary" && method.kind !== "oneway") {
       const why = `${method.path} is a ${method.kind.replace("_", " ")} method; JSON-RPC carries unary and oneway calls`;
