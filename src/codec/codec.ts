@@ -1,4 +1,5 @@
 import { Code } from "../core/code.js";
+import type { DecodeLimits } from "../core/limits.js";
 import { RpcError } from "../core/rpc-error.js";
 
 /**
@@ -16,8 +17,12 @@ export interface Codec {
   readonly name: string;
   /** @throws RpcError `internal` when the value cannot be encoded. */
   encode(value: unknown, type?: unknown): Uint8Array;
-  /** @throws RpcError `invalid_argument` on malformed or over-deep input. */
-  decode(bytes: Uint8Array, maxDepth: number, type?: unknown): unknown;
+  /**
+   * `limits`: the deepest nesting and the most keys per object or map to accept (a bare number is
+   * `maxDepth`, with the default `maxKeys`).
+   * @throws RpcError `invalid_argument` on malformed, over-deep or over-wide input.
+   */
+  decode(bytes: Uint8Array, limits: number | DecodeLimits, type?: unknown): unknown;
   /**
    * If this codec encodes a `Uint8Array` of `length` bytes as a header followed by the bytes
    * themselves, returns that header, so large byte values can be written by reference instead of

@@ -4,7 +4,7 @@ import { fromHex, loadVectors } from "../../test/bytes.js";
 import { Code, codeFromString } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { fromBase64 } from "./base64.js";
-import { jsonCodec } from "./json.js";
+import { fromJsonText, jsonCodec } from "./json.js";
 
 interface ValidVector {
   name: string;
@@ -171,6 +171,87 @@ describe("jsonCodec", () => {
       >;
       assert.deepEqual(Object.keys(v), ["constructor"]);
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    });
+  });
+
+  describe("maxKeys", () => {
+    /** An object of `n` members `"k0":0 … "k<n-1>":0`. */
+    const object = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(",")}}`;
+    const limits = (maxKeys: number) => ({ maxDepth: 64, maxKeys });
+
+    function rejectsKeys(text: string, maxKeys: number | undefined, message: string): void {
+      assert.throws(
+        () => fromJsonText(text, maxKeys === undefined ? 64 : limits(maxKeys)),
+        (err: unknown) => {
+          assert.ok(err instanceof RpcError, `expected RpcError, got ${String(err)}`);
+          assert.equal(err.code, Code.InvalidArgument);
+          assert.equal(err.rawMessage, message);
+          return true;
+        },
+      );
+    }
+
+    // Regression: nothing bounded the keys of one object; 200,000 of them (2.3 MB) were parsed and
+    // handed to the handler, stalling the event loop 430-510 ms through a server.
+    test("an object of 200,000 keys is refused under the default maxKeys, without parsing it", () => {
+      const text = object(200_000);
+      const started = performance.now();
+      rejectsKeys(text, undefined, "object with 200000 keys exceeds maxKeys 10000");
+      // The scan is one pass over 2.3 MB; parsing the object took 175 ms at best here.
+      assert.ok(performance.now() - started < 1_000);
+      assert.equal(Object.keys(fromJsonText(object(10_000), 64) as object).length, 10_000);
+    });
+
+    test("exactly maxKeys members pass and one more is refused", () => {
+      for (const max of [1, 2, 3, 10, 100]) {
+        assert.equal(Object.keys(fromJsonText(object(max), limits(max)) as object).length, max);
+        rejectsKeys(object(max + 1), max, `object with ${max + 1} keys exceeds maxKeys ${max}`);
+      }
+    });
+
+    test("jsonCodec.decode, given a bare maxDepth, applies the default maxKeys", () => {
+      assertRejects(() => jsonCodec.decode(utf8.encode(object(10_001)), 64), Code.InvalidArgument);
+      assert.doesNotThrow(() => jsonCodec.decode(utf8.encode(object(10_000)), 64));
+    });
+
+    // The scan is skipped for texts too short to hold maxKeys + 1 members: the shortest such
+    // object, all keys "" and values 0, must still be caught (members are counted as written, so
+    // repeats of one key count, though JSON.parse would keep one).
+    test("the shortest object over the limit is caught: the length shortcut is exact", () => {
+      for (let max = 1; max <= 30; max++) {
+        const shortest = `{${Array(max + 1)
+          .fill('"":0')
+          .join(",")}}`;
+        assert.equal(shortest.length, 5 * (max + 1) + 1);
+        rejectsKeys(shortest, max, `object with ${max + 1} keys exceeds maxKeys ${max}`);
+        assert.deepEqual(fromJsonText(shortest.replace('"":0,', ""), limits(max)), { "": 0 });
+      }
+    });
+
+    test("each object is counted on its own, at any depth, and the count is the whole object's", () => {
+      const many = `[${Array(50).fill('{"a":1,"b":{"c":2,"d":3},"e":[{"f":4,"g":5}]}').join(",")}]`;
+      assert.equal((fromJsonText(many, limits(3)) as unknown[]).length, 50);
+      rejectsKeys(`{"a":${object(7)},"b":1}`, 3, "object with 7 keys exceeds maxKeys 3");
+      rejectsKeys(`[1,[2,${object(5)}]]`, 4, "object with 5 keys exceeds maxKeys 4");
+      // An object still open when the text ends is reported with what was counted.
+      rejectsKeys(object(9).slice(0, -1), 3, "object with 9 keys exceeds maxKeys 3");
+    });
+
+    test("colons inside strings, escaped quotes included, are not members", () => {
+      const text = '{"a:b:c:d:e:f":"x:y:\\":z:w:\\"","g":"::::::::"}';
+      assert.deepEqual(fromJsonText(text, limits(2)), { "a:b:c:d:e:f": 'x:y:":z:w:"', g: "::::::::" });
+      rejectsKeys(text, 1, "object with 2 keys exceeds maxKeys 1");
+      // A string ending in an escaped backslash closes at the next quote.
+      const backslashes = '{"p\\\\":"q\\\\","r":":","s":1}';
+      assert.deepEqual(fromJsonText(backslashes, limits(3)), { "p\\": "q\\", r: ":", s: 1 });
+      rejectsKeys(backslashes, 2, "object with 3 keys exceeds maxKeys 2");
+    });
+
+    test("maxDepth is still enforced when the key scan runs", () => {
+      const deep = `${"[".repeat(65)}${object(3)}${"]".repeat(65)}`;
+      assert.ok(deep.length > 5 * 2 + 5);
+      assertRejects(() => fromJsonText(deep, limits(2)), Code.InvalidArgument);
+      assert.doesNotThrow(() => fromJsonText(`${"[".repeat(60)}${object(2)}${"]".repeat(60)}`, limits(2)));
     });
   });
 });

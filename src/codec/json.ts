@@ -1,4 +1,5 @@
 import { Code } from "../core/code.js";
+import { type DecodeLimits, defaultLimits, tooManyKeys } from "../core/limits.js";
 import { RpcError } from "../core/rpc-error.js";
 import { fromBase64, toBase64 } from "./base64.js";
 import { type Codec, forbiddenKey, malformed, tooDeep } from "./codec.js";
@@ -58,6 +59,39 @@ function checkDepth(text: string, maxDepth: number): void {
 }
 
 /**
+ * {@link checkDepth} that also counts the members of each open object: every `:` outside strings
+ * belongs to the innermost open object. The first object past `maxKeys` is followed to its end
+ * (or the text's), so the error gives its whole count. The text is not yet known to be JSON; on
+ * a malformed one the counts are meaningless but the scan still ends, and `JSON.parse` rejects it
+ * unless a limit did first.
+ */
+function checkDepthAndKeys(text: string, maxDepth: number, maxKeys: number): void {
+  // keys[d] counts the members of the object opened at depth d (an array's count stays 0).
+  const keys = new Int32Array(Math.min(maxDepth, text.length) + 2);
+  let depth = 0;
+  let inString = false;
+  /** The depth of the first object found over the limit, or 0. */
+  let over = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 58 /* : */) {
+      if (++(keys[depth] as number) > maxKeys && over === 0) over = depth;
+    } else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > maxDepth) throw tooDeep(maxDepth);
+      keys[depth] = 0;
+    } else if (c === 93 || c === 125) {
+      if (over > 0 && depth === over) throw tooManyKeys(keys[over] as number, maxKeys);
+      depth--;
+    }
+  }
+  if (over > 0) throw tooManyKeys(keys[over] as number, maxKeys);
+}
+
+/**
  * `value` as JSON text, with `Uint8Array` as `{"$bytes": …}`.
  * @throws RpcError `internal` when the value cannot be encoded (BigInt, cycles, a bare undefined).
  */
@@ -82,11 +116,18 @@ export function utf8Text(bytes: Uint8Array): string {
 }
 
 /**
- * Parses JSON text with the codec's checks: depth, `__proto__` keys, `$bytes`.
+ * Parses JSON text with the codec's checks: depth, keys per object, `__proto__` keys, `$bytes`.
+ * `limits` may be a bare `maxDepth` (then `maxKeys` is the default).
  * @throws RpcError `invalid_argument`
  */
-export function fromJsonText(text: string, maxDepth: number): unknown {
-  if (text.length > maxDepth) checkDepth(text, maxDepth);
+export function fromJsonText(text: string, limits: number | DecodeLimits): unknown {
+  const maxDepth = typeof limits === "number" ? limits : limits.maxDepth;
+  const maxKeys = (typeof limits === "number" ? undefined : limits.maxKeys) ?? defaultLimits.maxKeys;
+  // Both limits are checked by one scan before parsing, and only when the text is long enough to
+  // pass one: a text of n characters nests at most n deep, and an object of k members takes at
+  // least 5k + 1 characters ({"":0,…}), so a ~1 KiB struct is never scanned for keys under 10,000.
+  if (text.length > 5 * maxKeys + 5) checkDepthAndKeys(text, maxDepth, maxKeys);
+  else if (text.length > maxDepth) checkDepth(text, maxDepth);
   try {
     // A key may be spelled with escapes ("\u005f_proto__"), so any backslash-u also takes the checked path.
     const check = text.includes("__proto__") || text.includes(bytesKey) || text.includes("\\u");
@@ -106,7 +147,8 @@ export const jsonCodec: Codec = {
   encode(value) {
     return encoder.encode(toJsonText(value));
   },
-  decode(bytes, maxDepth) {
-    return fromJsonText(utf8Text(bytes), maxDepth);
+  // Takes a DecodeLimits as well as the Codec interface's bare maxDepth.
+  decode(bytes, limits: number | DecodeLimits) {
+    return fromJsonText(utf8Text(bytes), limits);
   },
 };

@@ -79,7 +79,8 @@ describe("decodeMsgpack", () => {
     rejects("dc0003 0102", /truncated/);
     rejects("de0002 a16101", /truncated/);
     rejects("ddffffffff", /truncated/);
-    rejects(`dfffffffff${"00".repeat(64)}`, /truncated/);
+    // (A map 32 declaring 4,294,967,295 entries now fails maxKeys first; see below.)
+    rejects(`df00002710${"00".repeat(64)}`, /truncated/);
   });
 
   test("string and binary lengths are checked against the bytes left", () => {
@@ -128,5 +129,57 @@ describe("decodeMsgpack", () => {
     assert.doesNotThrow(() => decodeMsgpack(fromHex("91 91 91 01"), 3));
     rejects("91 91 91 01", /maxDepth 2/, 2);
     rejects("81 a161 81 a161 81 a161 01", /maxDepth 2/, 2);
+  });
+
+  describe("maxKeys", () => {
+    /** A map 16 or 32 (as `n` needs) of `n` entries: keys are the numbers 0…n-1, values nil. */
+    function map(n: number): Uint8Array {
+      const head =
+        n < 0x10000 ? [0xde, n >> 8, n & 0xff] : [0xdf, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+      const body: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (i < 0x80) body.push(i);
+        else if (i < 0x10000) body.push(0xcd, i >> 8, i & 0xff);
+        else body.push(0xce, i >>> 24, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+        body.push(0xc0);
+      }
+      return Uint8Array.from([...head, ...body]);
+    }
+
+    function rejectsKeys(bytes: Uint8Array, limits: number | { maxDepth: number; maxKeys: number }, message: string) {
+      assert.throws(
+        () => decodeMsgpack(bytes, limits),
+        (err: unknown) => {
+          assert.ok(err instanceof RpcError, `expected RpcError, got ${String(err)}`);
+          assert.equal(err.code, Code.InvalidArgument);
+          assert.equal(err.rawMessage, message);
+          return true;
+        },
+      );
+    }
+
+    // Regression: a map of 200,000 entries was decoded whole (about 190 ms at best here).
+    test("a map of 200,000 entries is refused under the default maxKeys; 10,000 pass", () => {
+      rejectsKeys(map(200_000), 64, "object with 200000 keys exceeds maxKeys 10000");
+      assert.equal(Object.keys(decodeMsgpack(map(10_000), 64) as object).length, 10_000);
+      rejectsKeys(map(10_001), 64, "object with 10001 keys exceeds maxKeys 10000");
+    });
+
+    test("the declared count is checked before the bytes behind it", () => {
+      // Before maxKeys these were "truncated value": the count was only compared with the bytes left.
+      rejectsKeys(fromHex("de2711 a16101"), 64, "object with 10001 keys exceeds maxKeys 10000");
+      rejectsKeys(fromHex("dfffffffff"), 64, "object with 4294967295 keys exceeds maxKeys 10000");
+    });
+
+    test("a configured maxKeys applies to every map format and depth", () => {
+      const limits = { maxDepth: 64, maxKeys: 2 };
+      assert.deepEqual(decodeMsgpack(fromHex("82 a161 01 a162 02"), limits), { a: 1, b: 2 });
+      rejectsKeys(fromHex("83 a161 01 a162 02 a163 03"), limits, "object with 3 keys exceeds maxKeys 2");
+      rejectsKeys(fromHex("de0003 a161 01 a162 02 a163 03"), limits, "object with 3 keys exceeds maxKeys 2");
+      rejectsKeys(fromHex("df00000003 a161 01 a162 02 a163 03"), limits, "object with 3 keys exceeds maxKeys 2");
+      rejectsKeys(fromHex("92 81 a161 01 81 a161 83 01c0 02c0 03c0"), limits, "object with 3 keys exceeds maxKeys 2");
+      // Arrays are not maps: their length is bounded by the bytes left, not by maxKeys.
+      assert.equal((decodeMsgpack(fromHex("93 01 02 03"), limits) as unknown[]).length, 3);
+    });
   });
 });

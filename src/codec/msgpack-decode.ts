@@ -1,11 +1,11 @@
-import { maxDepthCapacity } from "../core/limits.js";
+import { type DecodeLimits, defaultLimits, maxDepthCapacity, tooManyKeys } from "../core/limits.js";
 import { forbiddenKey, malformed, tooDeep } from "./codec.js";
 
 /**
  * A MessagePack decoder for untrusted input (https://github.com/msgpack/msgpack/blob/master/spec.md)
  * that validates while it builds, in one pass: every declared length and count is checked against
- * the bytes that remain before anything is allocated for it; nesting beyond `maxDepth` and
- * `__proto__` map keys are rejected; the only extension types accepted are the spec's timestamp
+ * the bytes that remain before anything is allocated for it; nesting beyond `maxDepth`, maps
+ * declaring more than `maxKeys` entries and `__proto__` map keys are rejected; the only extension types accepted are the spec's timestamp
  * (-1, as a Date) and `d4 00 00` (how msgpackr writes `undefined` inside arrays and maps). No type
  * named by the peer is ever instantiated. Maps become plain objects; their keys must be strings or
  * numbers. 64-bit integers become numbers up to ±2^53, BigInt beyond. Binary values
@@ -22,14 +22,24 @@ let viewOf: Uint8Array = empty;
 let pos = 0;
 let end = 0;
 let limit = 0;
+let keyLimit = 0;
 const utf8 = new TextDecoder("utf-8");
 
-/** Decodes exactly one value from `bytes`. @throws RpcError `invalid_argument` */
-export function decodeMsgpack(bytes: Uint8Array, maxDepth: number): unknown {
+/**
+ * Decodes exactly one value from `bytes`. `limits` may be a bare `maxDepth` (then `maxKeys` is
+ * the default). @throws RpcError `invalid_argument`
+ */
+export function decodeMsgpack(bytes: Uint8Array, limits: number | DecodeLimits): unknown {
   src = bytes;
   pos = 0;
   end = bytes.length;
-  limit = Math.min(maxDepth, maxDepthCapacity);
+  if (typeof limits === "number") {
+    limit = Math.min(limits, maxDepthCapacity);
+    keyLimit = defaultLimits.maxKeys;
+  } else {
+    limit = Math.min(limits.maxDepth, maxDepthCapacity);
+    keyLimit = limits.maxKeys ?? defaultLimits.maxKeys;
+  }
   try {
     const value = read(0);
     if (pos !== end) throw malformed("msgpack", `${end - pos} bytes after the value`);
@@ -193,6 +203,8 @@ function readArray(n: number, depth: number): unknown[] {
 
 function readMap(n: number, depth: number): Record<string, unknown> {
   if (depth >= limit) throw tooDeep(limit);
+  // The declared count, before the bytes are looked at: a map 32 may declare 4,294,967,295.
+  if (n > keyLimit) throw tooManyKeys(n, keyLimit);
   need(2 * n); // every key and value takes at least one byte
   const out: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {

@@ -24,8 +24,8 @@ export const msgpackCodec: Codec = {
       throw new RpcError(Code.Internal, `cannot encode value as msgpack: ${(err as Error).message}`, { cause: err });
     }
   },
-  decode(bytes, maxDepth) {
-    return decodeMsgpack(bytes, maxDepth);
+  decode(bytes, limits) {
+    return decodeMsgpack(bytes, limits);
   },
   bytesHeader(length) {
     // bin 32: C6 and a u32 length (the decoder accepts every bin size).

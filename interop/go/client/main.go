@@ -2,7 +2,11 @@
 // TCP connection and then over a connection opened with `CONNECT /_goRPC_ HTTP/1.0`. It prints
 // one line per step and exits with status 1 on the first unexpected outcome.
 //
-// Usage: client host:port
+// With -errors it only calls methods the server cannot route and prints the text of each
+// rpc.ServerError, one line per call, then checks that the connection still serves Arith.Multiply:
+// the lines are the same against a Go net/rpc server and against one that words its errors as Go's.
+//
+// Usage: client [-errors] host:port
 package main
 
 import (
@@ -163,9 +167,29 @@ func overHTTP(addr string) {
 	divideByZero("http-divide-by-zero", client)
 }
 
+// unroutable calls names Go's server cannot route: an unknown method, an unknown service, and a
+// name without a dot.
+func unroutable(addr string) {
+	client := jsonrpc.NewClient(dial(addr))
+	defer client.Close()
+	for _, call := range []struct{ step, name string }{
+		{"unknown-method", "Arith.NoSuchMethod"},
+		{"unknown-service", "NoSuchService.Add"},
+		{"ill-formed", "NoDot"},
+	} {
+		var ignored int
+		fmt.Printf("%s error: %s\n", call.step, serverError(call.step, client.Call(call.name, Args{1, 2}, &ignored)))
+	}
+	multiply("multiply-after-errors", client, 5, 6)
+}
+
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-errors" {
+		unroutable(os.Args[2])
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: client host:port")
+		fmt.Fprintln(os.Stderr, "usage: client [-errors] host:port")
 		os.Exit(2)
 	}
 	addr := os.Args[1]

@@ -247,5 +247,5 @@ export function decodeMessage(codec: Codec, bytes: Uint8Array, limits: Limits): 
       `message size ${bytes.length} exceeds maxMessageBytes ${limits.maxMessageBytes}`,
     );
   }
-  return codec.decode(bytes, limits.maxDepth);
+  return codec.decode(bytes, limits);
 }

@@ -3,7 +3,7 @@ import { concatBytes } from "../../core/bytes.js";
 import { Code, codeFromString } from "../../core/code.js";
 import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../../core/deadline.js";
 import type { RpcRequest, RpcResponse } from "../../core/interceptor.js";
-import type { Limits } from "../../core/limits.js";
+import type { DecodeLimits, Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { JsonSplitter } from "../json/json-splitter.js";
@@ -79,10 +79,10 @@ function metadataOf(headers: Headers): Metadata {
 }
 
 /** The error an HTTP error reply stands for. */
-function httpError(status: number, body: Uint8Array, maxDepth: number): RpcError {
+function httpError(status: number, body: Uint8Array, limits: DecodeLimits): RpcError {
   let parsed: unknown;
   try {
-    parsed = fromJsonText(utf8Text(body), maxDepth);
+    parsed = fromJsonText(utf8Text(body), limits);
   } catch {
     // not farcall's error body: fall back on the status
   }
@@ -119,7 +119,7 @@ async function* ndjsonItems(
       });
       if (chunk.done) throw new RpcError(Code.Unavailable, "stream reply cut short");
       for (const text of splitter.push(chunk.value)) {
-        const line = fromJsonText(utf8Text(text), limits.maxDepth) as {
+        const line = fromJsonText(utf8Text(text), limits) as {
           value?: unknown;
           end?: unknown;
           metadata?: unknown;
@@ -179,7 +179,7 @@ export class HttpJsonTransport implements CallTransport {
           cause: err,
         });
       }
-      if (!res.ok) throw httpError(res.status, await readBody(res, this.limits.maxMessageBytes), this.limits.maxDepth);
+      if (!res.ok) throw httpError(res.status, await readBody(res, this.limits.maxMessageBytes), this.limits);
       const metadata = metadataOf(res.headers);
       if (kind === "oneway") return { output: undefined, metadata };
       if (kind === "server_stream") {
@@ -187,7 +187,7 @@ export class HttpJsonTransport implements CallTransport {
         return { output: ndjsonItems(res, this.limits, metadata, s.done, s.reason), metadata };
       }
       const body = await readBody(res, this.limits.maxMessageBytes);
-      return { output: fromJsonText(utf8Text(body), this.limits.maxDepth), metadata };
+      return { output: fromJsonText(utf8Text(body), this.limits), metadata };
     } catch (err) {
       if (s.signal.aborted) throw s.reason();
       throw err;

@@ -38,7 +38,7 @@ function call(post: Post, method: MethodDescriptor): void {
   }
   let input: unknown;
   try {
-    input = body.length === 0 ? undefined : fromJsonText(utf8Text(body), post.route.serve.limits.maxDepth);
+    input = body.length === 0 ? undefined : fromJsonText(utf8Text(body), post.route.serve.limits);
   } catch (err) {
     return fail(res, RpcError.from(err, Code.InvalidArgument), cors);
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { rawElements, rawMember } from "./raw-json.js";
+import { arraySpans, rawElements, rawMember } from "./raw-json.js";
 
 describe("rawMember", () => {
   test("a number is returned as spelled, beyond what a double holds", () => {
@@ -160,5 +160,53 @@ describe("rawElements", () => {
     for (const text of ["[1", "[1,", "[1 2]", '["a]', "[{]"]) {
       assert.throws(() => rawElements(text), SyntaxError, text);
     }
+  });
+});
+
+describe("arraySpans", () => {
+  /** The element texts the spans mark. */
+  const texts = (text: string, max = 1_000) => {
+    const spans = arraySpans(text, max);
+    assert.ok(spans !== undefined, text);
+    return Array.from({ length: spans.length / 2 }, (_, i) => text.slice(spans[2 * i], spans[2 * i + 1]));
+  };
+
+  test("agrees with rawElements on every array its tests use, and with JSON.parse on the count", () => {
+    for (const text of [
+      '[1, "two" , {"a":[3]} ,[ [ ] ],\n null,12345678901234567890 , -1.0e+2,true,"\\""]',
+      "[[1,[2]],[],[[[]]]]",
+      "[[]]",
+      "[]",
+      " [ \n\t ] ",
+      '["a,]b", "\\"],[", "\\\\", {"k":"},"}]',
+      '[{"a":[1,"]"]},"\\u005d",[[],{}],0.5,"😀"]',
+      "[ 1 ,2,\n3 ]",
+      '["x"]',
+    ]) {
+      assert.deepEqual(texts(text), rawElements(text), text);
+      assert.equal(texts(text).length, (JSON.parse(text) as unknown[]).length, text);
+    }
+  });
+
+  test("exactly max elements pass; one more gives undefined", () => {
+    for (const max of [1, 2, 5, 1_000]) {
+      const elements = Array.from({ length: max }, (_, i) => `{"id":${i}}`);
+      assert.equal(texts(`[${elements.join(", ")}]`, max).length, max);
+      assert.equal(arraySpans(`[${[...elements, "0"].join(",")}]`, max), undefined, `max ${max}`);
+    }
+  });
+
+  // The point of the scan: an over-long array is refused from its first max + 1 elements, so
+  // whatever follows them, malformed or not, is never read.
+  test("an over-long array is refused before its malformed tail is reached", () => {
+    assert.equal(arraySpans(`[${"1,".repeat(11)} nope, "unterminated`, 10), undefined);
+    assert.equal(arraySpans(`[${"{},".repeat(200_000)}{}]`, 1_000), undefined);
+  });
+
+  test("malformed texts end the scan without throwing", () => {
+    for (const text of ["[", "[1", "[1,", '["a', '["a\\', "[{]", "[}", "[1 2]", "[,,]", "[]]]", "[[[[", '["\\"]']) {
+      assert.doesNotThrow(() => arraySpans(text, 3), text);
+    }
+    assert.equal(arraySpans("[,,,,,,,,1]", 3)?.length, 2, "empty slots are not elements");
   });
 });

@@ -40,13 +40,18 @@ interface Pending {
   onAbort: (() => void) | undefined;
 }
 
-/** farcall's input as JSON-RPC params: an object by name, nothing as none, anything else as `[input]`. */
+/**
+ * farcall's input as JSON-RPC 2.0 params (docs/protocols.md, "Params"): nothing as none, a plain
+ * object by name, an array of two or more elements by position as the params list itself (so a
+ * peer's method taking positional params gets each element as one), anything else as `[input]`,
+ * arrays of zero or one element included. The server's rule (`[]` none, `[x]` x, longer lists the
+ * list) then gives back the same input for each. Go's dialect always sends one element.
+ */
 function paramsOf(input: unknown, dialect: JsonRpcDialect): unknown {
   if (dialect === "go") return [input === undefined ? null : input];
   if (input === undefined) return undefined;
-  return typeof input === "object" && input !== null && !Array.isArray(input) && !(input instanceof Uint8Array)
-    ? input
-    : [input];
+  if (Array.isArray(input)) return input.length >= 2 ? input : [input];
+  return typeof input === "object" && input !== null && !(input instanceof Uint8Array) ? input : [input];
 }
 
 /** The request text for a call (or a notification when `id` is undefined). */
@@ -132,7 +137,7 @@ export class JsonRpcClientSession {
   onText(bytes: Uint8Array): void {
     let reply: unknown;
     try {
-      reply = fromJsonText(utf8Text(bytes), this.options.limits.maxDepth);
+      reply = fromJsonText(utf8Text(bytes), this.options.limits);
     } catch (err) {
       return this.fail(RpcError.from(err, Code.Internal));
     }

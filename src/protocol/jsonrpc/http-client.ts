@@ -48,7 +48,7 @@ export class JsonRpcHttpTransport implements CallTransport {
       const body = await readBody(res, this.limits.maxMessageBytes);
       if (id === undefined) return { output: undefined, metadata: createMetadata() };
       if (!res.ok && body.length === 0) throw new RpcError(codeOfHttpStatus(res.status), `HTTP ${res.status}`);
-      const reply = fromJsonText(utf8Text(body), this.limits.maxDepth);
+      const reply = fromJsonText(utf8Text(body), this.limits);
       if (typeof reply !== "object" || reply === null || Array.isArray(reply)) {
         throw new RpcError(Code.Internal, "server sent something other than a response object");
       }

@@ -5,7 +5,16 @@ export interface MethodTable {
   resolve(path: string): MethodDescriptor | undefined;
   /** Every method called `name`, in any service. */
   methodsNamed(name: string): readonly MethodDescriptor[];
+  /**
+   * The path of every method, when the table can list them (the server's router does). Only Go's
+   * dialect needs it, to tell an unknown service from an unknown method as Go's server does;
+   * without it every miss there reads as an unknown method.
+   */
+  paths?(): readonly string[];
 }
+
+/** Which JSON-RPC a message was written in: its errors are worded for that dialect's clients. */
+export type NameDialect = "2.0" | "go";
 
 const upper = (c: number) => c >= 0x41 && c <= 0x5a;
 
@@ -17,23 +26,41 @@ function lowerFirst(name: string): string {
  * Finds the method a JSON-RPC name means: `Service.method` or `Service/method` (the service may
  * hold dots: split at the last one), then the same with the method's first letter lower-cased,
  * then a bare name that exactly one service has.
- * @returns the method, or a message saying why there is none
+ * @returns the method, or a message saying why there is none: for `dialect` "go" in the words of
+ * Go's net/rpc server ({@link goMissText}), so that clients matching on Go's texts still work
  */
-export function findMethod(table: MethodTable, name: string): MethodDescriptor | string {
+export function findMethod(table: MethodTable, name: string, dialect: NameDialect = "2.0"): MethodDescriptor | string {
   const slash = name.lastIndexOf("/");
   const cut = slash >= 0 ? slash : name.lastIndexOf(".");
+  const miss = () => (dialect === "go" ? goMissText(table, name, cut) : `method not found: ${name}`);
   if (cut > 0 && cut < name.length - 1) {
     const service = name.slice(0, cut);
     const method = name.slice(cut + 1);
     const found = table.resolve(`${service}/${method}`) ?? table.resolve(`${service}/${lowerFirst(method)}`);
-    return found ?? `method not found: ${name}`;
+    return found ?? miss();
   }
-  if (cut >= 0) return `method not found: ${name}`;
+  if (cut >= 0) return miss();
   let matches = table.methodsNamed(name);
   if (matches.length === 0) matches = table.methodsNamed(lowerFirst(name));
   if (matches.length === 1) return matches[0] as MethodDescriptor;
-  if (matches.length === 0) return `method not found: ${name}`;
+  if (matches.length === 0) return miss();
   return `method name ${name} is ambiguous: use one of ${matches.map((m) => m.path.replace("/", ".")).join(", ")}`;
+}
+
+/**
+ * Why Go's net/rpc server would not find `name`, in its words (Go 1.19 `src/net/rpc/server.go`,
+ * `readRequestHeader`): no dot at all is "rpc: service/method request ill-formed: NAME"; an
+ * unknown service "rpc: can't find service NAME"; a known service without the method "rpc: can't
+ * find method NAME" (NAME whole each time). Go splits at the last dot; farcall also splits at a
+ * slash (`cut`), so a name Go could never have served still gets the text that fits it.
+ */
+function goMissText(table: MethodTable, name: string, cut: number): string {
+  if (cut < 0) return `rpc: service/method request ill-formed: ${name}`;
+  const service = name.slice(0, cut);
+  const paths = table.paths?.();
+  const known =
+    paths === undefined || paths.some((p) => p.length > cut && p.charCodeAt(cut) === 0x2f && p.startsWith(service));
+  return known ? `rpc: can't find method ${name}` : `rpc: can't find service ${name}`;
 }
 
 /**
