@@ -436,6 +436,43 @@ describe("JSON-RPC over TCP", () => {
   });
 });
 
+describe("JSON-RPC call admission", () => {
+  test("beyond maxConcurrentCalls a call waits its turn instead of running (TCP and a batch over HTTP)", async () => {
+    const s = await limited({ maxConcurrentCalls: 1 });
+    const peer = await LinePeer.open(s.port, cleanups, "latin1");
+    const nap = (id: number) => `{"jsonrpc":"2.0","method":"Arith.sleep","params":{"ms":150},"id":${id}}`;
+    const sent = Date.now();
+    await peer.send(nap(1) + nap(2));
+    const first = await peer.json();
+    const second = await peer.json();
+    assert.deepEqual([first.id, second.id], [1, 2]);
+    // One at a time: the second answer comes a whole sleep after the first (timing only as order).
+    assert.ok(Date.now() - sent >= 290, "the two calls ran one after the other");
+    const batch = await http(s.port, "POST", "/", { "content-type": "application/json" }, `[${nap(3)},${nap(4)}]`);
+    assert.equal(batch.status, 200);
+    assert.deepEqual(
+      (JSON.parse(batch.body) as { id: number; result: string }[]).map((r) => [r.id, r.result]),
+      [
+        [3, "slept 150 ms"],
+        [4, "slept 150 ms"],
+      ],
+    );
+  });
+
+  test("a call whose deadline passed before it could start never runs (HTTP farcall-timeout-ms 0)", async () => {
+    const s = await limited({});
+    const res = await http(
+      s.port,
+      "POST",
+      "/jsonrpc",
+      { "content-type": "application/json", "farcall-timeout-ms": "0" },
+      '{"jsonrpc":"2.0","method":"Probe.echo","params":{"x":1},"id":1}',
+    );
+    assertRpcError(JSON.parse(res.body) as Record<string, unknown>, -32000, "deadline_exceeded", 1);
+    assert.deepEqual(s.runs, []);
+  });
+});
+
 describe("HTTP", () => {
   test("a body over maxMessageBytes gets 413, with Content-Length or chunked", async () => {
     const s = await limited({ maxMessageBytes: 1024 });

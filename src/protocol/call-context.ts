@@ -36,6 +36,11 @@ export class ServerCallContext implements HandlerContext {
     return this.reason !== undefined;
   }
 
+  /** Why the call was aborted, once it was. */
+  get abortReason(): RpcError | undefined {
+    return this.reason;
+  }
+
   remainingMs(): number {
     return remainingMs(this.deadline);
   }

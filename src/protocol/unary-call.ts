@@ -13,6 +13,9 @@ export class UnaryCall extends ServerCallContext {
   private fail: ((err: RpcError) => void) | undefined;
 
   run(dispatcher: ServerDispatcher, input: unknown): unknown {
+    // A call aborted while it waited, or whose deadline passed before it could start, never runs.
+    if (this.aborted) throw this.abortReason;
+    if (this.deadline !== undefined && this.remainingMs() <= 0) throw deadlineExceeded();
     let out: unknown;
     try {
       out = dispatcher.dispatch(this.method, input, this);

@@ -4,6 +4,7 @@ import type { Peer } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
+import { Concurrency, tooManyCalls } from "../admission.js";
 import type { ServerDispatcher } from "../call-context.js";
 import { arraySpans, rawElements, rawMember } from "../json/raw-json.js";
 import { SlotSet } from "../slot-set.js";
@@ -88,6 +89,8 @@ function inputOf(params: unknown): unknown {
 export class JsonRpcEndpoint {
   /** Calls whose handlers have not answered yet. */
   private readonly running = new SlotSet<UnaryCall>();
+  /** At most maxConcurrentCalls handlers run; the rest of `running` waits here. */
+  private readonly concurrency: Concurrency;
   /** The dialect of the last message understood, for errors that come before a message is. */
   dialect: Dialect = "2.0";
 
@@ -95,7 +98,9 @@ export class JsonRpcEndpoint {
     private readonly dispatcher: ServerDispatcher,
     private readonly options: JsonRpcServerOptions,
     private readonly peer: Peer,
-  ) {}
+  ) {
+    this.concurrency = new Concurrency(options.limits.maxConcurrentCalls);
+  }
 
   /** Calls not yet answered. */
   get inflight(): number {
@@ -223,32 +228,41 @@ export class JsonRpcEndpoint {
       return errorText(dialect, id, new RpcError(Code.Unimplemented, why));
     }
     const limit = this.options.limits.maxInflight;
-    if (this.running.size >= limit) {
-      const err = new RpcError(Code.ResourceExhausted, `more than maxInflight ${limit} calls on this connection`, {
-        safeToRetry: true,
-      });
-      return errorText(dialect, id, err);
-    }
+    if (this.running.size >= limit) return errorText(dialect, id, tooManyCalls(limit));
     let input = inputOf(params);
     if (dialect === "go" && this.options.goFieldNames === "lowerCamel") input = camelKeys(input);
     const call = new UnaryCall(method, extras.metadata ?? noMetadata, this.peer, extras.deadline);
-    let out: unknown;
-    try {
-      out = call.run(this.dispatcher, input);
-    } catch (err) {
-      return errorText(dialect, id, err as RpcError);
-    }
-    if (!isPromise(out)) return resultText(dialect, id, out);
+    // Running and waiting calls are both in `running`, so abortAll reaches the waiting ones too.
     this.running.add(call);
-    return out.then(
-      (value) => {
-        this.running.delete(call);
-        return resultText(dialect, id, value);
-      },
-      (err: RpcError) => {
-        this.running.delete(call);
-        return errorText(dialect, id, err);
-      },
-    );
+    const run = (): Answer => {
+      let out: unknown;
+      try {
+        out = call.run(this.dispatcher, input);
+      } catch (err) {
+        this.finished(call);
+        return errorText(dialect, id, err as RpcError);
+      }
+      if (!isPromise(out)) {
+        this.finished(call);
+        return resultText(dialect, id, out);
+      }
+      return out.then(
+        (value) => {
+          this.finished(call);
+          return resultText(dialect, id, value);
+        },
+        (err: RpcError) => {
+          this.finished(call);
+          return errorText(dialect, id, err);
+        },
+      );
+    };
+    if (this.concurrency.tryStart()) return run();
+    return new Promise((resolve) => this.concurrency.enqueue(() => resolve(run())));
+  }
+
+  private finished(call: UnaryCall): void {
+    this.running.delete(call);
+    this.concurrency.done();
   }
 }
