@@ -141,7 +141,7 @@ export class Channel implements CallTransport {
     let session: ChannelSession | undefined;
     this.setState("connecting");
     this.connecting = this.dial({
-      onDrain: () => session !== undefined && this.retire(session),
+      onGoAway: () => session !== undefined && this.retire(session),
       retry: (method, input, options, error, draining) => {
         const attempt = options.attempt ?? 1;
         if (!this.retryPolicy({ method, error, attempt, draining })) return undefined;

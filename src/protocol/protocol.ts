@@ -204,7 +204,7 @@ export interface ChannelSession {
 /** What a channel asks of the sessions it opens. */
 export interface ChannelHooks {
   /** The server will take no new calls on this connection (GOAWAY): send them elsewhere. */
-  onDrain(): void;
+  onGoAway(): void;
   /** The connection is gone. */
   onClose(error: RpcError): void;
   /**

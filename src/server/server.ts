@@ -22,7 +22,7 @@ import {
   type ServerPlatform,
   sniffProtocols,
 } from "../protocol/protocol.js";
-import { HttpEndpoint } from "../transport/http.js";
+import { NodeHttpCarrier } from "../transport/http.js";
 import { type Listener, listen } from "../transport/tcp.js";
 import { type HandlerFn, Router } from "./router.js";
 
@@ -100,7 +100,7 @@ export interface ListenOptions {
 }
 
 /** The server's own platform: node:http for the HTTP carrier. */
-const nodePlatform: ServerPlatform = { httpCarrier: (handlers, options) => new HttpEndpoint(handlers, options) };
+const nodePlatform: ServerPlatform = { httpCarrier: (handlers, options) => new NodeHttpCarrier(handlers, options) };
 
 /**
  * A farcall server: a method table, listeners, and the sessions on them.

@@ -1,5 +1,5 @@
 /** A parsed endpoint address. */
-export type Endpoint =
+export type SocketAddress =
   | { readonly kind: "tcp"; readonly host: string; readonly port: number }
   | { readonly kind: "unix"; readonly path: string };
 
@@ -7,7 +7,7 @@ export type Endpoint =
  * Parses `tcp://host:port`, `tcp://[::1]:port`, `unix:///path/to.sock` or a bare `host:port`.
  * @throws TypeError on anything else.
  */
-export function parseAddress(address: string): Endpoint {
+export function parseAddress(address: string): SocketAddress {
   if (address.startsWith("unix://")) {
     const path = address.slice("unix://".length);
     if (path.length === 0) throw new TypeError(`missing socket path in ${JSON.stringify(address)}`);
@@ -23,7 +23,7 @@ export function parseAddress(address: string): Endpoint {
 }
 
 /** Formats an endpoint back into an address string. */
-export function formatAddress(endpoint: Endpoint): string {
+export function formatAddress(endpoint: SocketAddress): string {
   if (endpoint.kind === "unix") return `unix://${endpoint.path}`;
   const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
   return `tcp://${host}:${endpoint.port}`;

@@ -94,7 +94,7 @@ class NodeHttpResponse implements HttpResponse {
  * HTTP/1.1 on sockets another listener accepted and sniffed: node's HTTP parser, keep-alive and
  * timeouts, WebSocket upgrades through `ws`, and CONNECT. The only code that touches node:http.
  */
-export class HttpEndpoint implements HttpCarrier {
+export class NodeHttpCarrier implements HttpCarrier {
   private readonly http: NodeHttpServer;
   /** Loaded at the first upgrade: `ws` adds ~7 MiB to a process's RSS. */
   private wss: Promise<WebSocketServer> | undefined;

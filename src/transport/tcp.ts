@@ -2,7 +2,7 @@ import { unlinkSync } from "node:fs";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
-import { type Endpoint, formatAddress, parseAddress } from "./address.js";
+import { formatAddress, parseAddress, type SocketAddress } from "./address.js";
 import { SocketStream } from "./socket-stream.js";
 
 /** A listening socket. */
@@ -35,7 +35,7 @@ export async function listen(address: string, accept: (stream: SocketStream) => 
     await bind(server, endpoint);
   }
   const bound = server.address();
-  const actual: Endpoint =
+  const actual: SocketAddress =
     typeof bound === "object" && bound !== null ? { kind: "tcp", host: bound.address, port: bound.port } : endpoint;
   return {
     address: formatAddress(actual),
@@ -44,7 +44,7 @@ export async function listen(address: string, accept: (stream: SocketStream) => 
   };
 }
 
-function bind(server: Server, endpoint: Endpoint): Promise<void> {
+function bind(server: Server, endpoint: SocketAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
@@ -78,7 +78,7 @@ const readBufferBytes = 64 * 1024;
  * (see {@link SocketStream}).
  */
 export function connect(address: string, timeoutMs: number, reuseReadBuffer = false): Promise<SocketStream> {
-  let endpoint: Endpoint;
+  let endpoint: SocketAddress;
   try {
     endpoint = parseAddress(address);
   } catch (err) {

@@ -30,7 +30,7 @@ export type { SessionCallOptions } from "../protocol.js";
 /** Hooks a channel gives its session. */
 export interface ClientSessionHooks {
   /** The server sent GOAWAY: send new calls elsewhere. */
-  onDrain?: () => void;
+  onGoAway?: () => void;
   /** The connection is gone. */
   onClose?: (error: RpcError) => void;
   /** False sends the method name on every REQUEST instead of binding ids (for benchmarks). */
@@ -249,7 +249,7 @@ export class ClientSession extends Session {
 
   protected onGoAway(error: RpcError): void {
     this.draining = true;
-    this.hooks.onDrain?.();
+    this.hooks.onGoAway?.();
     if (error.code !== Code.Unavailable) this.terminate(error);
     if (this.calls.size === 0) this.endStream();
   }

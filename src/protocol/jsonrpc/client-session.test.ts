@@ -4,7 +4,7 @@ import { resolveLimits } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { defineService, unary } from "../../core/service.js";
 import { requestText } from "./client-session.js";
-import { JsonRpcEndpoint } from "./server.js";
+import { JsonRpcResponder } from "./server.js";
 
 const paramsOf = (input: unknown) =>
   (JSON.parse(requestText("2.0", "P.echo", input, 1)) as { params?: unknown }).params;
@@ -46,7 +46,7 @@ describe("requestText params (JSON-RPC 2.0)", () => {
     const echo = Probe.methods.get("echo");
     assert.ok(echo !== undefined);
     const received: unknown[] = [];
-    const endpoint = new JsonRpcEndpoint(
+    const endpoint = new JsonRpcResponder(
       {
         resolve: (path) => (path === "Probe/echo" ? echo : undefined),
         methodsNamed: () => [],

@@ -2,7 +2,7 @@ import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { jsonType, readPost } from "../http/post.js";
 import type { HttpRoute } from "../protocol.js";
-import { JsonRpcEndpoint, type JsonRpcServerOptions } from "./server.js";
+import { JsonRpcResponder, type JsonRpcServerOptions } from "./server.js";
 
 /**
  * JSON-RPC 2.0 over HTTP (docs/protocols.md): `POST /` or `POST /jsonrpc`; the answer is `200` with
@@ -13,12 +13,12 @@ export function jsonRpcRoute(goFieldNames: JsonRpcServerOptions["goFieldNames"])
     const path = req.url.split("?", 1)[0] ?? "/";
     if (path !== "/" && path !== "/jsonrpc") return false;
     readPost(req, res, route, ({ metadata, deadline, body }) => {
-      const endpoint = new JsonRpcEndpoint(
+      const responder = new JsonRpcResponder(
         route.serve.dispatcher,
         { limits: route.serve.limits, goFieldNames },
         req.peer,
       );
-      res.onAbort(() => endpoint.abortAll(new RpcError(Code.Canceled, "client went away")));
+      res.onAbort(() => responder.abortAll(new RpcError(Code.Canceled, "client went away")));
       const answer = (text: string | undefined) => {
         if (text === undefined) {
           res.head(204, route.cors);
@@ -28,7 +28,7 @@ export function jsonRpcRoute(goFieldNames: JsonRpcServerOptions["goFieldNames"])
           res.end(text);
         }
       };
-      const out = endpoint.handle(body, { metadata, deadline });
+      const out = responder.handle(body, { metadata, deadline });
       if (out instanceof Promise) out.then(answer);
       else answer(out);
     });

@@ -7,7 +7,7 @@ import { JsonRpcClientSession, type JsonRpcDialect } from "./client-session.js";
 import { connectPrefix, parseConnect } from "./go-connect.js";
 import { JsonRpcHttpTransport } from "./http-client.js";
 import { jsonRpcRoute } from "./http-server.js";
-import { JsonRpcEndpoint, type JsonRpcServerOptions } from "./server.js";
+import { JsonRpcResponder, type JsonRpcServerOptions } from "./server.js";
 import { clientOverStream, clientOverWebSocket } from "./stream-client.js";
 import { JsonStreamSession } from "./stream-session.js";
 import { serveWebSocket } from "./websocket.js";
@@ -29,8 +29,8 @@ function serveJsonStream(
   options: JsonRpcServerOptions,
 ) {
   let untrack = () => {};
-  const endpoint = new JsonRpcEndpoint(ctx.dispatcher, options, stream.peer);
-  const session = new JsonStreamSession(stream, endpoint, ctx.limits, {
+  const responder = new JsonRpcResponder(ctx.dispatcher, options, stream.peer);
+  const session = new JsonStreamSession(stream, responder, ctx.limits, {
     onClose: () => untrack(),
     idleTimeoutMs: ctx.idleTimeoutMs,
   });
@@ -99,9 +99,9 @@ export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol 
     webSocket: {
       subprotocols: ["jsonrpc", ""],
       serve(ws, peer, ctx) {
-        const endpoint = new JsonRpcEndpoint(ctx.dispatcher, endpointOptions(ctx), peer);
+        const responder = new JsonRpcResponder(ctx.dispatcher, endpointOptions(ctx), peer);
         let untrack = () => {};
-        untrack = ctx.track(serveWebSocket(ws, endpoint, ctx.limits.maxMessageBytes, () => untrack()));
+        untrack = ctx.track(serveWebSocket(ws, responder, ctx.limits.maxMessageBytes, () => untrack()));
       },
     },
     http: jsonRpcRoute(goFieldNames),

@@ -1,4 +1,4 @@
-// JsonRpcEndpoint in memory: texts in, reply texts out, with a table of plain functions standing
+// JsonRpcResponder in memory: texts in, reply texts out, with a table of plain functions standing
 // in for the server's router (docs/protocols.md, "JSON-RPC 2.0" and "Go net/rpc/jsonrpc").
 
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { type Limits, resolveLimits } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { defineService, type MethodDescriptor, unary } from "../../core/service.js";
 import type { ServerCallContext, ServerDispatcher } from "../call-context.js";
-import { JsonRpcEndpoint } from "./server.js";
+import { JsonRpcResponder } from "./server.js";
 
 const Arith = defineService("Arith", { add: unary<{ a: number; b: number }, number>() });
 const Probe = defineService("Probe", { echo: unary<unknown, unknown>() });
@@ -35,8 +35,8 @@ function table(runs: unknown[]): ServerDispatcher & { paths(): string[] } {
   };
 }
 
-function endpoint(limits: Partial<Limits> = {}, runs: unknown[] = []): JsonRpcEndpoint {
-  return new JsonRpcEndpoint(
+function endpoint(limits: Partial<Limits> = {}, runs: unknown[] = []): JsonRpcResponder {
+  return new JsonRpcResponder(
     table(runs),
     { limits: resolveLimits(limits), goFieldNames: "lowerCamel" },
     { transport: "memory", address: "test" },
@@ -46,13 +46,13 @@ function endpoint(limits: Partial<Limits> = {}, runs: unknown[] = []): JsonRpcEn
 const encoder = new TextEncoder();
 
 /** The endpoint's synchronous answer to `text` (every handler here is synchronous). */
-function answer(e: JsonRpcEndpoint, text: string): string | undefined {
+function answer(e: JsonRpcResponder, text: string): string | undefined {
   const out = e.handle(encoder.encode(text));
   assert.ok(!(out instanceof Promise), "a synchronous answer");
   return out;
 }
 
-describe("JsonRpcEndpoint: batch length", () => {
+describe("JsonRpcResponder: batch length", () => {
   const request = (i: number) => `{"jsonrpc":"2.0","method":"Probe.echo","params":[${i}],"id":${i}}`;
 
   // Regression: the whole batch went through JSON.parse before its length was compared with
@@ -119,7 +119,7 @@ describe("JsonRpcEndpoint: batch length", () => {
   });
 });
 
-describe("JsonRpcEndpoint: maxKeys", () => {
+describe("JsonRpcResponder: maxKeys", () => {
   test("params with more keys than maxKeys are refused before the call, with the numbers", () => {
     const runs: unknown[] = [];
     const e = endpoint({ maxKeys: 3 }, runs);
@@ -138,7 +138,7 @@ describe("JsonRpcEndpoint: maxKeys", () => {
   });
 });
 
-describe("JsonRpcEndpoint: Go's dialect", () => {
+describe("JsonRpcResponder: Go's dialect", () => {
   // The texts of Go 1.19's net/rpc server (src/net/rpc/server.go, readRequestHeader), which Go's
   // client hands to the caller as rpc.ServerError and which callers compare with.
   test("an unroutable method is answered in Go's server's words, and the call goes on", () => {

@@ -86,7 +86,7 @@ function inputOf(params: unknown): unknown {
  * request): takes JSON texts, runs the calls they hold through the dispatcher, and answers with
  * reply texts. Transports only move texts; nothing here knows of sockets or HTTP.
  */
-export class JsonRpcEndpoint {
+export class JsonRpcResponder {
   /** Calls whose handlers have not answered yet. */
   private readonly running = new SlotSet<UnaryCall>();
   /** At most maxConcurrentCalls handlers run; the rest of `running` waits here. */

@@ -3,7 +3,7 @@ import type { Limits } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
 import { JsonSplitter } from "../json/json-splitter.js";
-import type { JsonRpcEndpoint } from "./server.js";
+import type { JsonRpcResponder } from "./server.js";
 
 const encoder = new TextEncoder();
 
@@ -33,7 +33,7 @@ export class JsonStreamSession implements ByteStreamHandler {
 
   constructor(
     private readonly stream: ByteStream,
-    private readonly endpoint: JsonRpcEndpoint,
+    private readonly responder: JsonRpcResponder,
     limits: Limits,
     private readonly hooks: StreamSessionHooks,
   ) {
@@ -48,7 +48,7 @@ export class JsonStreamSession implements ByteStreamHandler {
       () => {
         this.idleTimer = undefined;
         if (this.closed || this.ended) return;
-        if (this.endpoint.inflight === 0 && Date.now() - this.lastData >= idleMs) return this.goAway();
+        if (this.responder.inflight === 0 && Date.now() - this.lastData >= idleMs) return this.goAway();
         this.armIdle(idleMs);
       },
       Math.max(1, Math.floor(idleMs / 2)),
@@ -65,14 +65,14 @@ export class JsonStreamSession implements ByteStreamHandler {
       // reported below, from splitter.error
     }
     for (const text of texts) {
-      const answer = this.endpoint.handle(text);
+      const answer = this.responder.handle(text);
       if (answer === undefined) continue;
       if (typeof answer === "string") this.send(answer);
       else answer.then((reply) => this.reply(reply));
     }
     const err = this.splitter.error;
     if (err !== undefined) {
-      this.send(this.endpoint.malformed(err, err.code === Code.ResourceExhausted ? "request" : "parse"));
+      this.send(this.responder.malformed(err, err.code === Code.ResourceExhausted ? "request" : "parse"));
       this.goAway();
     }
   }
@@ -84,7 +84,7 @@ export class JsonStreamSession implements ByteStreamHandler {
   onEnd(): void {
     if (!this.ended && this.splitter.buffered > 0 && this.splitter.error === undefined) {
       this.send(
-        this.endpoint.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"),
+        this.responder.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"),
       );
     }
     this.goAway();
@@ -94,7 +94,7 @@ export class JsonStreamSession implements ByteStreamHandler {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
-    this.endpoint.abortAll(new RpcError(Code.Canceled, "connection closed"));
+    this.responder.abortAll(new RpcError(Code.Canceled, "connection closed"));
     this.hooks.onClose();
   }
 
@@ -116,7 +116,7 @@ export class JsonStreamSession implements ByteStreamHandler {
   }
 
   private checkDrained(): void {
-    if (this.draining && this.endpoint.inflight === 0) this.end();
+    if (this.draining && this.responder.inflight === 0) this.end();
   }
 
   private send(text: string): void {

@@ -2,7 +2,7 @@ import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { DrainableSession } from "../protocol.js";
 import { messageBytes, type WebSocketLike, WsState } from "../websocket-like.js";
-import type { JsonRpcEndpoint } from "./server.js";
+import type { JsonRpcResponder } from "./server.js";
 
 const encoder = new TextEncoder();
 
@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
  */
 export function serveWebSocket(
   ws: WebSocketLike,
-  endpoint: JsonRpcEndpoint,
+  responder: JsonRpcResponder,
   maxMessageBytes: number,
   onClose: () => void,
 ): DrainableSession {
@@ -20,7 +20,7 @@ export function serveWebSocket(
   let closed = false;
   const send = (text: string | undefined) => {
     if (text !== undefined && ws.readyState === WsState.Open) ws.send(text);
-    if (draining && endpoint.inflight === 0) ws.close(1001, "server going away");
+    if (draining && responder.inflight === 0) ws.close(1001, "server going away");
   };
   ws.binaryType = "arraybuffer";
   ws.addEventListener("message", (event) => {
@@ -31,14 +31,14 @@ export function serveWebSocket(
       ws.close(1009, `message size ${bytes.length} exceeds maxMessageBytes ${maxMessageBytes}`);
       return;
     }
-    const answer = endpoint.handle(bytes);
+    const answer = responder.handle(bytes);
     if (answer instanceof Promise) answer.then(send);
     else if (answer !== undefined) send(answer);
   });
   const close = () => {
     if (closed) return;
     closed = true;
-    endpoint.abortAll(new RpcError(Code.Canceled, "connection closed"));
+    responder.abortAll(new RpcError(Code.Canceled, "connection closed"));
     onClose();
   };
   ws.addEventListener("close", close);
