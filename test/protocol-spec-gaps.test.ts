@@ -1,6 +1,8 @@
 /**
  * Pins the rules of docs/protocol.md that say what the server does at the edges, talking to a real
- * server on loopback through a raw socket: each refusal of a bad preface (§2.1), byte for byte.
+ * server on loopback through a raw socket: each refusal of a bad preface (§2.1, byte for byte),
+ * SETTINGS before and after the first (§4.8), WINDOW on odd ids (§4.7), and a reply over the
+ * client's MAX_MESSAGE_BYTES (§4.8).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -9,11 +11,11 @@ import { Arith, arithImpl, Time, timeImpl } from "../examples/demo/services.js";
 import { createServer, defineService, type RpcError, type ServerOptions, unary } from "../src/index.js";
 import { sleep } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
-import { goAway, RawPeer, settings, T } from "./raw-farcall.js";
+import { data, F, frame, goAway, K, preface, RawPeer, request, settings, T, u32 } from "./raw-farcall.js";
 
 const cleanups = trackCleanups();
 
-/** A method whose handler waits until it is aborted, and records why. */
+/** Methods to watch the server with: `hold` waits until aborted and records why. */
 const Probe = defineService("Probe", {
   hold: unary<string, string>(),
   /** After `ms`, answers "ok" with response metadata `tag` of `bytes` letters. */
@@ -164,5 +166,164 @@ describe("§2.1 a bad preface is answered with exact bytes, then FIN", () => {
     assert.equal(peer.preface?.toString("hex"), "7f46415201010000");
     assert.equal(peer.frames[0]?.type, T.Settings);
     assert.equal(await answer(port, [Buffer.alloc(8)]), checkedExamples().get("unrecognised-first-byte-reply"));
+  });
+});
+
+describe("§4.8 SETTINGS before and after the first", () => {
+  test("a REQUEST before any SETTINGS is served, under the server's own limits as the client's", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.open(port, cleanups);
+    await peer.send(
+      preface(),
+      request(1, "Time/printTime", '"hi"'),
+      request(2, "Arith/count", '{"to":2}', F.ResponseStream),
+    );
+    await peer.frameCount(5);
+    assert.equal(peer.frames[0]?.type, T.Settings);
+    assert.match(peer.shown(1)[0] ?? "", /^RESPONSE 1 "Current time is: .{24} \(hi\)"$/);
+    assert.deepEqual(peer.shown(2), ["DATA 2 1", "DATA 2 2", "END 2"]);
+  });
+
+  test("SETTINGS that arrive while a call is open apply to its reply", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.open(port, cleanups);
+    await peer.send(preface(), request(1, "Arith/sleep", '{"ms":100}'), settings([[K.MaxMessageBytes, 10]]));
+    await peer.frameCount(2);
+    assert.deepEqual(peer.shown(), ["ERROR 1 8 reply size 14 exceeds the client's maxMessageBytes 10"]);
+    // The same for MAX_METADATA_BYTES: the reply's metadata block (2 + 1 + 3 + 2 + 20 bytes) no longer fits.
+    await peer.send(request(2, "Probe/tagged", '{"ms":100,"bytes":20}'), settings([[K.MaxMetadataBytes, 27]]));
+    await peer.frameCount(3);
+    assert.deepEqual(peer.shown(2), ["ERROR 2 8 metadata size 28 exceeds maxMetadataBytes 27"]);
+    assert.equal(peer.frames[2]?.flags, 0, "the ERROR carries no metadata");
+  });
+
+  test("a second SETTINGS replaces only the keys it names", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [
+      [K.MaxMessageBytes, 10],
+      [K.StreamWindowBytes, 4_194_304],
+    ]);
+    await peer.send(settings([[K.StreamWindowBytes, 1000]]), request(1, "Time/printTime", '"hi"'));
+    await peer.frameCount(2);
+    assert.deepEqual(peer.shown(1), ["ERROR 1 8 reply size 48 exceeds the client's maxMessageBytes 10"]);
+    await peer.send(settings([[K.MaxMessageBytes, 100]]), request(2, "Time/printTime", '"hi"'));
+    await peer.frameCount(3);
+    assert.match(peer.shown(2)[0] ?? "", /^RESPONSE 2 "Current time is: /);
+    assert.ok(!peer.frames.some((f) => f.type === T.GoAway));
+  });
+
+  test("a new STREAM_WINDOW_BYTES starts later streams; an open stream's credit changes only by WINDOW", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [[K.StreamWindowBytes, 30]]);
+    // Each DATA "n" costs 11: credit 30 → 19 → 8 → -3, then the stream waits.
+    await peer.send(request(1, "Arith/count", '{"to":100}', F.ResponseStream));
+    await peer.frameCount(4);
+    await peer.send(
+      settings([[K.StreamWindowBytes, 4_194_304]]),
+      request(3, "Arith/count", '{"to":3}', F.ResponseStream),
+    );
+    await peer.waitFor(() => peer.shown(3).length === 4, 2_000, "call 3 to end");
+    assert.deepEqual(peer.shown(3), ["DATA 3 1", "DATA 3 2", "DATA 3 3", "END 3"]);
+    await sleep(100);
+    assert.deepEqual(peer.shown(1), ["DATA 1 1", "DATA 1 2", "DATA 1 3"], "call 1 still waits for WINDOW");
+    // An increment of 0 changes nothing; 22 more bring credit -3 to 19: two more DATA.
+    await peer.send(frame(T.Window, 0, 1, u32(0)));
+    await sleep(100);
+    assert.equal(peer.shown(1).length, 3);
+    await peer.send(frame(T.Window, 0, 1, u32(22)));
+    await peer.waitFor(() => peer.shown(1).length === 5, 2_000, "two more DATA");
+    await sleep(100);
+    assert.deepEqual(peer.shown(1).slice(3), ["DATA 1 4", "DATA 1 5"]);
+  });
+});
+
+describe("§4.7 WINDOW on odd ids", () => {
+  test("on an id with no open call: ignored, whatever its size", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(
+      frame(T.Window, 0, 99, u32(100)),
+      frame(T.Window, 0, 98, Buffer.alloc(3)),
+      frame(T.Window, 0, 97, Buffer.alloc(0)),
+      request(1, "Arith/add", '{"a":1,"b":2}'),
+    );
+    await peer.frameCount(2);
+    // A call that has ended counts as unknown too.
+    await peer.send(frame(T.Window, 0, 1, Buffer.alloc(7)), request(2, "Arith/add", '{"a":2,"b":2}'));
+    await peer.frameCount(3);
+    assert.deepEqual(peer.shown(), ["RESPONSE 1 3", "RESPONSE 2 4"]);
+  });
+
+  test("on an open call without a reply stream: ignored if 4 bytes, else a connection error", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(request(1, "Arith/sleep", '{"ms":50}'), frame(T.Window, 0, 1, u32(100)));
+    await peer.frameCount(2);
+    assert.deepEqual(peer.shown(), ['RESPONSE 1 "slept 50 ms"']);
+    await peer.send(request(2, "Arith/sleep", '{"ms":50}'), frame(T.Window, 0, 2, Buffer.alloc(2)));
+    await peer.whenEnded();
+    assert.deepEqual(peer.shown(), [
+      'RESPONSE 1 "slept 50 ms"',
+      "GOAWAY 0 13 protocol error: WINDOW must carry 4 bytes",
+    ]);
+  });
+
+  test("on id 0: a connection error, whatever its size", async () => {
+    const { port } = await start();
+    for (const payload of [u32(100), Buffer.alloc(0)]) {
+      const peer = await RawPeer.handshake(port, cleanups);
+      await peer.send(frame(T.Window, 0, 0, payload), request(1, "Arith/add", '{"a":1,"b":2}'));
+      await peer.whenEnded();
+      assert.deepEqual(peer.shown(), ["GOAWAY 0 13 protocol error: WINDOW frame on id 0"]);
+    }
+  });
+});
+
+describe("§4.8 a reply over the client's MAX_MESSAGE_BYTES", () => {
+  test("unary: ERROR 8 instead of the RESPONSE; the connection carries on", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [[K.MaxMessageBytes, 10]]);
+    await peer.send(request(1, "Time/printTime", '"hi"'), request(2, "Arith/add", '{"a":1,"b":2}'));
+    await peer.frameCount(3);
+    assert.deepEqual(peer.shown(), ["ERROR 1 8 reply size 48 exceeds the client's maxMessageBytes 10", "RESPONSE 2 3"]);
+  });
+
+  test("an ERROR's text is not limited by MAX_MESSAGE_BYTES", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [[K.MaxMessageBytes, 1]]);
+    await peer.send(request(1, "Arith/divide", '{"a":1,"b":0}'));
+    await peer.frameCount(2);
+    assert.deepEqual(peer.shown(), ["ERROR 1 3 divide by zero"]);
+  });
+
+  test("server stream: the DATA that fit, then ERROR 8 ends the call", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [[K.MaxMessageBytes, 1]]);
+    await peer.send(request(1, "Arith/count", '{"to":20}', F.ResponseStream));
+    await peer.frameCount(11);
+    await sleep(100);
+    assert.deepEqual(peer.shown(), [
+      ...Array.from({ length: 9 }, (_, i) => `DATA 1 ${i + 1}`),
+      "ERROR 1 8 reply size 2 exceeds the client's maxMessageBytes 1",
+    ]);
+  });
+
+  test("bidi stream: ERROR 8 ends the call; later DATA from the client are ignored", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [[K.MaxMessageBytes, 10]]);
+    await peer.send(
+      request(1, "Arith/chat", undefined, F.Stream | F.ResponseStream),
+      data(1, '"abc"'),
+      data(1, '"abcdefghijkl"'),
+    );
+    await peer.frameCount(3);
+    await peer.send(data(1, '"x"'), frame(T.End, 0, 1), request(2, "Arith/add", '{"a":1,"b":2}'));
+    await peer.frameCount(4);
+    await sleep(100);
+    assert.deepEqual(peer.shown(), [
+      'DATA 1 "ABC"',
+      "ERROR 1 8 reply size 14 exceeds the client's maxMessageBytes 10",
+      "RESPONSE 2 3",
+    ]);
   });
 });
