@@ -1,8 +1,9 @@
 /**
- * Pins the rules of docs/protocol.md that say what the server does at the edges, talking to a real
- * server on loopback through a raw socket: each refusal of a bad preface (§2.1, byte for byte),
- * SETTINGS before and after the first (§4.8), WINDOW on odd ids (§4.7), and a reply over the
- * client's MAX_MESSAGE_BYTES (§4.8).
+ * Pins the rules of docs/protocol.md that say what the server does at the edges: each refusal of a
+ * bad preface (§2.1, byte for byte), SETTINGS before and after the first (§4.8), WINDOW on odd ids
+ * (§4.7), what may follow a CANCEL and when a call id is free again (§3.3, §4.4), a reply over the
+ * client's MAX_MESSAGE_BYTES (§4.8), and the client's GOAWAY (§9.2). A raw socket talks to a real
+ * server on loopback.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { Arith, arithImpl, Time, timeImpl } from "../examples/demo/services.js";
 import { createServer, defineService, type RpcError, type ServerOptions, unary } from "../src/index.js";
 import { sleep } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
-import { data, F, frame, goAway, K, preface, RawPeer, request, settings, T, u32 } from "./raw-farcall.js";
+import { data, F, frame, goAway, K, ping, preface, RawPeer, request, settings, show, T, u32 } from "./raw-farcall.js";
 
 const cleanups = trackCleanups();
 
@@ -279,6 +280,93 @@ describe("§4.7 WINDOW on odd ids", () => {
   });
 });
 
+describe("§4.4 after CANCEL, §3.3 when an id is free again", () => {
+  test("a stream waiting for credit: its DATA are all that came; after the PONG nothing", async () => {
+    const { port, aborts } = await start();
+    const peer = await RawPeer.handshake(port, cleanups, [[K.StreamWindowBytes, 100]]);
+    await peer.send(request(1, "Arith/count", '{"to":100000}', F.ResponseStream));
+    // Credit 100: DATA "1".."9" cost 11 each (credit 1 left), DATA "10" costs 12 (credit -11).
+    await peer.waitFor(() => peer.shown(1).length === 10, 2_000, "10 DATA");
+    await sleep(50);
+    assert.equal(peer.shown(1).length, 10, "the stream waits for WINDOW");
+    await peer.send(frame(T.Cancel, 0, 1), ping(7));
+    await peer.waitFor(() => peer.frames.some((f) => f.type === T.Pong), 2_000, "PONG");
+    await sleep(150);
+    assert.equal(peer.shown(1).length, 10, "nothing for call 1 after the CANCEL");
+    assert.equal(peer.frames.at(-1)?.type, T.Pong, "the PONG is the last frame");
+    assert.deepEqual(aborts, []);
+  });
+
+  test("a CANCEL that crosses a running stream: late DATA within the credit, none after the PONG", async () => {
+    const { port } = await start();
+    const window = 1000;
+    const peer = await RawPeer.handshake(port, cleanups, [[K.StreamWindowBytes, window]]);
+    await peer.send(request(1, "Arith/count", '{"to":1000000}', F.ResponseStream), frame(T.Cancel, 0, 1), ping(1));
+    await peer.waitFor(() => peer.frames.some((f) => f.type === T.Pong), 2_000, "PONG");
+    const pong = peer.frames.findIndex((f) => f.type === T.Pong);
+    const late = peer.frames.slice(0, pong).filter((f) => f.id === 1);
+    assert.ok(
+      late.every((f) => f.type === T.Data),
+      late.map(show).join(" "),
+    );
+    const cost = late.reduce((n, f) => n + 10 + f.payload.length, 0);
+    assert.ok(cost <= window + 10 + 7, `late DATA cost ${cost} is within the credit plus one frame`);
+    await sleep(150);
+    assert.equal(peer.frames.length, pong + 1, "nothing after the PONG");
+  });
+
+  test("a unary call answered before its CANCEL was read: one RESPONSE, before the PONG", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(request(1, "Arith/add", '{"a":1,"b":1}'), frame(T.Cancel, 0, 1), ping(2));
+    await peer.waitFor(() => peer.frames.some((f) => f.type === T.Pong), 2_000, "PONG");
+    await sleep(100);
+    assert.deepEqual(peer.shown(), ["RESPONSE 1 2", "PONG 0 0000000000000002"]);
+  });
+
+  test("an id may be reused right after CANCEL: the server ran the old call down first", async () => {
+    const { port, aborts } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(request(1, "Probe/hold", '"first"'));
+    await sleep(50);
+    await peer.send(frame(T.Cancel, 0, 1), request(1, "Arith/add", '{"a":1,"b":1}'));
+    await peer.frameCount(2);
+    await sleep(100);
+    assert.deepEqual(peer.shown(), ["RESPONSE 1 2"]);
+    assert.deepEqual(aborts, ["first 1 call canceled by client"]);
+  });
+
+  test("an id may be reused as soon as the call's RESPONSE, END or ERROR has arrived", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    const steps: [Buffer, number][] = [
+      [request(1, "Arith/add", '{"a":1,"b":1}'), 1],
+      [request(1, "Arith/add", '{"a":2,"b":1}'), 1],
+      [request(1, "Arith/count", '{"to":2}', F.ResponseStream), 3],
+      [request(1, "Arith/divide", '{"a":1,"b":0}'), 1],
+      [request(1, "Arith/sum", undefined, F.Stream), 0],
+      [Buffer.concat([data(1, "4"), frame(T.End, 0, 1)]), 1],
+      [request(1, "Arith/multiply", '{"a":6,"b":7}'), 1],
+    ];
+    let expected = 1;
+    for (const [bytes, replies] of steps) {
+      await peer.send(bytes);
+      expected += replies;
+      await peer.frameCount(expected);
+    }
+    assert.deepEqual(peer.shown(), [
+      "RESPONSE 1 2",
+      "RESPONSE 1 3",
+      "DATA 1 1",
+      "DATA 1 2",
+      "END 1",
+      "ERROR 1 3 divide by zero",
+      "RESPONSE 1 4",
+      "RESPONSE 1 42",
+    ]);
+  });
+});
+
 describe("§4.8 a reply over the client's MAX_MESSAGE_BYTES", () => {
   test("unary: ERROR 8 instead of the RESPONSE; the connection carries on", async () => {
     const { port } = await start();
@@ -325,5 +413,50 @@ describe("§4.8 a reply over the client's MAX_MESSAGE_BYTES", () => {
       "ERROR 1 8 reply size 14 exceeds the client's maxMessageBytes 10",
       "RESPONSE 2 3",
     ]);
+  });
+});
+
+describe("§9.2 a GOAWAY from the client", () => {
+  test("code 14: calls in flight finish, later REQUESTs are served, the server does not close", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(request(1, "Arith/sleep", '{"ms":150}'));
+    await peer.send(
+      goAway(14, "client closing"),
+      request(2, "Arith/add", '{"a":1,"b":2}'),
+      request(3, "Arith/count", '{"to":2}', F.ResponseStream),
+      ping(3),
+    );
+    await peer.frameCount(7);
+    assert.deepEqual(peer.shown(1), ['RESPONSE 1 "slept 150 ms"']);
+    assert.deepEqual(peer.shown(2), ["RESPONSE 2 3"]);
+    assert.deepEqual(peer.shown(3), ["DATA 3 1", "DATA 3 2", "END 3"]);
+    assert.deepEqual(peer.shown(0), ["PONG 0 0000000000000003"]);
+    await sleep(200);
+    assert.equal(peer.ended, false, "the server does not end the connection");
+    assert.ok(!peer.frames.some((f) => f.type === T.GoAway), "nor send GOAWAY");
+  });
+
+  test("code 0 is the same as 14", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(goAway(0, ""), request(1, "Arith/add", '{"a":1,"b":2}'));
+    await peer.frameCount(2);
+    await sleep(100);
+    assert.deepEqual(peer.shown(), ["RESPONSE 1 3"]);
+    assert.equal(peer.ended, false);
+  });
+
+  test("the client's FIN ends the connection: open calls are aborted with 14 and get no reply", async () => {
+    const { port, aborts } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(request(1, "Probe/hold", '"held"'), request(2, "Arith/sleep", '{"ms":100}'));
+    await sleep(50);
+    await peer.send(goAway(14, "client closing"));
+    peer.socket.end();
+    await peer.whenEnded();
+    await sleep(200);
+    assert.deepEqual(peer.shown(), []);
+    assert.deepEqual(aborts, ["held 14 connection closed by peer"]);
   });
 });
