@@ -31,6 +31,22 @@ export interface Codec {
   bytesHeader?(length: number): Uint8Array;
 }
 
+/**
+ * The error for a value a codec cannot encode. Its message is the codec's own words, never the
+ * underlying encoder's (V8's or a library's text names internals and options of no use to a peer,
+ * which sees this error when a handler's reply cannot be encoded); that text stays in `cause`.
+ */
+export function unencodable(codec: string, err: unknown): RpcError {
+  const message = (err as Error | undefined)?.message ?? "";
+  let why = "";
+  if (typeof err === "object" && err !== null && (err as Error).name === "RangeError" && /call stack/i.test(message))
+    why = ": the value is circular or nested too deeply";
+  else if (/circular/i.test(message)) why = ": the value is circular";
+  else if (/bigint/i.test(message)) why = ": a bigint it cannot carry";
+  else if (/symbol/i.test(message)) why = ": a symbol";
+  return new RpcError(Code.Internal, `cannot encode value as ${codec}${why}`, { cause: err });
+}
+
 /** The error for bytes a codec cannot decode. */
 export function malformed(codec: string, detail: string): RpcError {
   return new RpcError(Code.InvalidArgument, `malformed ${codec} message: ${detail}`);

@@ -2,7 +2,7 @@ import { Code } from "../core/code.js";
 import { type DecodeLimits, defaultLimits, tooManyKeys } from "../core/limits.js";
 import { RpcError } from "../core/rpc-error.js";
 import { fromBase64, toBase64 } from "./base64.js";
-import { type Codec, forbiddenKey, malformed, tooDeep } from "./codec.js";
+import { type Codec, forbiddenKey, malformed, tooDeep, unencodable } from "./codec.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -100,7 +100,7 @@ export function toJsonText(value: unknown): string {
   try {
     text = hasBytes(value, 0) ? JSON.stringify(value, bytesReplacer) : JSON.stringify(value);
   } catch (err) {
-    throw new RpcError(Code.Internal, `cannot encode value as json: ${(err as Error).message}`, { cause: err });
+    throw unencodable("json", err);
   }
   if (text === undefined) throw new RpcError(Code.Internal, `cannot encode ${typeof value} as json`);
   return text;

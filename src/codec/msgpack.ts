@@ -3,7 +3,7 @@
 import { Packr } from "msgpackr/pack";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { Codec } from "./codec.js";
+import { type Codec, unencodable } from "./codec.js";
 import { decodeMsgpack } from "./msgpack-decode.js";
 import { encodeCommon } from "./msgpack-encode.js";
 
@@ -21,7 +21,7 @@ export const msgpackCodec: Codec = {
     try {
       return encodeCommon(value) ?? packr.pack(value);
     } catch (err) {
-      throw new RpcError(Code.Internal, `cannot encode value as msgpack: ${(err as Error).message}`, { cause: err });
+      throw unencodable("msgpack", err);
     }
   },
   decode(bytes, limits) {
