@@ -67,9 +67,9 @@ describe("keepalive", () => {
 
   test("a server closes the connection of a client that stopped reading, and aborts its handler", async () => {
     let aborted: unknown;
-    const Slow = defineService("Slow", { wait: unary<void, string>() });
+    const Slow = defineService("Slow", { wait: unary<undefined, string>() });
     const server = createServer({ keepalive: { intervalMs: 100, timeoutMs: 200 } }).add(Slow, {
-      wait: (_: void, ctx: HandlerContext) =>
+      wait: (_: undefined, ctx: HandlerContext) =>
         new Promise<string>((_, reject) =>
           ctx.signal.addEventListener("abort", () => {
             aborted = ctx.signal.reason;

@@ -1,8 +1,6 @@
 // msgpackr's main entry also loads its native unpacking addon (~5 MiB of RSS), which farcall never
 // uses: it decodes with its own validating decoder. The `pack` entry is plain JavaScript.
 import { Packr } from "msgpackr/pack";
-import { Code } from "../core/code.js";
-import { RpcError } from "../core/rpc-error.js";
 import { type Codec, unencodable } from "./codec.js";
 import { decodeMsgpack } from "./msgpack-decode.js";
 import { encodeCommon } from "./msgpack-encode.js";

@@ -7,6 +7,14 @@ import type { Peer } from "../core/interceptor.js";
 export const maxBufferedBytes = 1024 * 1024;
 
 /**
+ * A connection whose output stays above {@link maxBufferedBytes} for this long is closed: its peer
+ * stopped reading. A peer that reads drains 1 MiB in well under a second on any link above
+ * 300 kbit/s, so 30 s is only ever a stopped or stuck reader, and a stuck connection holds its
+ * buffered output (about 1 MiB) no longer than that.
+ */
+export const defaultWriteStallTimeoutMs = 30_000;
+
+/**
  * What a protocol session gets from a transport: an ordered, reliable byte stream.
  * The transport owns the socket; the session owns the framing. Chunks handed to `write` must not
  * be modified afterwards.

@@ -68,6 +68,8 @@ export interface HttpCarrierOptions {
   maxWebSocketMessageBytes: number;
   /** Subprotocols offered, in order of preference. */
   webSocketProtocols: readonly string[];
+  /** A response whose output the client does not take for this long is destroyed (0: never). */
+  writeStallTimeoutMs: number;
 }
 
 /** Keepalive on connections that can PING (farcall framing); others rely on TCP keepalive. */
@@ -103,6 +105,13 @@ export function keepaliveOf(option: Partial<KeepaliveOptions> | false | undefine
  */
 export const defaultIdleTimeoutMs = 300_000;
 
+/**
+ * A message begun (a farcall frame, a JSON value on a stream) must be complete within 30 s: a
+ * message of the default 4 MiB limit then needs ~1.1 Mbit/s, while a peer that starts one and
+ * stalls, to hold the connection and what the reader has buffered, is cut off within 30–45 s.
+ */
+export const defaultMessageTimeoutMs = 30_000;
+
 /** What the runtime gives protocols on the server side. */
 export interface ServerPlatform {
   /** An HTTP/1.1 server over sniffed connections; absent where the runtime has none. */
@@ -123,6 +132,10 @@ export interface ServeContext {
   readonly draining: boolean;
   /** Close a connection with no calls open and nothing received for this long; 0: never. */
   readonly idleTimeoutMs: number;
+  /** Close a connection whose peer does not take our output for this long; 0: never. */
+  readonly writeStallTimeoutMs: number;
+  /** A message begun (a farcall frame, a JSON value) must be complete within this long; 0: never. */
+  readonly messageTimeoutMs: number;
   /** PINGs on quiet connections with calls open; undefined: off. */
   readonly keepalive: KeepaliveOptions | undefined;
   /** The protocols this listener speaks, in the server's order. */

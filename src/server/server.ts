@@ -10,11 +10,13 @@ import {
   unary,
 } from "../core/service.js";
 import { builtinProtocols } from "../protocol/builtin.js";
+import { defaultWriteStallTimeoutMs } from "../protocol/byte-stream.js";
 import {
   type AttachableStream,
   type Connection,
   type DrainableSession,
   defaultIdleTimeoutMs,
+  defaultMessageTimeoutMs,
   type KeepaliveOptions,
   keepaliveOf,
   type Protocol,
@@ -82,6 +84,18 @@ export interface ServerOptions {
    */
   keepalive?: Partial<KeepaliveOptions> | false;
   /**
+   * A message begun (a farcall frame, a JSON value on a stream) must be complete within this long,
+   * or the connection is closed with an error. Default 30,000 ms: a 4 MiB message then needs
+   * ~1.1 Mbit/s, while a peer that starts one and stalls is cut off. HTTP requests have their own
+   * 60 s limit.
+   */
+  messageTimeoutMs?: number;
+  /**
+   * A connection whose peer takes none of our buffered output (over 1 MiB) for this long is
+   * closed: the peer stopped reading. Default 30,000 ms; 0 never.
+   */
+  writeStallTimeoutMs?: number;
+  /**
    * The protocols the server speaks, in sniffing order. Default {@link builtinProtocols}`()`:
    * farcall framing, Go's CONNECT, JSON-RPC, HTTP (each with its own options, e.g.
    * `builtinProtocols({ http: { corsOrigins: "*" } })`).
@@ -114,6 +128,7 @@ export class Server {
   private readonly listeners: Listener[] = [];
   private readonly sessions = new Set<DrainableSession>();
   private readonly handshakeTimeoutMs: number;
+  private readonly writeStallTimeoutMs: number;
   private readonly pending = new Set<AttachableStream>();
   private closing: Promise<void> | undefined;
   private sessionsGone: (() => void) | undefined;
@@ -126,6 +141,7 @@ export class Server {
       onError: options.onError,
     });
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
+    this.writeStallTimeoutMs = options.writeStallTimeoutMs ?? defaultWriteStallTimeoutMs;
     this.protocols = [...(options.protocols ?? builtinProtocols())];
     const names = new Set<string>();
     for (const p of this.protocols) {
@@ -182,7 +198,9 @@ export class Server {
   async listen(address: string, options: ListenOptions = {}): Promise<string> {
     if (this.closing !== undefined) throw new Error("server is closed");
     const ctx = this.serveContext(this.protocolsNamed(options.protocols));
-    const listener = await listen(address, (stream) => this.accept(stream, ctx));
+    const listener = await listen(address, (stream) => this.accept(stream, ctx), {
+      writeStallTimeoutMs: this.writeStallTimeoutMs,
+    });
     this.listeners.push(listener);
     return listener.address;
   }
@@ -228,6 +246,8 @@ export class Server {
       limits: this.limits,
       handshakeTimeoutMs: this.handshakeTimeoutMs,
       idleTimeoutMs: this.options.idleTimeoutMs ?? defaultIdleTimeoutMs,
+      writeStallTimeoutMs: this.writeStallTimeoutMs,
+      messageTimeoutMs: this.options.messageTimeoutMs ?? defaultMessageTimeoutMs,
       keepalive: keepaliveOf(this.options.keepalive),
       protocols,
       platform: nodePlatform,

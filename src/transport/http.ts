@@ -49,7 +49,10 @@ class NodeHttpResponse implements HttpResponse {
   private aborted = false;
   private abortCb: (() => void) | undefined;
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly writeStallTimeoutMs: number,
+  ) {
     res.on("close", () => {
       if (res.writableFinished) return;
       this.aborted = true;
@@ -69,7 +72,11 @@ class NodeHttpResponse implements HttpResponse {
     if (this.done) return Promise.resolve();
     if (this.res.write(text)) return Promise.resolve();
     return new Promise((resolve) => {
+      // A client that stops reading a long stream would hold it, and its buffer, forever.
+      const stall =
+        this.writeStallTimeoutMs > 0 ? setTimeout(() => this.res.destroy(), this.writeStallTimeoutMs) : undefined;
       const go = () => {
+        clearTimeout(stall);
         this.res.off("drain", go);
         this.res.off("close", go);
         resolve();
@@ -124,7 +131,7 @@ export class NodeHttpCarrier implements HttpCarrier {
             peer: peerOf(socket, "http"),
             body: (maxBytes) => readBody(req, maxBytes),
           },
-          new NodeHttpResponse(res),
+          new NodeHttpResponse(res, options.writeStallTimeoutMs),
         );
       },
     );

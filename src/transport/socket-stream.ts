@@ -1,6 +1,11 @@
 import type { Socket } from "node:net";
 import type { Peer } from "../core/interceptor.js";
-import { type ByteStream, type ByteStreamHandler, maxBufferedBytes } from "../protocol/byte-stream.js";
+import {
+  type ByteStream,
+  type ByteStreamHandler,
+  defaultWriteStallTimeoutMs,
+  maxBufferedBytes,
+} from "../protocol/byte-stream.js";
 
 /** How long an ended socket may wait for the peer's close before it is destroyed. */
 const lingerMs = 5_000;
@@ -21,10 +26,16 @@ export class SocketStream implements ByteStream {
   private handler: ByteStreamHandler | undefined;
   private drainWaiters: (() => void)[] = [];
   private error: Error | undefined;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * @param writeStallTimeoutMs the peer must take our output below {@link maxBufferedBytes} within
+   *   this long once it is above, or the socket is destroyed (0: never).
+   */
   constructor(
     private readonly socket: Socket,
     private readonly readBuffer?: Uint8Array,
+    private readonly writeStallTimeoutMs = defaultWriteStallTimeoutMs,
   ) {
     this.transientChunks = readBuffer !== undefined;
     if (readBuffer !== undefined) socket.pause();
@@ -45,8 +56,12 @@ export class SocketStream implements ByteStream {
   private readonly onError = (err: Error) => {
     this.error = err;
   };
-  private readonly onDrainEvent = () => this.releaseDrain();
+  private readonly onDrainEvent = () => {
+    this.clearStall();
+    this.releaseDrain();
+  };
   private readonly onCloseEvent = () => {
+    this.clearStall();
     this.releaseDrain();
     this.handler?.onClose(this.error);
   };
@@ -82,6 +97,7 @@ export class SocketStream implements ByteStream {
    */
   release(unread: Uint8Array): Socket {
     const socket = this.socket;
+    this.clearStall();
     socket.pause();
     socket.off("data", this.onSocketData);
     socket.off("error", this.onError);
@@ -98,11 +114,29 @@ export class SocketStream implements ByteStream {
     if (socket.destroyed || socket.writableEnded) return;
     if (chunks.length === 1) {
       socket.write(chunks[0] as Uint8Array);
+      this.checkStall();
       return;
     }
     socket.cork();
     for (const chunk of chunks) socket.write(chunk);
     socket.uncork();
+    this.checkStall();
+  }
+
+  /** Arms the write-stall timer once output is above the bound; 'drain' clears it. */
+  private checkStall(): void {
+    if (this.stallTimer !== undefined || this.writeStallTimeoutMs <= 0 || !this.needDrain) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (!this.needDrain) return;
+      this.error = new Error(`peer read nothing for writeStallTimeoutMs ${this.writeStallTimeoutMs}`);
+      this.socket.destroy();
+    }, this.writeStallTimeoutMs);
+  }
+
+  private clearStall(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
   get needDrain(): boolean {

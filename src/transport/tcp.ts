@@ -18,25 +18,27 @@ export interface Listener {
  * A stale unix socket file (nobody listening) is replaced.
  * @throws the listen error (EADDRINUSE …) as it is.
  */
-export async function listen(address: string, accept: (stream: SocketStream) => void): Promise<Listener> {
-  const endpoint = parseAddress(address);
-  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => accept(new SocketStream(socket)));
+export async function listen(
+  address: string,
+  accept: (stream: SocketStream) => void,
+  options: { writeStallTimeoutMs?: number } = {},
+): Promise<Listener> {
+  const target = parseAddress(address);
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+    accept(new SocketStream(socket, undefined, options.writeStallTimeoutMs)),
+  );
   try {
-    await bind(server, endpoint);
+    await bind(server, target);
   } catch (err) {
-    if (
-      endpoint.kind !== "unix" ||
-      (err as NodeJS.ErrnoException).code !== "EADDRINUSE" ||
-      (await isLive(endpoint.path))
-    ) {
+    if (target.kind !== "unix" || (err as NodeJS.ErrnoException).code !== "EADDRINUSE" || (await isLive(target.path))) {
       throw err;
     }
-    unlinkSync(endpoint.path);
-    await bind(server, endpoint);
+    unlinkSync(target.path);
+    await bind(server, target);
   }
   const bound = server.address();
   const actual: SocketAddress =
-    typeof bound === "object" && bound !== null ? { kind: "tcp", host: bound.address, port: bound.port } : endpoint;
+    typeof bound === "object" && bound !== null ? { kind: "tcp", host: bound.address, port: bound.port } : target;
   return {
     address: formatAddress(actual),
     // net.Server removes a unix socket file itself when it closes.
@@ -44,7 +46,7 @@ export async function listen(address: string, accept: (stream: SocketStream) => 
   };
 }
 
-function bind(server: Server, endpoint: SocketAddress): Promise<void> {
+function bind(server: Server, target: SocketAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
@@ -52,8 +54,8 @@ function bind(server: Server, endpoint: SocketAddress): Promise<void> {
       server.off("error", onError);
       resolve();
     };
-    if (endpoint.kind === "unix") server.listen(endpoint.path, done);
-    else server.listen(endpoint.port, endpoint.host, done);
+    if (target.kind === "unix") server.listen(target.path, done);
+    else server.listen(target.port, target.host, done);
   });
 }
 
@@ -78,9 +80,9 @@ const readBufferBytes = 64 * 1024;
  * (see {@link SocketStream}).
  */
 export function connect(address: string, timeoutMs: number, reuseReadBuffer = false): Promise<SocketStream> {
-  let endpoint: SocketAddress;
+  let target: SocketAddress;
   try {
-    endpoint = parseAddress(address);
+    target = parseAddress(address);
   } catch (err) {
     return Promise.reject(new RpcError(Code.InvalidArgument, (err as Error).message));
   }
@@ -100,9 +102,9 @@ export function connect(address: string, timeoutMs: number, reuseReadBuffer = fa
             },
           };
     const socket: Socket =
-      endpoint.kind === "unix"
-        ? netConnect({ path: endpoint.path, ...read })
-        : netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true, ...read });
+      target.kind === "unix"
+        ? netConnect({ path: target.path, ...read })
+        : netConnect({ host: target.host, port: target.port, noDelay: true, ...read });
     const fail = (err: Error) => {
       cleanup();
       socket.destroy();

@@ -1,3 +1,4 @@
+import { defaultMessageTimeoutMs } from "../protocol.js";
 /**
  * farcall wire protocol v1 constants. The byte-level specification is docs/protocol.md; keep the
  * two in step.
@@ -80,14 +81,11 @@ export const maxMethodNameBytes = 256;
 export const frameOverheadBytes = 512;
 
 /**
- * How long a frame may stay incomplete (its header or body partly received) before the
- * connection fails: 30 s. A frame of the default maxFrameBytes (4,203,008 bytes) then needs
- * ~1.1 Mbit/s to arrive in time, while a peer that starts a frame and stalls, to hold the
- * connection and what the reader has buffered, is cut off within 30-60 s (the check runs once
- * per period). A stall while our own output is backed up is not counted: the session may have
- * stopped reading then.
+ * How long a frame may stay incomplete (its header or body partly received) before the connection
+ * fails: the server's messageTimeoutMs, 30 s by default (its reason is there). A stall while our own
+ * output is backed up is not counted: the session may have stopped reading then.
  */
-export const defaultFrameTimeoutMs = 30_000;
+export const defaultFrameTimeoutMs = defaultMessageTimeoutMs;
 
 /** What one DATA frame costs against the stream window: its payload plus its header. */
 export function dataCost(payloadBytes: number): number {

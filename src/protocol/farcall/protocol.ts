@@ -28,7 +28,7 @@ function serveStream(
         untrack();
       },
     },
-    { liveness: livenessOf(ctx.keepalive, ctx.idleTimeoutMs) },
+    { liveness: livenessOf(ctx.keepalive, ctx.idleTimeoutMs), frameTimeoutMs: ctx.messageTimeoutMs },
   );
   untrack = ctx.track(session);
   stream.attach(session);

@@ -79,6 +79,7 @@ export function httpProtocol(options: HttpProtocolOptions = {}): Protocol {
       // framing arrives in pieces of at most webSocketPieceBytes, whatever the frames' size.
       maxWebSocketMessageBytes: Math.max(ctx.limits.maxMessageBytes, webSocketPieceBytes),
       webSocketProtocols: subprotocols,
+      writeStallTimeoutMs: ctx.writeStallTimeoutMs,
     });
     carriers.set(ctx, made);
     const untrack = ctx.track({

@@ -33,6 +33,7 @@ function serveJsonStream(
   const session = new JsonStreamSession(stream, responder, ctx.limits, {
     onClose: () => untrack(),
     idleTimeoutMs: ctx.idleTimeoutMs,
+    messageTimeoutMs: ctx.messageTimeoutMs,
   });
   untrack = ctx.track(session);
   stream.attach(session);

@@ -12,6 +12,8 @@ export interface StreamSessionHooks {
   onClose(): void;
   /** With no call running and nothing received for this long, the session ends; 0 or absent: never. */
   readonly idleTimeoutMs?: number;
+  /** A JSON value begun must be complete within this long, or the session answers an error and ends; 0 or absent: never. */
+  readonly messageTimeoutMs?: number;
 }
 
 /**
@@ -29,6 +31,8 @@ export class JsonStreamSession implements ByteStreamHandler {
   private ended = false;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private lastData = Date.now();
+  /** When the value now half received began (0: none is). */
+  private partialSince = 0;
   closed = false;
 
   constructor(
@@ -38,21 +42,30 @@ export class JsonStreamSession implements ByteStreamHandler {
     private readonly hooks: StreamSessionHooks,
   ) {
     this.splitter = new JsonSplitter(limits);
-    const idleMs = hooks.idleTimeoutMs ?? 0;
-    if (idleMs > 0) this.armIdle(idleMs);
+    const periods = [hooks.idleTimeoutMs ?? 0, hooks.messageTimeoutMs ?? 0].filter((ms) => ms > 0);
+    if (periods.length > 0) this.armTimer(Math.max(1, Math.floor(Math.min(...periods) / 2)));
   }
 
-  /** Checks every half period: the session ends between 1× and 1.5× the idle timeout. */
-  private armIdle(idleMs: number): void {
-    this.idleTimer = setTimeout(
-      () => {
-        this.idleTimer = undefined;
-        if (this.closed || this.ended) return;
-        if (this.responder.inflight === 0 && Date.now() - this.lastData >= idleMs) return this.goAway();
-        this.armIdle(idleMs);
-      },
-      Math.max(1, Math.floor(idleMs / 2)),
-    );
+  /**
+   * One timer for both limits, checked every half of the shorter: the session ends between 1× and
+   * 1.5× a limit after it was passed.
+   */
+  private armTimer(stepMs: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.closed || this.ended) return;
+      const now = Date.now();
+      const { idleTimeoutMs = 0, messageTimeoutMs = 0 } = this.hooks;
+      if (messageTimeoutMs > 0 && this.partialSince !== 0 && now - this.partialSince >= messageTimeoutMs) {
+        const why = `JSON value incomplete for longer than messageTimeoutMs ${messageTimeoutMs}`;
+        this.send(this.responder.malformed(new RpcError(Code.DeadlineExceeded, why), "parse"));
+        return this.goAway();
+      }
+      if (idleTimeoutMs > 0 && this.responder.inflight === 0 && this.partialSince === 0) {
+        if (now - this.lastData >= idleTimeoutMs) return this.goAway();
+      }
+      this.armTimer(stepMs);
+    }, stepMs);
   }
 
   onData(chunk: Uint8Array): void {
@@ -70,6 +83,8 @@ export class JsonStreamSession implements ByteStreamHandler {
       if (typeof answer === "string") this.send(answer);
       else answer.then((reply) => this.reply(reply));
     }
+    if (this.splitter.buffered === 0) this.partialSince = 0;
+    else if (this.partialSince === 0 || texts.length > 0) this.partialSince = this.lastData;
     const err = this.splitter.error;
     if (err !== undefined) {
       this.send(this.responder.malformed(err, err.code === Code.ResourceExhausted ? "request" : "parse"));
