@@ -157,7 +157,7 @@ describe("the server's announced limits", () => {
     const slow = [arith.sleep({ ms: 300 }), arith.sleep({ ms: 300 })];
     const err = await rejectsWith(arith.add({ a: 1, b: 1 }), Code.ResourceExhausted);
     assert.equal(err.safeToRetry, true);
-    assert.match(err.rawMessage, /allows 2/);
+    assert.match(err.rawMessage, /the server's maxInflight 2/);
     await Promise.all(slow);
     assert.equal(await arith.add({ a: 1, b: 1 }), 2);
   });

@@ -160,7 +160,7 @@ export class ClientSession extends Session {
       return Promise.reject(
         new RpcError(
           Code.ResourceExhausted,
-          `too many calls in flight on this connection (the server allows ${this.peer.maxInflight})`,
+          `too many calls in flight on this connection (the server's maxInflight ${this.peer.maxInflight})`,
           { safeToRetry: true },
         ),
       );
