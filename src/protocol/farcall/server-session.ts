@@ -22,6 +22,7 @@ import {
   encodeMetadata,
   PayloadReader,
 } from "./payload.js";
+import { pumpReplyStream, type ReplyStreamSession } from "./reply-stream.js";
 import { protocolError, Session } from "./session.js";
 
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
@@ -88,6 +89,16 @@ export class ServerSession extends Session {
   private queueHead = 0;
   private running = 0;
   private draining = false;
+  private readonly replyStreams: ReplyStreamSession<ServerCall> = {
+    stream: this.stream,
+    writeData: (id, value) => this.writeData(id, value),
+    end: (call) => {
+      const md = this.encodeResponseMetadata(call);
+      this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
+      this.finish(call);
+    },
+    fail: (call, err) => this.failCall(call, this.dispatcher.toWire(err, call.method)),
+  };
 
   constructor(
     stream: ByteStream,
@@ -367,7 +378,7 @@ export class ServerSession extends Session {
     const kind = call.method.kind;
     if (kind === "oneway") return this.finish(call);
     if (kind === "server_stream" || kind === "bidi_stream") {
-      void this.pump(call, output);
+      void pumpReplyStream(this.replyStreams, call, output);
       return;
     }
     let message: EncodedMessage | undefined;
@@ -380,45 +391,6 @@ export class ServerSession extends Session {
     }
     this.writeWithBlock(FrameType.Response, md === undefined ? 0 : Flag.Metadata, call.id, md, message);
     this.finish(call);
-  }
-
-  /** Writes a handler's reply stream as DATA frames within the client's credit, then END. */
-  private async pump(call: ServerCall, output: unknown): Promise<void> {
-    const credit = call.credit as SendCredit;
-    let iterator: AsyncIterator<unknown> | Iterator<unknown> | undefined;
-    try {
-      if (typeof output !== "object" || output === null)
-        throw new RpcError(Code.Internal, "handler returned no iterable");
-      if (Symbol.asyncIterator in output) iterator = (output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-      else if (Symbol.iterator in output) iterator = (output as Iterable<unknown>)[Symbol.iterator]();
-      else throw new RpcError(Code.Internal, "handler returned no iterable");
-      for (;;) {
-        if (!credit.available) await credit.ready();
-        if (this.stream.needDrain) await new Promise<void>((r) => this.stream.onDrain(r));
-        if (call.done) break;
-        const next = await iterator.next();
-        if (call.done) break;
-        if (next.done) {
-          const md = this.encodeResponseMetadata(call);
-          this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
-          this.finish(call);
-          return;
-        }
-        credit.spend(dataCost(this.writeData(call.id, next.value)));
-      }
-      // The call ended under us (cancel, deadline, shutdown): stop the handler's generator.
-      await iterator.return?.();
-    } catch (err) {
-      if (call.done) return;
-      const error = this.dispatcher.toWire(err, call.method);
-      this.sendError(call, error);
-      this.finish(call, error);
-      try {
-        await iterator?.return?.();
-      } catch {
-        // The generator failed while closing; the call is already over.
-      }
-    }
   }
 
   private encodeResponseMetadata(call: ServerCall): Uint8Array | undefined {
