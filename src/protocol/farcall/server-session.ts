@@ -11,13 +11,14 @@ import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
 import { SlotSet } from "../slot-set.js";
+import { CallGate } from "./call-gate.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
+import { writeErrorFrame } from "./error-frame.js";
 import {
   decodeMessage,
   decodeMetadata,
   decodeText,
   type EncodedMessage,
-  encodeLimitedText,
   encodeMessage,
   encodeMetadata,
   PayloadReader,
@@ -77,6 +78,8 @@ export interface ServerSessionHooks {
  *
  * Concurrency: at most `maxConcurrentCalls` handlers run; further calls wait in a FIFO queue;
  * beyond `maxInflight` (running + queued) a call is refused with `unavailable`, marked not processed.
+ * The {@link CallGate} starts no call the client gave up on: one whose CANCEL is in the same read
+ * as its REQUEST, or whose deadline passed before its turn came.
  */
 export class ServerSession extends Session {
   private codec: Codec | undefined;
@@ -85,10 +88,10 @@ export class ServerSession extends Session {
   private oneways = new SlotSet<ServerCall>();
   private readPaused = false;
   private bindings: (Binding | undefined)[] = [];
-  private queue: ServerCall[] = [];
-  private queueHead = 0;
-  private running = 0;
+  private readonly gate: CallGate<ServerCall>;
   private draining = false;
+  /** The chunk `onData` is parsing, while it does. */
+  private chunk: Uint8Array | undefined;
   private readonly replyStreams: ReplyStreamSession<ServerCall> = {
     stream: this.stream,
     writeData: (id, value) => this.writeData(id, value),
@@ -108,6 +111,11 @@ export class ServerSession extends Session {
     private readonly hooks: ServerSessionHooks = {},
   ) {
     super(stream, limits);
+    this.gate = new CallGate(
+      limits.maxConcurrentCalls,
+      (call) => this.start(call),
+      (call) => this.failCall(call, deadlineExceeded()),
+    );
   }
 
   /** Calls open on this connection. */
@@ -117,7 +125,14 @@ export class ServerSession extends Session {
 
   /** Stops reading while replies back up, so a client that does not read cannot grow our buffers. */
   override onData(chunk: Uint8Array): void {
-    super.onData(chunk);
+    this.gate.beginRead();
+    this.chunk = chunk;
+    try {
+      super.onData(chunk);
+    } finally {
+      this.chunk = undefined;
+      this.gate.endRead();
+    }
     if (!this.readPaused && !this.closed && this.stream.needDrain) {
       this.readPaused = true;
       this.stream.pause();
@@ -316,10 +331,10 @@ export class ServerSession extends Session {
       );
     }
     if (kind === "server_stream" || kind === "bidi_stream") call.credit = new SendCredit(this.peer.streamWindowBytes);
-    if (this.running < this.limits.maxConcurrentCalls) this.start(call);
-    else this.queue.push(call);
-    // A call answered synchronously is over before any other frame can name it: it never enters
-    // the table, which spares an insert and a delete on the commonest path.
+    this.gate.admit(call, this.endsChunk(payload));
+    // A call answered synchronously (started at once: alone or last in its read) is over before
+    // any other frame can name it: it never enters the table, which spares an insert and a delete
+    // on the commonest path. A call held to the end of its read is in it, for a CANCEL to find.
     if (!oneway && !call.done) this.calls.set(id, call);
   }
 
@@ -328,27 +343,40 @@ export class ServerSession extends Session {
     if (!oneway) this.writeError(id, error);
   }
 
-  /** Runs a call's handler. A handler that returns a plain value is answered without a promise. */
+  /**
+   * True when `payload` ends the chunk being read: no CANCEL can follow it in this read, so its
+   * call need not wait for the end of the read. A frame assembled from several chunks is not a view
+   * of this one, and waits.
+   */
+  private endsChunk(payload: Uint8Array): boolean {
+    const chunk = this.chunk;
+    return (
+      chunk !== undefined &&
+      payload.buffer === chunk.buffer &&
+      payload.byteOffset + payload.length === chunk.byteOffset + chunk.length
+    );
+  }
+
+  /** Runs a call's handler (the gate calls it). A plain return value is answered without a promise. */
   private start(call: ServerCall): void {
-    this.running++;
     let result: unknown;
     try {
       result = this.dispatcher.dispatch(call.method, call.input ?? call.payload, call);
     } catch (err) {
-      this.handlerDone();
+      this.gate.handlerDone();
       return this.failCall(call, this.dispatcher.toWire(err, call.method));
     }
     if (!(result instanceof Promise)) {
-      this.handlerDone();
+      this.gate.handlerDone();
       return this.reply(call, result);
     }
     result.then(
       (output) => {
-        this.handlerDone();
+        this.gate.handlerDone();
         this.reply(call, output);
       },
       (err: unknown) => {
-        this.handlerDone();
+        this.gate.handlerDone();
         if (!call.done) this.failCall(call, this.dispatcher.toWire(err, call.method));
       },
     );
@@ -358,19 +386,6 @@ export class ServerSession extends Session {
   expire(call: ServerCall): void {
     call.timer = undefined;
     this.failCall(call, deadlineExceeded());
-  }
-
-  private handlerDone(): void {
-    this.running--;
-    while (this.running < this.limits.maxConcurrentCalls && this.queueHead < this.queue.length) {
-      const next = this.queue[this.queueHead] as ServerCall;
-      this.queue[this.queueHead++] = undefined as unknown as ServerCall;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
-      if (!next.done) this.start(next);
-    }
   }
 
   private reply(call: ServerCall, output: unknown): void {
@@ -427,38 +442,7 @@ export class ServerSession extends Session {
   }
 
   private writeError(id: number, error: RpcError, extra?: Metadata): void {
-    if (this.closed) return;
-    const text = encodeLimitedText(error.rawMessage, 4096);
-    let md: Uint8Array | undefined;
-    let details: Uint8Array | undefined;
-    try {
-      const merged = extra === undefined ? error.metadata : { ...extra, ...error.metadata };
-      if (!isEmptyMetadata(merged)) md = encodeMetadata(merged, this.peer.maxMetadataBytes);
-    } catch {
-      md = undefined;
-    }
-    if (error.details.length > 0) {
-      try {
-        details = (this.codec as Codec).encode(error.details);
-      } catch {
-        details = undefined;
-      }
-    }
-    let flags = error.safeToRetry ? Flag.NotProcessed : 0;
-    if (md !== undefined) flags |= Flag.Metadata;
-    if (details !== undefined) flags |= Flag.Details;
-    const prefix = 3 + text.length + (md === undefined ? 0 : 2 + md.length);
-    let at = this.writer.begin(FrameType.Error, flags, id, prefix, details);
-    if (at < 0) return;
-    const v = this.writer.view;
-    v.setUint8(at, error.code);
-    v.setUint16(at + 1, text.length);
-    this.writer.bytes.set(text, at + 3);
-    at += 3 + text.length;
-    if (md !== undefined) {
-      v.setUint16(at, md.length);
-      this.writer.bytes.set(md, at + 2);
-    }
+    if (!this.closed) writeErrorFrame(this.writer, this.codec as Codec, this.peer.maxMetadataBytes, id, error, extra);
   }
 
   /** Ends a call here: no more frames for it; `abortWith` aborts its handler's signal. */
