@@ -252,7 +252,7 @@ describe("server shutdown", () => {
       assert.equal(refused.length, 2);
       for (const err of refused) {
         assert.ok(err instanceof RpcError, String(err));
-        assert.equal(err.code, Code.Unavailable);
+        assert.equal(err.code, Code.ResourceExhausted);
         assert.equal(err.safeToRetry, true);
         assert.match(err.rawMessage, /maxInflight 4/);
       }

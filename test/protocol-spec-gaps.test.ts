@@ -318,10 +318,21 @@ describe("§4.4 after CANCEL, §3.3 when an id is free again", () => {
   test("a unary call answered before its CANCEL was read: one RESPONSE, before the PONG", async () => {
     const { port } = await start();
     const peer = await RawPeer.handshake(port, cleanups);
-    await peer.send(request(1, "Arith/add", '{"a":1,"b":1}'), frame(T.Cancel, 0, 1), ping(2));
+    await peer.send(request(1, "Arith/add", '{"a":1,"b":1}'));
+    await peer.frameCount(2); // SETTINGS and the RESPONSE
+    await peer.send(frame(T.Cancel, 0, 1), ping(2));
     await peer.waitFor(() => peer.frames.some((f) => f.type === T.Pong), 2_000, "PONG");
     await sleep(100);
     assert.deepEqual(peer.shown(), ["RESPONSE 1 2", "PONG 0 0000000000000002"]);
+  });
+
+  test("a unary call whose CANCEL arrives in the same read never runs: nothing for it before the PONG", async () => {
+    const { port } = await start();
+    const peer = await RawPeer.handshake(port, cleanups);
+    await peer.send(request(1, "Arith/add", '{"a":1,"b":1}'), frame(T.Cancel, 0, 1), ping(2));
+    await peer.waitFor(() => peer.frames.some((f) => f.type === T.Pong), 2_000, "PONG");
+    await sleep(100);
+    assert.deepEqual(peer.shown(), ["PONG 0 0000000000000002"]);
   });
 
   test("an id may be reused right after CANCEL: the server ran the old call down first", async () => {

@@ -6,23 +6,26 @@ import type { Limits } from "../../core/limits.js";
 import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor, MethodKind } from "../../core/service.js";
+import { tooManyCalls } from "../admission.js";
 import type { ByteStream } from "../byte-stream.js";
 import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
+import { CallGate } from "../call-gate.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
 import { SlotSet } from "../slot-set.js";
 import type { FramedCodec } from "./codecs.js";
 import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
+import { writeErrorFrame } from "./error-frame.js";
 import {
   decodeMessage,
   decodeMetadata,
   decodeText,
   type EncodedMessage,
-  encodeLimitedText,
   encodeMessage,
   encodeMetadata,
   PayloadReader,
 } from "./payload.js";
+import { pumpReplyStream, type ReplyStreamSession } from "./reply-stream.js";
 import { protocolError, Session, type SessionTimers } from "./session.js";
 
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
@@ -76,7 +79,10 @@ export interface ServerSessionHooks {
  * the per-connection concurrency limit, writes replies, and drains on `goAway`.
  *
  * Concurrency: at most `maxConcurrentCalls` handlers run; further calls wait in a FIFO queue;
- * beyond `maxInflight` (running + queued) a call is refused with `unavailable`, marked not processed.
+ * beyond `maxInflight` (running + queued) a call is refused with `resource_exhausted`, marked not
+ * processed, as on every protocol ({@link tooManyCalls}).
+ * The {@link CallGate} starts no call the client gave up on: one whose CANCEL is in the same read
+ * as its REQUEST, or whose deadline passed before its turn came.
  */
 export class ServerSession extends Session {
   private codec: Codec | undefined;
@@ -85,10 +91,20 @@ export class ServerSession extends Session {
   private oneways = new SlotSet<ServerCall>();
   private readPaused = false;
   private bindings: (Binding | undefined)[] = [];
-  private queue: ServerCall[] = [];
-  private queueHead = 0;
-  private running = 0;
+  private readonly gate: CallGate<ServerCall>;
   private draining = false;
+  /** The chunk `onData` is parsing, while it does. */
+  private chunk: Uint8Array | undefined;
+  private readonly replyStreams: ReplyStreamSession<ServerCall> = {
+    stream: this.stream,
+    writeData: (id, value) => this.writeData(id, value),
+    end: (call) => {
+      const md = this.encodeResponseMetadata(call);
+      this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
+      this.finish(call);
+    },
+    fail: (call, err) => this.failCall(call, this.dispatcher.toWire(err, call.method)),
+  };
 
   constructor(
     stream: ByteStream,
@@ -99,6 +115,11 @@ export class ServerSession extends Session {
     timers?: SessionTimers,
   ) {
     super(stream, limits, timers);
+    this.gate = new CallGate(
+      limits.maxConcurrentCalls,
+      (call) => this.start(call),
+      (call) => this.failCall(call, deadlineExceeded()),
+    );
   }
 
   /** Calls open on this connection. */
@@ -108,7 +129,14 @@ export class ServerSession extends Session {
 
   /** Stops reading while replies back up, so a client that does not read cannot grow our buffers. */
   override onData(chunk: Uint8Array): void {
-    super.onData(chunk);
+    this.gate.beginRead();
+    this.chunk = chunk;
+    try {
+      super.onData(chunk);
+    } finally {
+      this.chunk = undefined;
+      this.gate.endRead();
+    }
     if (!this.readPaused && !this.closed && this.stream.needDrain) {
       this.readPaused = true;
       this.stream.pause();
@@ -139,10 +167,10 @@ export class ServerSession extends Session {
    * Starts a graceful close: GOAWAY now, refuse new calls (not processed, safe to retry), and end
    * the connection once the calls in flight are done.
    */
-  goAway(): void {
+  goAway(reason = "server is shutting down"): void {
     if (this.closed || this.draining) return;
     this.draining = true;
-    this.sendGoAway(Code.Unavailable, "server is shutting down");
+    this.sendGoAway(Code.Unavailable, reason);
     this.endIfIdle();
   }
 
@@ -162,12 +190,15 @@ export class ServerSession extends Session {
     this.terminate(error);
   }
 
-  protected onIdle(): void {
-    this.goAway();
+  protected onIdle(idleMs: number): void {
+    this.goAway(`connection idle for ${idleMs} ms`);
   }
 
-  protected onGoAway(): void {
-    // The client will send no more calls; the ones in flight still get their replies.
+  protected onGoAway(error: RpcError): void {
+    // GOAWAY 0 or 14: the client will send no more calls; the ones in flight still get their
+    // replies. Any other code is a connection error on its side (docs/protocol.md §4.10): its
+    // calls here end now, and nothing it sends after is served.
+    if (error.code !== Code.Unavailable) this.fail(error);
   }
 
   protected terminate(error: RpcError): void {
@@ -264,19 +295,7 @@ export class ServerSession extends Session {
         new RpcError(Code.Unimplemented, `${method.path} is a ${method.kind} method, called as ${kind}`),
       );
     }
-    if (this.inflight >= this.limits.maxInflight) {
-      return this.refuse(
-        oneway,
-        id,
-        new RpcError(
-          Code.Unavailable,
-          `too many calls in flight on this connection (maxInflight ${this.limits.maxInflight})`,
-          {
-            safeToRetry: true,
-          },
-        ),
-      );
-    }
+    if (this.inflight >= this.limits.maxInflight) return this.refuse(oneway, id, tooManyCalls(this.limits.maxInflight));
     let timeoutMs: number | undefined;
     let metadata: Metadata = emptyMetadata;
     let input: unknown;
@@ -312,10 +331,10 @@ export class ServerSession extends Session {
       );
     }
     if (kind === "server_stream" || kind === "bidi_stream") call.credit = new SendCredit(this.peer.streamWindowBytes);
-    if (this.running < this.limits.maxConcurrentCalls) this.start(call);
-    else this.queue.push(call);
-    // A call answered synchronously is over before any other frame can name it: it never enters
-    // the table, which spares an insert and a delete on the commonest path.
+    this.gate.admit(call, this.endsChunk(payload));
+    // A call answered synchronously (started at once: alone or last in its read) is over before
+    // any other frame can name it: it never enters the table, which spares an insert and a delete
+    // on the commonest path. A call held to the end of its read is in it, for a CANCEL to find.
     if (!oneway && !call.done) this.calls.set(id, call);
   }
 
@@ -324,27 +343,40 @@ export class ServerSession extends Session {
     if (!oneway) this.writeError(id, error);
   }
 
-  /** Runs a call's handler. A handler that returns a plain value is answered without a promise. */
+  /**
+   * True when `payload` ends the chunk being read: no CANCEL can follow it in this read, so its
+   * call need not wait for the end of the read. A frame assembled from several chunks is not a view
+   * of this one, and waits.
+   */
+  private endsChunk(payload: Uint8Array): boolean {
+    const chunk = this.chunk;
+    return (
+      chunk !== undefined &&
+      payload.buffer === chunk.buffer &&
+      payload.byteOffset + payload.length === chunk.byteOffset + chunk.length
+    );
+  }
+
+  /** Runs a call's handler (the gate calls it). A plain return value is answered without a promise. */
   private start(call: ServerCall): void {
-    this.running++;
     let result: unknown;
     try {
       result = this.dispatcher.dispatch(call.method, call.input ?? call.payload, call);
     } catch (err) {
-      this.handlerDone();
+      this.gate.handlerDone();
       return this.failCall(call, this.dispatcher.toWire(err, call.method));
     }
     if (!(result instanceof Promise)) {
-      this.handlerDone();
+      this.gate.handlerDone();
       return this.reply(call, result);
     }
     result.then(
       (output) => {
-        this.handlerDone();
+        this.gate.handlerDone();
         this.reply(call, output);
       },
       (err: unknown) => {
-        this.handlerDone();
+        this.gate.handlerDone();
         if (!call.done) this.failCall(call, this.dispatcher.toWire(err, call.method));
       },
     );
@@ -356,25 +388,12 @@ export class ServerSession extends Session {
     this.failCall(call, deadlineExceeded());
   }
 
-  private handlerDone(): void {
-    this.running--;
-    while (this.running < this.limits.maxConcurrentCalls && this.queueHead < this.queue.length) {
-      const next = this.queue[this.queueHead] as ServerCall;
-      this.queue[this.queueHead++] = undefined as unknown as ServerCall;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
-      if (!next.done) this.start(next);
-    }
-  }
-
   private reply(call: ServerCall, output: unknown): void {
     if (call.done) return;
     const kind = call.method.kind;
     if (kind === "oneway") return this.finish(call);
     if (kind === "server_stream" || kind === "bidi_stream") {
-      void this.pump(call, output);
+      void pumpReplyStream(this.replyStreams, call, output);
       return;
     }
     let message: EncodedMessage | undefined;
@@ -387,45 +406,6 @@ export class ServerSession extends Session {
     }
     this.writeWithBlock(FrameType.Response, md === undefined ? 0 : Flag.Metadata, call.id, md, message);
     this.finish(call);
-  }
-
-  /** Writes a handler's reply stream as DATA frames within the client's credit, then END. */
-  private async pump(call: ServerCall, output: unknown): Promise<void> {
-    const credit = call.credit as SendCredit;
-    let iterator: AsyncIterator<unknown> | Iterator<unknown> | undefined;
-    try {
-      if (typeof output !== "object" || output === null)
-        throw new RpcError(Code.Internal, "handler returned no iterable");
-      if (Symbol.asyncIterator in output) iterator = (output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-      else if (Symbol.iterator in output) iterator = (output as Iterable<unknown>)[Symbol.iterator]();
-      else throw new RpcError(Code.Internal, "handler returned no iterable");
-      for (;;) {
-        if (!credit.available) await credit.ready();
-        if (this.stream.needDrain) await new Promise<void>((r) => this.stream.onDrain(r));
-        if (call.done) break;
-        const next = await iterator.next();
-        if (call.done) break;
-        if (next.done) {
-          const md = this.encodeResponseMetadata(call);
-          this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
-          this.finish(call);
-          return;
-        }
-        credit.spend(dataCost(this.writeData(call.id, next.value)));
-      }
-      // The call ended under us (cancel, deadline, shutdown): stop the handler's generator.
-      await iterator.return?.();
-    } catch (err) {
-      if (call.done) return;
-      const error = this.dispatcher.toWire(err, call.method);
-      this.sendError(call, error);
-      this.finish(call, error);
-      try {
-        await iterator?.return?.();
-      } catch {
-        // The generator failed while closing; the call is already over.
-      }
-    }
   }
 
   private encodeResponseMetadata(call: ServerCall): Uint8Array | undefined {
@@ -462,38 +442,16 @@ export class ServerSession extends Session {
   }
 
   private writeError(id: number, error: RpcError, extra?: Metadata): void {
-    if (this.closed) return;
-    const text = encodeLimitedText(error.rawMessage, 4096);
-    let md: Uint8Array | undefined;
-    let details: Uint8Array | undefined;
-    try {
-      const merged = extra === undefined ? error.metadata : { ...extra, ...error.metadata };
-      if (!isEmptyMetadata(merged)) md = encodeMetadata(merged, this.peer.maxMetadataBytes);
-    } catch {
-      md = undefined;
-    }
-    if (error.details.length > 0) {
-      try {
-        details = (this.codec as Codec).encode(error.details);
-      } catch {
-        details = undefined;
-      }
-    }
-    let flags = error.safeToRetry ? Flag.NotProcessed : 0;
-    if (md !== undefined) flags |= Flag.Metadata;
-    if (details !== undefined) flags |= Flag.Details;
-    const prefix = 3 + text.length + (md === undefined ? 0 : 2 + md.length);
-    let at = this.writer.begin(FrameType.Error, flags, id, prefix, details);
-    if (at < 0) return;
-    const v = this.writer.view;
-    v.setUint8(at, error.code);
-    v.setUint16(at + 1, text.length);
-    this.writer.bytes.set(text, at + 3);
-    at += 3 + text.length;
-    if (md !== undefined) {
-      v.setUint16(at, md.length);
-      this.writer.bytes.set(md, at + 2);
-    }
+    if (!this.closed)
+      writeErrorFrame(
+        this.writer,
+        this.codec as Codec,
+        this.peer.maxMetadataBytes,
+        this.peer.maxMessageBytes,
+        id,
+        error,
+        extra,
+      );
   }
 
   /** Ends a call here: no more frames for it; `abortWith` aborts its handler's signal. */

@@ -98,7 +98,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
           inflight: () => this.inflight,
           sendPing: () => void this.ping().catch(() => {}),
           dead: (error) => this.fail(error),
-          idle: () => this.onIdle(),
+          idle: () => this.onIdle(liveness.idleTimeoutMs),
         },
         liveness,
       );
@@ -108,8 +108,8 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
   abstract onPreface(preface: Uint8Array): void;
   /** Calls open on this connection. */
   abstract get inflight(): number;
-  /** The connection went unused for the idle timeout. */
-  protected abstract onIdle(): void;
+  /** The connection went unused for `idleMs`, the idle timeout. */
+  protected abstract onIdle(idleMs: number): void;
   /** REQUEST, RESPONSE, ERROR, CANCEL, DATA, END and WINDOW frames. */
   protected abstract onCallFrame(type: number, flags: number, id: number, payload: Uint8Array): void;
   /** The peer sent GOAWAY. */

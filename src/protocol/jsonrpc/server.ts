@@ -1,11 +1,13 @@
 import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
 import { Code } from "../../core/code.js";
+import { deadlineExceeded } from "../../core/deadline.js";
 import type { Peer } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { Concurrency, tooManyCalls } from "../admission.js";
+import { tooManyCalls } from "../admission.js";
 import type { ServerDispatcher } from "../call-context.js";
+import { CallGate, type GatedCall } from "../call-gate.js";
 import { arraySpans, rawElements, rawMember } from "../json/raw-json.js";
 import { SlotSet } from "../slot-set.js";
 import { UnaryCall } from "../unary-call.js";
@@ -29,6 +31,12 @@ export interface CallExtras {
 export type Answer = string | undefined | Promise<string | undefined>;
 
 type Dialect = "2.0" | "go";
+
+/** A call as it waits at the gate. */
+interface Waiting extends GatedCall {
+  go(): void;
+  expire(): void;
+}
 const noMetadata: Readonly<Metadata> = Object.freeze(createMetadata());
 
 const OPEN_ARRAY = 0x5b;
@@ -90,7 +98,7 @@ export class JsonRpcResponder {
   /** Calls whose handlers have not answered yet. */
   private readonly running = new SlotSet<UnaryCall>();
   /** At most maxConcurrentCalls handlers run; the rest of `running` waits here. */
-  private readonly concurrency: Concurrency;
+  private readonly gate: CallGate<Waiting>;
   /** The dialect of the last message understood, for errors that come before a message is. */
   dialect: Dialect = "2.0";
 
@@ -99,7 +107,11 @@ export class JsonRpcResponder {
     private readonly options: JsonRpcServerOptions,
     private readonly peer: Peer,
   ) {
-    this.concurrency = new Concurrency(options.limits.maxConcurrentCalls);
+    this.gate = new CallGate<Waiting>(
+      options.limits.maxConcurrentCalls,
+      (w) => w.go(),
+      (w) => w.expire(),
+    );
   }
 
   /** Calls not yet answered. */
@@ -257,12 +269,33 @@ export class JsonRpcResponder {
         },
       );
     };
-    if (this.concurrency.tryStart()) return run();
-    return new Promise((resolve) => this.concurrency.enqueue(() => resolve(run())));
+    // The gate starts the call now (the common case: the answer is set before admit returns), or
+    // later, when a slot is free; a call whose deadline passed meanwhile is answered without running.
+    let answer: Answer | undefined;
+    let started = false;
+    let later: ((a: Answer) => void) | undefined;
+    const settle = (a: Answer) => {
+      started = true;
+      if (later === undefined) answer = a;
+      else later(a);
+    };
+    this.gate.admit({
+      done: false,
+      deadline: call.deadline,
+      go: () => settle(run()),
+      expire: () => {
+        this.running.delete(call);
+        settle(errorText(dialect, id, deadlineExceeded()));
+      },
+    });
+    if (started) return answer;
+    return new Promise((resolve) => {
+      later = resolve;
+    });
   }
 
   private finished(call: UnaryCall): void {
     this.running.delete(call);
-    this.concurrency.done();
+    this.gate.handlerDone();
   }
 }
