@@ -4,38 +4,11 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 
-/** Frame types (docs/protocol.md §3.1), written out: the tests pin the bytes, not the code's names. */
-export const T = {
-  Request: 1,
-  Response: 2,
-  Error: 3,
-  Cancel: 4,
-  Data: 5,
-  End: 6,
-  Window: 7,
-  Ping: 8,
-  Pong: 9,
-} as const;
-/** REQUEST flags (§4.1). */
-export const F = { Name: 0x01, Deadline: 0x02, Oneway: 0x08, Stream: 0x10, ResponseStream: 0x20 } as const;
+import { F, type Frame, frame, T } from "./raw-farcall.js";
 
-export interface Frame {
-  type: number;
-  flags: number;
-  id: number;
-  /** Valid only during `onFrame`; copy what must outlive it. */
-  payload: Buffer;
-}
-
-/** One frame: the 10-byte header (§3) and its payload. */
-export function frame(type: number, flags: number, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const head = Buffer.alloc(10);
-  head.writeUInt32BE(payload.length, 0);
-  head.writeUInt8(type, 4);
-  head.writeUInt8(flags, 5);
-  head.writeUInt32BE(id, 6);
-  return Buffer.concat([head, payload]);
-}
+// The wire constants and the frame builder are raw-farcall's; a frame's payload handed to
+// `onFrame` here is valid only during the call: copy what must outlive it.
+export { F, type Frame, frame, T };
 
 export interface RequestOptions {
   id: number;

@@ -96,3 +96,32 @@ describe("a peer that trickles a JSON value", () => {
     assert.match(reply.error.message, /incomplete for longer than messageTimeoutMs 200/);
   });
 });
+
+describe("a peer that trickles an HTTP body", () => {
+  test("gets 408 Request Timeout once the request took twice messageTimeoutMs", async () => {
+    const port = await serve({ messageTimeoutMs: 150, handshakeTimeoutMs: 200 });
+    const socket: Socket = connect(port, "127.0.0.1");
+    cleanups.push(() => socket.destroy());
+    let received = "";
+    let closed = false;
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      received += d;
+    });
+    socket.on("close", () => {
+      closed = true;
+    });
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write(
+      "POST /Big/blob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    );
+    // A byte every 50 ms: the 100-byte body would take 5 s.
+    for (let i = 0; i < 60 && !closed; i++) {
+      socket.write(" ");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await until(() => closed, 3_000);
+    assert.match(received, /^HTTP\/1\.1 408 /);
+  });
+});

@@ -64,6 +64,8 @@ export interface HttpHandlers {
 export interface HttpCarrierOptions {
   /** How long a client may take to send a request's headers. */
   headersTimeoutMs: number;
+  /** How long a whole request (head and body) may take to arrive; past it the answer is 408. */
+  requestTimeoutMs: number;
   /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
   maxWebSocketMessageBytes: number;
   /** Subprotocols offered, in order of preference. */

@@ -86,8 +86,8 @@ export interface ServerOptions {
   /**
    * A message begun (a farcall frame, a JSON value on a stream) must be complete within this long,
    * or the connection is closed with an error. Default 30,000 ms: a 4 MiB message then needs
-   * ~1.1 Mbit/s, while a peer that starts one and stalls is cut off. HTTP requests have their own
-   * 60 s limit.
+   * ~1.1 Mbit/s, while a peer that starts one and stalls is cut off. A whole HTTP request (head
+   * and body) may take twice this long (60 s), then gets 408.
    */
   messageTimeoutMs?: number;
   /**

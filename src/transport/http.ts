@@ -112,12 +112,10 @@ export class NodeHttpCarrier implements HttpCarrier {
   constructor(handlers: HttpHandlers, options: HttpCarrierOptions) {
     // Node checks header timeouts only every connectionsCheckingInterval (30 s by default); a
     // quarter of the timeout closes a stalled head within 1.25× the timeout, bounded to 25 ms–30 s.
-    const checkMs = Math.max(25, Math.min(30_000, Math.floor(options.headersTimeoutMs / 4)));
-    // A whole request (head and body) must be in within a minute: a body of the default 4 MiB
-    // maxMessageBytes needs only ~70 KB/s, and a client that trickles one cannot hold the connection
-    // and its buffer longer (a server with a much larger limit asks its clients for more speed).
-    // Node requires it to be at least the headers timeout. Replies, however long, are not timed.
-    const requestTimeout = Math.max(60_000, options.headersTimeoutMs);
+    // Node requires the request timeout to be at least the headers timeout. Replies, however long,
+    // are not timed.
+    const requestTimeout = Math.max(options.requestTimeoutMs, options.headersTimeoutMs);
+    const checkMs = Math.max(25, Math.min(30_000, Math.floor(Math.min(options.headersTimeoutMs, requestTimeout) / 4)));
     this.http = createServer(
       { headersTimeout: options.headersTimeoutMs, requestTimeout, connectionsCheckingInterval: checkMs },
       (req, res) => {

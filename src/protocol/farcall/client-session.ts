@@ -23,7 +23,7 @@ import {
   PayloadReader,
   parseError,
 } from "./payload.js";
-import { protocolError, Session, type SessionTimers } from "./session.js";
+import { FramedSession, protocolError, type SessionTimers } from "./session.js";
 
 export type { SessionCallOptions } from "../protocol.js";
 
@@ -85,7 +85,7 @@ class ClientCall {
  * call id, runs stream flow control, and fails what is open when the connection goes.
  * Owned by a channel; it never reconnects by itself.
  */
-export class ClientSession extends Session {
+export class ClientSession extends FramedSession {
   private calls = new IdTable<ClientCall>();
   private methodIds = new Map<string, number>();
   private methodNames = new Map<string, Uint8Array>();

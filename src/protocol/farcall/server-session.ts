@@ -26,7 +26,7 @@ import {
   PayloadReader,
 } from "./payload.js";
 import { pumpReplyStream, type ReplyStreamSession } from "./reply-stream.js";
-import { protocolError, Session, type SessionTimers } from "./session.js";
+import { FramedSession, protocolError, type SessionTimers } from "./session.js";
 
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
@@ -84,7 +84,7 @@ export interface ServerSessionHooks {
  * The {@link CallGate} starts no call the client gave up on: one whose CANCEL is in the same read
  * as its REQUEST, or whose deadline passed before its turn came.
  */
-export class ServerSession extends Session {
+export class ServerSession extends FramedSession {
   private codec: Codec | undefined;
   private calls = new IdTable<ServerCall>();
   /** Oneway calls still running; kept apart because their ids may be reused by the client at once. */

@@ -10,12 +10,12 @@ import { SocketStream } from "../../transport/socket-stream.js";
 import type { ByteStream } from "../byte-stream.js";
 import { defaultFrameTimeoutMs, FrameType, headerBytes } from "./constants.js";
 import { FrameReader } from "./frame-reader.js";
-import { Session } from "./session.js";
+import { FramedSession } from "./session.js";
 
 const cleanups = trackCleanups();
 
 /** A session with no calls: it answers PING, and records how it ended. */
-class TestSession extends Session {
+class TestSession extends FramedSession {
   ended: RpcError | undefined;
   onPreface(preface: Uint8Array): void {
     this.checkPreface(preface, "client");
@@ -122,7 +122,7 @@ function assertFailedForStall(session: TestSession, stream: MemoryStream, timeou
   assert.match(session.ended?.message ?? "", /connection closed: frame incomplete/);
 }
 
-describe("Session frame timeout", () => {
+describe("FramedSession frame timeout", () => {
   test("defaults to 30 s", () => {
     assert.equal(defaultFrameTimeoutMs, 30_000);
     assert.equal(new TestSession(new MemoryStream(), defaultLimits).frameTimeoutMs, 30_000);
@@ -232,7 +232,7 @@ function writtenTypes(stream: MemoryStream): number[] {
   return types;
 }
 
-describe("Session liveness", () => {
+describe("FramedSession liveness", () => {
   const liveness = (keepaliveMs: number, keepaliveTimeoutMs: number, idleTimeoutMs: number) => ({
     keepaliveMs,
     keepaliveTimeoutMs,

@@ -49,7 +49,7 @@ export function hasMagic(bytes: Uint8Array): boolean {
  * the connection only if no frame was completed since it was armed, so a busy connection whose
  * frames span chunks arms one timer per period, not one per chunk.
  */
-export abstract class Session implements FrameSink, ByteStreamHandler {
+export abstract class FramedSession implements FrameSink, ByteStreamHandler {
   protected readonly writer: FrameWriter;
   protected readonly reader: FrameReader;
   protected peer: PeerSettings;
@@ -347,7 +347,7 @@ export abstract class Session implements FrameSink, ByteStreamHandler {
   }
 }
 
-/** A session's timers; see {@link Session}. */
+/** A session's timers; see {@link FramedSession}. */
 export interface SessionTimers {
   readonly frameTimeoutMs?: number | undefined;
   readonly liveness?: LivenessOptions | undefined;

@@ -75,6 +75,10 @@ export function httpProtocol(options: HttpProtocolOptions = {}): Protocol {
     const subprotocols = ctx.protocols.flatMap((p) => p.webSocket?.subprotocols ?? []).filter((s) => s !== "");
     const made = make(handlersFor(ctx, options), {
       headersTimeoutMs: ctx.handshakeTimeoutMs,
+      // A whole request (head and body) has twice the message timeout, a minute by default: a body
+      // of the default 4 MiB maxMessageBytes needs only ~70 KB/s, and a client that trickles one
+      // cannot hold the connection and its buffer longer.
+      requestTimeoutMs: 2 * ctx.messageTimeoutMs,
       // JSON-RPC messages are checked against maxMessageBytes by the session itself; farcall
       // framing arrives in pieces of at most webSocketPieceBytes, whatever the frames' size.
       maxWebSocketMessageBytes: Math.max(ctx.limits.maxMessageBytes, webSocketPieceBytes),
