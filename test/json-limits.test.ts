@@ -6,7 +6,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
-import { Code, createClient, createServer, defineService, type Limits, RpcError, unary } from "../src/index.js";
+import {
+  builtinProtocols,
+  Code,
+  createClient,
+  createServer,
+  defineService,
+  type Limits,
+  RpcError,
+  unary,
+} from "../src/index.js";
 import { http, stillServes, within } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
 import { LinePeer } from "./line-peer.js";
@@ -16,9 +25,9 @@ const cleanups = trackCleanups();
 const Probe = defineService("Probe", { echo: unary<unknown, unknown>() });
 
 /** A server with Arith and Probe/echo (which records its inputs) on a loopback port. */
-async function start(limits: Partial<Limits> = {}) {
+async function start(limits: Partial<Limits> = {}, jsonRpc: { maxBatchLength?: number } = {}) {
   const runs: unknown[] = [];
-  const server = createServer({ limits })
+  const server = createServer({ limits, protocols: builtinProtocols({ jsonRpc }) })
     .add(Arith, arithImpl())
     .add(Probe, {
       echo: (input) => {
@@ -65,7 +74,7 @@ describe("maxBatchLength", () => {
   // of maxBatchLength 10 is now refused from the count, so the tail after it (not JSON) is never
   // read; before, that tail made the answer a -32700 parse error.
   test("a batch over the limit is refused from its count on TCP, HTTP POST / and WebSocket", async () => {
-    const s = await start({ maxBatchLength: 10 });
+    const s = await start({}, { maxBatchLength: 10 });
     const text = `[${'{"jsonrpc":"2.0","method":"Probe.echo","params":[1],"id":1},'.repeat(11)} not json]`;
     const replies = await everyJsonRpcPath(s.port, text);
     for (const [path, reply] of Object.entries(replies)) {

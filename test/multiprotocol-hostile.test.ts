@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
-import { createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
+import { builtinProtocols, createServer, defineService, type Limits, type ServerOptions, unary } from "../src/index.js";
 import { webSocketPieceBytes } from "../src/protocol/websocket-stream.js";
 import { http, sleep, stillServes, within } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
@@ -290,7 +290,7 @@ describe("JSON-RPC over TCP", () => {
   });
 
   test("a batch over maxBatchLength: one -32600 error (not an array), nothing runs", async () => {
-    const s = await limited({ maxBatchLength: 10 });
+    const s = await start({ protocols: builtinProtocols({ jsonRpc: { maxBatchLength: 10 } }) });
     const peer = await LinePeer.open(s.port, cleanups, "latin1");
     const entry = (i: number) => `{"jsonrpc":"2.0","method":"Probe.echo","params":[${i}],"id":${i}}`;
     const tooMany = `[${Array.from({ length: 11 }, (_, i) => entry(i)).join(",")}]`;

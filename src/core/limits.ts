@@ -19,11 +19,6 @@ export interface Limits {
   /** Bytes of stream messages a receiver accepts before granting more credit. Default 4 MiB. */
   streamWindowBytes: number;
   /**
-   * Entries in one JSON-RPC batch. Default 1,000: far beyond what clients batch, and it keeps one
-   * message from starting more calls than a connection's queue would hold.
-   */
-  maxBatchLength: number;
-  /**
    * Keys in one decoded object (a JSON object or a MessagePack map), counted as written, so a
    * repeated key counts each time. Default 10,000: see {@link defaultLimits}.
    */
@@ -57,7 +52,6 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   // With 1 MiB (granted back at half) a 1 GB/s loopback stream stalled waiting for WINDOW frames to
   // wake the sender; 4 MiB gave 1.1–1.3× its throughput here. A slow consumer holds at most this much.
   streamWindowBytes: 4 * 1024 * 1024,
-  maxBatchLength: 1_000,
   // Real structs have tens of fields (the bench struct has 9) and maps rarely thousands of keys.
   // Parsing one object costs more per key as it grows (V8 turns objects past ~1,000 properties
   // into hash tables): measured here, one object of 10,000 keys takes about 4 ms to parse (JSON or

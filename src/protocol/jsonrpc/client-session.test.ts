@@ -56,7 +56,7 @@ describe("requestText params (JSON-RPC 2.0)", () => {
         },
         toWire: (err) => RpcError.from(err),
       },
-      { limits: resolveLimits({}), goFieldNames: "asIs" },
+      { limits: resolveLimits({}), goFieldNames: "asIs", maxBatchLength: 1_000 },
       { transport: "memory", address: "test" },
     );
     const inputs = [undefined, [2, 3], [1, [2], { c: 3 }], [], [7], [[8, 9]], { a: 1 }, 5, "s", null, true];

@@ -2,20 +2,20 @@ import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { jsonType, readPost } from "../http/post.js";
 import type { HttpRoute } from "../protocol.js";
-import { JsonRpcResponder, type JsonRpcServerOptions } from "./server.js";
+import { JsonRpcResponder, type JsonRpcSettings } from "./server.js";
 
 /**
  * JSON-RPC 2.0 over HTTP (docs/protocols.md): `POST /` or `POST /jsonrpc`; the answer is `200` with
  * the reply text (errors included), or `204` when the body held only notifications.
  */
-export function jsonRpcRoute(goFieldNames: JsonRpcServerOptions["goFieldNames"]): HttpRoute {
+export function jsonRpcRoute(settings: JsonRpcSettings): HttpRoute {
   return (req, res, route) => {
     const path = req.url.split("?", 1)[0] ?? "/";
     if (path !== "/" && path !== "/jsonrpc") return false;
     readPost(req, res, route, ({ metadata, deadline, body }) => {
       const responder = new JsonRpcResponder(
         route.serve.dispatcher,
-        { limits: route.serve.limits, goFieldNames },
+        { ...settings, limits: route.serve.limits },
         req.peer,
       );
       res.onAbort(() => responder.abortAll(new RpcError(Code.Canceled, "client went away")));

@@ -7,7 +7,7 @@ import { JsonRpcClientSession, type JsonRpcDialect } from "./client-session.js";
 import { connectPrefix, parseConnect } from "./go-connect.js";
 import { JsonRpcHttpTransport } from "./http-client.js";
 import { jsonRpcRoute } from "./http-server.js";
-import { JsonRpcResponder, type JsonRpcServerOptions } from "./server.js";
+import { defaultMaxBatchLength, JsonRpcResponder, type JsonRpcServerOptions, type JsonRpcSettings } from "./server.js";
 import { clientOverStream, clientOverWebSocket } from "./stream-client.js";
 import { JsonStreamSession } from "./stream-session.js";
 import { serveWebSocket } from "./websocket.js";
@@ -16,9 +16,20 @@ import { serveWebSocket } from "./websocket.js";
 export interface JsonRpcProtocolOptions {
   /** Whether keys in Go net/rpc params are converted to lowerCamel (docs/protocols.md). Default "lowerCamel". */
   readonly goFieldNames?: JsonRpcServerOptions["goFieldNames"] | undefined;
+  /** Entries in one batch; beyond it the batch is one `invalid request` error. Default 1,000. */
+  readonly maxBatchLength?: number | undefined;
 }
 
 const encoder = new TextEncoder();
+
+/** The protocol's settings with their defaults. @throws RangeError for a bad maxBatchLength */
+function settingsOf(options: JsonRpcProtocolOptions): JsonRpcSettings {
+  const maxBatchLength = options.maxBatchLength ?? defaultMaxBatchLength;
+  if (!Number.isInteger(maxBatchLength) || maxBatchLength < 1) {
+    throw new RangeError(`maxBatchLength must be a whole number >= 1, got ${String(maxBatchLength)}`);
+  }
+  return { goFieldNames: options.goFieldNames ?? "lowerCamel", maxBatchLength };
+}
 const closed = () => new RpcError(Code.Unavailable, "connection closed", { safeToRetry: true });
 
 /** Serves a JSON stream (JSON-RPC 2.0 and Go's dialect, told apart per message) on a byte stream. */
@@ -82,8 +93,8 @@ const overHttp: Dialer = (ctx) =>
  * `jsonrpc+tcp://`, `jsonrpc+http(s)://`, `jsonrpc+ws(s)://` and `gorpc+tcp://`.
  */
 export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol {
-  const goFieldNames = options.goFieldNames ?? "lowerCamel";
-  const endpointOptions = (ctx: ServeContext): JsonRpcServerOptions => ({ limits: ctx.limits, goFieldNames });
+  const settings = settingsOf(options);
+  const endpointOptions = (ctx: ServeContext): JsonRpcServerOptions => ({ ...settings, limits: ctx.limits });
   return {
     name: "jsonrpc",
     sniff(bytes) {
@@ -105,7 +116,7 @@ export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol 
         untrack = ctx.track(serveWebSocket(ws, responder, ctx.limits.maxMessageBytes, () => untrack()));
       },
     },
-    http: jsonRpcRoute(goFieldNames),
+    http: jsonRpcRoute(settings),
     schemes: {
       "jsonrpc+tcp": overTcp("2.0"),
       "gorpc+tcp": overTcp("go"),
@@ -123,7 +134,7 @@ export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol 
  * origin-form target nor Go's bare-LF line ends; needs the first 8 bytes to tell it from HTTP.
  */
 export function goConnectProtocol(options: JsonRpcProtocolOptions = {}): Protocol {
-  const goFieldNames = options.goFieldNames ?? "lowerCamel";
+  const settings = settingsOf(options);
   return {
     name: "gorpc-connect",
     sniff(bytes) {
@@ -145,7 +156,7 @@ export function goConnectProtocol(options: JsonRpcProtocolOptions = {}): Protoco
           return stream.end();
         }
         stream.write([encoder.encode("HTTP/1.0 200 Connected to Go RPC\n\n")]);
-        serveJsonStream(stream, head.rest, ctx, { limits: ctx.limits, goFieldNames });
+        serveJsonStream(stream, head.rest, ctx, { ...settings, limits: ctx.limits });
       };
       stream.attach({
         onData: (chunk) => {

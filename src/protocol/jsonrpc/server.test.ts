@@ -35,10 +35,11 @@ function table(runs: unknown[]): ServerDispatcher & { paths(): string[] } {
   };
 }
 
-function endpoint(limits: Partial<Limits> = {}, runs: unknown[] = []): JsonRpcResponder {
+function endpoint(limits: Partial<Limits> & { maxBatchLength?: number } = {}, runs: unknown[] = []): JsonRpcResponder {
+  const { maxBatchLength = 1_000, ...rest } = limits;
   return new JsonRpcResponder(
     table(runs),
-    { limits: resolveLimits(limits), goFieldNames: "lowerCamel" },
+    { limits: resolveLimits(rest), goFieldNames: "lowerCamel", maxBatchLength },
     { transport: "memory", address: "test" },
   );
 }

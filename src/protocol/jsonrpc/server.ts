@@ -15,11 +15,23 @@ import { type Malformation, toJsonRpcError } from "./errors.js";
 import { camelKeys, findMethod } from "./names.js";
 
 /** Settings of the JSON-RPC server side. */
-export interface JsonRpcServerOptions {
+export interface JsonRpcServerOptions extends JsonRpcSettings {
   readonly limits: Limits;
+}
+
+/** The JSON-RPC protocol's own settings. */
+export interface JsonRpcSettings {
   /** Whether keys of Go-dialect params are put in lowerCamel (docs/protocols.md). */
   readonly goFieldNames: "lowerCamel" | "asIs";
+  /** Entries in one batch; see {@link defaultMaxBatchLength}. */
+  readonly maxBatchLength: number;
 }
+
+/**
+ * Entries in one JSON-RPC batch: 1,000, far beyond what clients batch, and it keeps one message
+ * from starting more calls than a connection's queue would hold.
+ */
+export const defaultMaxBatchLength = 1_000;
 
 /** What a transport adds to each call it carries (HTTP headers). */
 export interface CallExtras {
@@ -131,7 +143,7 @@ export class JsonRpcResponder {
         // the event loop 100-240 ms and raised peak RSS ~20 MiB, only to be refused afterwards.
         // The count stops at entry maxBatchLength + 1, so refusing costs that much scanning at
         // most; the spans it finds are reused to echo ids, as rawElements did.
-        const max = this.options.limits.maxBatchLength;
+        const max = this.options.maxBatchLength;
         spans = arraySpans(text, max);
         if (spans === undefined) {
           this.dialect = "2.0";
