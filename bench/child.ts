@@ -77,7 +77,9 @@ export class Child {
   /** Asks the child to stop, and kills it by PID if it has not exited within `graceMs`. */
   async stop(graceMs = 3_000): Promise<void> {
     if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    if (this.process.connected) this.process.send({ type: "stop" });
+    // The child may have closed its channel as it exited, after `connected` was read: the send
+    // then fails with EPIPE, which goes to the callback instead of crashing the run.
+    if (this.process.connected) this.process.send({ type: "stop" }, () => {});
     try {
       await timeout(this.exited, graceMs, `stopping ${this.name}`);
     } catch {

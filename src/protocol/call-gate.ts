@@ -1,3 +1,6 @@
+import { Code } from "../core/code.js";
+import { RpcError } from "../core/rpc-error.js";
+
 /** A call as the gate sees it. */
 export interface GatedCall {
   /** Set once the call ended: answered, canceled by the client, timed out, or its connection failed. */
@@ -84,4 +87,19 @@ export class CallGate<C extends GatedCall> {
     this.running++;
     this.run(call);
   }
+}
+
+/**
+ * The refusal of a call beyond `maxInflight` (running plus waiting) on one connection, the same on
+ * every protocol: `resource_exhausted`, as gRPC answers a server out of room for a call, and safe
+ * to retry, since the call never reached its handler.
+ */
+export function tooManyCalls(maxInflight: number): RpcError {
+  return new RpcError(
+    Code.ResourceExhausted,
+    `too many calls in flight on this connection (maxInflight ${maxInflight})`,
+    {
+      safeToRetry: true,
+    },
+  );
 }
