@@ -20,8 +20,12 @@ const setImmediateFn = (globalThis as { setImmediate?: Immediate }).setImmediate
 const nextTurn: Immediate =
   typeof setImmediateFn === "function" ? (cb) => setImmediateFn(cb) : (cb) => setTimeout(cb, 0);
 
-/** `performance.now()` where there is one (Node ≥ 16, browsers, Deno); Date.now() elsewhere. */
-const now: () => number = typeof performance === "object" ? () => performance.now() : () => Date.now();
+/**
+ * `performance.now()` where there is one (Node ≥ 16, browsers, Deno), Date.now() elsewhere. The
+ * object is looked up once: Node's global `performance` is a getter.
+ */
+const clock: { now(): number } = typeof performance === "object" ? performance : Date;
+const now = (): number => clock.now();
 
 /**
  * A time slice shared by the code that calls it: `due` turns true once `sliceMs` have passed since

@@ -22,15 +22,15 @@ export interface ReplyStreamCall {
   readonly credit: SendCredit | undefined;
 }
 
-/** What a reply stream needs from its session. */
+/** What a reply stream needs from its session (the session implements it itself). */
 export interface ReplyStreamSession<C extends ReplyStreamCall> {
   readonly stream: ByteStream;
   /** Queues one DATA frame carrying `value`; returns its payload size. Throws if it cannot be encoded. */
   writeData(id: number, value: unknown): number;
   /** Writes END (with the handler's trailers, if any) and ends the call. */
-  end(call: C): void;
+  endStream(call: C): void;
   /** Ends the call with what the handler's stream threw. */
-  fail(call: C, err: unknown): void;
+  failStream(call: C, err: unknown): void;
 }
 
 /**
@@ -72,7 +72,7 @@ export async function pumpReplyStream<C extends ReplyStreamCall>(
       if (call.done) break;
       const next = await iterator.next();
       if (call.done) break;
-      if (next.done) return session.end(call);
+      if (next.done) return session.endStream(call);
       const cost = dataCost(session.writeData(call.id, next.value));
       credit.spend(cost);
       bytes += cost;
@@ -84,7 +84,7 @@ export async function pumpReplyStream<C extends ReplyStreamCall>(
     await iterator.return?.();
   } catch (err) {
     if (call.done) return;
-    session.fail(call, err);
+    session.failStream(call, err);
     try {
       await iterator?.return?.();
     } catch {

@@ -83,7 +83,7 @@ export interface ServerSessionHooks {
  * The {@link CallGate} starts no call the client gave up on: one whose CANCEL is in the same read
  * as its REQUEST, or whose deadline passed before its turn came.
  */
-export class ServerSession extends FramedSession {
+export class ServerSession extends FramedSession implements ReplyStreamSession<ServerCall> {
   private codec: Codec | undefined;
   private calls = new IdTable<ServerCall>();
   /** Oneway calls still running; kept apart because their ids may be reused by the client at once. */
@@ -94,16 +94,6 @@ export class ServerSession extends FramedSession {
   private draining = false;
   /** The chunk `onData` is parsing, while it does. */
   private chunk: Uint8Array | undefined;
-  private readonly replyStreams: ReplyStreamSession<ServerCall> = {
-    stream: this.stream,
-    writeData: (id, value) => this.writeData(id, value),
-    end: (call) => {
-      const md = this.encodeResponseMetadata(call);
-      this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
-      this.finish(call);
-    },
-    fail: (call, err) => this.failCall(call, this.dispatcher.toWire(err, call.method)),
-  };
 
   constructor(
     stream: ByteStream,
@@ -392,7 +382,7 @@ export class ServerSession extends FramedSession {
     const kind = call.method.kind;
     if (kind === "oneway") return this.finish(call);
     if (kind === "server_stream" || kind === "bidi_stream") {
-      void pumpReplyStream(this.replyStreams, call, output);
+      void pumpReplyStream(this, call, output);
       return;
     }
     let message: EncodedMessage | undefined;
@@ -413,8 +403,20 @@ export class ServerSession extends FramedSession {
     return encodeMetadata(md, this.peer.maxMetadataBytes);
   }
 
-  /** Queues a DATA frame carrying `value`; returns its payload size. */
-  private writeData(id: number, value: unknown): number {
+  /** @internal For the reply stream: writes END with the handler's trailers and ends the call. */
+  endStream(call: ServerCall): void {
+    const md = this.encodeResponseMetadata(call);
+    this.writeWithBlock(FrameType.End, md === undefined ? 0 : Flag.Metadata, call.id, md);
+    this.finish(call);
+  }
+
+  /** @internal For the reply stream: ends the call with what the handler's stream threw. */
+  failStream(call: ServerCall, err: unknown): void {
+    this.failCall(call, this.dispatcher.toWire(err, call.method));
+  }
+
+  /** @internal Queues a DATA frame carrying `value`; returns its payload size. */
+  writeData(id: number, value: unknown): number {
     const message = this.encodeMessage(value);
     this.writer.frame(FrameType.Data, 0, id, message?.body, message?.head);
     return message?.size ?? 0;
