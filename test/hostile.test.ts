@@ -19,22 +19,9 @@ import {
 import { stillServes } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
 import { LinePeer } from "./line-peer.js";
+import { F, T } from "./raw-farcall.js";
 
-// Wire constants, written out here on purpose: the test pins the bytes, not the implementation's names.
-const T = {
-  Request: 1,
-  Response: 2,
-  Error: 3,
-  Cancel: 4,
-  Data: 5,
-  End: 6,
-  Window: 7,
-  Ping: 8,
-  Pong: 9,
-  GoAway: 10,
-  Settings: 11,
-} as const;
-const F = { Name: 0x01, Deadline: 0x02, Metadata: 0x04, Oneway: 0x08, Stream: 0x10, ResponseStream: 0x20 } as const;
+// Wire constants (T, F) are raw-farcall's: written out there on purpose, the tests pin the bytes.
 const codecId = { json: 1, msgpack: 2 } as const;
 const magic = [0x7f, 0x46, 0x41, 0x52];
 

@@ -30,7 +30,14 @@ test("a typed stub calls a server through a channel of in-memory connections, an
   const seen: string[] = [];
   const client = new Client(
     "memory",
-    { interceptors: [(next) => (req) => (seen.push(req.method.path), next(req))] },
+    {
+      interceptors: [
+        (next) => (req) => {
+          seen.push(req.method.path);
+          return next(req);
+        },
+      ],
+    },
     channel,
   );
   const arith = client.service(Arith);
