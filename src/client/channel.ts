@@ -1,5 +1,5 @@
 import { Code } from "../core/code.js";
-import { canceledBy, maxTimerMs, remainingMs } from "../core/deadline.js";
+import { CallWatch } from "../core/deadline.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { CallTransport, ChannelSession, ChannelState, Dial, RetryPolicy } from "../protocol/protocol.js";
@@ -211,27 +211,42 @@ export class Channel implements CallTransport {
   }
 }
 
+/** A call waiting for a connection: it gives up at its deadline or abort, whichever is first. */
+class ConnectWait extends CallWatch {
+  constructor(
+    private readonly resolve: (s: ChannelSession) => void,
+    private readonly reject: (e: RpcError) => void,
+  ) {
+    super();
+  }
+
+  giveUp(reason: RpcError): void {
+    this.reject(
+      reason.code === Code.DeadlineExceeded
+        ? new RpcError(Code.DeadlineExceeded, "deadline exceeded while connecting")
+        : reason,
+    );
+  }
+
+  connected(session: ChannelSession): void {
+    this.stop();
+    this.resolve(session);
+  }
+
+  failed(error: RpcError): void {
+    this.stop();
+    this.reject(error);
+  }
+}
+
 /** `connecting`, or the call's deadline or abort, whichever comes first. */
 function whileConnecting(connecting: Promise<ChannelSession>, req: RpcRequest): Promise<ChannelSession> {
-  const signal = req.signal;
-  if (signal?.aborted) return Promise.reject(canceledBy(signal));
   return new Promise((resolve, reject) => {
-    const ms = remainingMs(req.deadline);
-    const done = (err: RpcError | undefined, s?: ChannelSession) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      if (err !== undefined) reject(err);
-      else resolve(s as ChannelSession);
-    };
-    const onAbort = () => done(canceledBy(signal as AbortSignal));
-    const timer =
-      ms <= maxTimerMs
-        ? setTimeout(() => done(new RpcError(Code.DeadlineExceeded, "deadline exceeded while connecting")), ms)
-        : undefined;
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const wait = new ConnectWait(resolve, reject);
+    wait.start(req);
     connecting.then(
-      (s) => done(undefined, s),
-      (err: RpcError) => done(err),
+      (s) => wait.connected(s),
+      (err: RpcError) => wait.failed(err),
     );
   });
 }

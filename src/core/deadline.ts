@@ -31,3 +31,68 @@ export function canceledBy(signal: AbortSignal): RpcError {
   if (reason instanceof Error && reason.name === "TimeoutError") return deadlineExceeded();
   return new RpcError(Code.Canceled, "call canceled by caller", { cause: reason });
 }
+
+/** What a call is watched for: its absolute deadline and its caller's signal, either optional. */
+export interface CallLimits {
+  readonly deadline?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The error for a call that must not start: its caller aborted it or its deadline has passed. */
+export function refusalOf(call: CallLimits): RpcError | undefined {
+  if (call.signal?.aborted) return canceledBy(call.signal);
+  if (call.deadline !== undefined && call.deadline <= Date.now()) return deadlineExceeded();
+  return undefined;
+}
+
+/**
+ * A client's watch over one call, the same on every protocol and while a connection is made: from
+ * `start` until `stop` or `giveUp`, whichever is first, the call's deadline timer and its caller's
+ * abort listener are armed. `giveUp` runs at most once, with the reason, after the watch stopped.
+ * The watch is itself the abort listener (`handleEvent`) and the timer's argument, so a call costs
+ * no closures.
+ */
+export abstract class CallWatch {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private caller: AbortSignal | undefined;
+
+  /** The call's caller aborted it or its deadline passed; the watch has already stopped. */
+  abstract giveUp(reason: RpcError): void;
+
+  /** Arms the watch; a call already past its deadline or aborted gives up at once. */
+  start(limits: CallLimits): void {
+    const refusal = refusalOf(limits);
+    if (refusal !== undefined) return this.giveUp(refusal);
+    const ms = remainingMs(limits.deadline);
+    if (ms <= maxTimerMs) this.timer = setTimeout(CallWatch.expire, Math.ceil(ms), this);
+    if (limits.signal !== undefined) {
+      this.caller = limits.signal;
+      limits.signal.addEventListener("abort", this, { once: true });
+    }
+  }
+
+  /** Disarms the watch (the call settled); `giveUp` will not run. */
+  stop(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.caller !== undefined) {
+      this.caller.removeEventListener("abort", this);
+      this.caller = undefined;
+    }
+  }
+
+  private static expire(watch: CallWatch): void {
+    watch.timer = undefined;
+    watch.stop();
+    watch.giveUp(deadlineExceeded());
+  }
+
+  /** @internal The abort listener. */
+  handleEvent(): void {
+    const signal = this.caller as AbortSignal;
+    this.stop();
+    this.giveUp(canceledBy(signal));
+  }
+}

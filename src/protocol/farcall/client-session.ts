@@ -1,6 +1,6 @@
 import type { Codec } from "../../codec/codec.js";
 import { Code } from "../../core/code.js";
-import { canceledBy, deadlineExceeded } from "../../core/deadline.js";
+import { CallWatch, refusalOf } from "../../core/deadline.js";
 import type { RpcResponse } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
@@ -43,10 +43,10 @@ const deadlineByte = Uint8Array.of(Code.DeadlineExceeded);
 const noMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
 /**
- * One outgoing call. Exactly one of `finish` or `cancel` ends it; both clear the timer and the
- * abort listener (the call itself is the listener, via `handleEvent`, so no closure per call).
+ * One outgoing call. Exactly one of `finish` or `cancel` ends it; both stop its watch (deadline
+ * and abort) and release its send credit.
  */
-class ClientCall {
+class ClientCall extends CallWatch {
   done = false;
   resolve: ((r: RpcResponse) => void) | undefined;
   reject: ((e: RpcError) => void) | undefined;
@@ -55,8 +55,6 @@ class ClientCall {
   credit: SendCredit | undefined;
   /** Set for a response stream with `reuseBuffers`. */
   lent: LentBuffers | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
 
   constructor(
     readonly session: ClientSession,
@@ -65,17 +63,17 @@ class ClientCall {
     /** Kept for a unary call, which may be sent again if the server refuses it unprocessed. */
     readonly input: unknown,
     readonly options: SessionCallOptions | undefined,
-  ) {}
+  ) {
+    super();
+  }
 
-  /** The abort listener. */
-  handleEvent(): void {
-    this.session.cancel(this, canceledBy(this.signal as AbortSignal));
+  giveUp(reason: RpcError): void {
+    this.session.cancel(this, reason);
   }
 
   cleanup(): void {
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.signal !== undefined) this.signal.removeEventListener("abort", this);
+    this.stop();
     this.credit?.release();
   }
 }
@@ -152,8 +150,8 @@ export class ClientSession extends FramedSession {
         new RpcError(Code.Unavailable, "connection is closing; the call was not sent", { safeToRetry: true }),
       );
     }
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(canceledBy(signal));
+    const refusal = refusalOf(options);
+    if (refusal !== undefined) return Promise.reject(refusal);
     // The server said in SETTINGS how many calls it keeps open per connection: beyond that it would
     // refuse the call anyway, so it is refused here without a round trip (not sent: safe to retry).
     if (this.calls.size >= this.peer.maxInflight && method.kind !== "oneway") {
@@ -165,12 +163,7 @@ export class ClientSession extends FramedSession {
         ),
       );
     }
-    let timeoutMs: number | undefined;
-    if (options.deadline !== undefined) {
-      timeoutMs = options.deadline - Date.now();
-      if (timeoutMs <= 0) return Promise.reject(deadlineExceeded());
-      timeoutMs = Math.ceil(timeoutMs);
-    }
+    const timeoutMs = options.deadline === undefined ? undefined : Math.ceil(options.deadline - Date.now());
     const kind = method.kind;
     const streamIn = kind === "client_stream" || kind === "bidi_stream";
     let message: EncodedMessage | undefined;
@@ -189,22 +182,14 @@ export class ClientSession extends FramedSession {
 
     const call = new ClientCall(this, id, method, kind === "unary" ? input : undefined, options);
     this.calls.set(id, call);
-    if (timeoutMs !== undefined) {
-      call.timer = setTimeout(() => this.cancel(call, deadlineExceeded()), timeoutMs);
-    }
-    if (signal !== undefined) {
-      call.signal = signal;
-      signal.addEventListener("abort", call, { once: true });
-    }
-    if (streamIn) {
-      call.credit = new SendCredit(this.peer.streamWindowBytes);
-      void this.pump(call, input);
-    }
+    if (streamIn) call.credit = new SendCredit(this.peer.streamWindowBytes);
     if (kind === "unary" || kind === "client_stream") {
-      return new Promise((resolve, reject) => {
+      const reply = new Promise<RpcResponse>((resolve, reject) => {
         call.resolve = resolve;
         call.reject = reject;
       });
+      this.watch(call, input);
+      return reply;
     }
     const grants = new GrantCounter(this.limits.streamWindowBytes);
     const lent = options.reuseBuffers === true ? new LentBuffers() : undefined;
@@ -218,7 +203,14 @@ export class ClientSession extends FramedSession {
       },
       () => this.cancel(call, new RpcError(Code.Canceled, "stream closed by its consumer")),
     );
+    this.watch(call, input);
     return Promise.resolve({ output: call.output, metadata: call.trailers });
+  }
+
+  /** Arms the call's deadline and abort once it can be settled, and starts its request stream. */
+  private watch(call: ClientCall, input: unknown): void {
+    call.start(call.options ?? {});
+    if (call.credit !== undefined && !call.done) void this.pump(call, input);
   }
 
   /** Ends a call locally with `error` and tells the server with CANCEL. */

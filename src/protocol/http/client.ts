@@ -1,7 +1,7 @@
 import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
 import { concatBytes } from "../../core/bytes.js";
 import { Code, codeFromString } from "../../core/code.js";
-import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../../core/deadline.js";
+import { CallWatch, remainingMs } from "../../core/deadline.js";
 import type { RpcRequest, RpcResponse } from "../../core/interceptor.js";
 import type { DecodeLimits, Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
@@ -10,28 +10,29 @@ import { JsonSplitter } from "../json/json-splitter.js";
 import type { CallTransport, Fetch } from "../protocol.js";
 import { codeOfHttpStatus, metadataHeaderPrefix, timeoutHeader } from "./status.js";
 
-/** An abort signal for one request: the caller's signal and the deadline, whichever comes first. */
-export function requestSignal(req: RpcRequest): { signal: AbortSignal; reason: () => RpcError; done(): void } {
-  const controller = new AbortController();
-  let reason: RpcError | undefined;
-  const abort = (err: RpcError) => {
-    reason ??= err;
-    controller.abort(err);
-  };
-  const ms = remainingMs(req.deadline);
-  const timer = ms <= maxTimerMs ? setTimeout(() => abort(deadlineExceeded()), ms) : undefined;
-  const caller = req.signal;
-  const onAbort = () => caller !== undefined && abort(canceledBy(caller));
-  if (caller?.aborted) onAbort();
-  else caller?.addEventListener("abort", onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    reason: () => reason ?? new RpcError(Code.Unavailable, "request failed", { safeToRetry: true }),
-    done() {
-      clearTimeout(timer);
-      caller?.removeEventListener("abort", onAbort);
-    },
-  };
+/**
+ * An abort signal for one request: the caller's signal and the deadline, whichever comes first;
+ * `reason` is why it aborted, `done` stops watching.
+ */
+export class RequestWatch extends CallWatch {
+  private readonly controller = new AbortController();
+  private why: RpcError | undefined;
+  readonly signal: AbortSignal = this.controller.signal;
+
+  giveUp(reason: RpcError): void {
+    this.why ??= reason;
+    this.controller.abort(reason);
+  }
+
+  readonly reason = (): RpcError => this.why ?? new RpcError(Code.Unavailable, "request failed", { safeToRetry: true });
+  readonly done = (): void => this.stop();
+}
+
+/** Watches `req` as one request: see {@link RequestWatch}. */
+export function requestSignal(req: RpcRequest): RequestWatch {
+  const watch = new RequestWatch();
+  watch.start(req);
+  return watch;
 }
 
 /** Reads a body up to `maxBytes`; beyond it fails with `resource_exhausted` without reading the rest. */

@@ -1,6 +1,6 @@
 import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
 import { Code } from "../../core/code.js";
-import { canceledBy, deadlineExceeded, maxTimerMs, remainingMs } from "../../core/deadline.js";
+import { CallWatch, refusalOf } from "../../core/deadline.js";
 import type { RpcResponse } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata } from "../../core/metadata.js";
@@ -32,12 +32,19 @@ export interface JsonRpcClientOptions {
 }
 
 /** One call waiting for its answer. */
-interface Pending {
-  resolve(r: RpcResponse): void;
-  reject(e: RpcError): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+class Pending extends CallWatch {
+  constructor(
+    readonly session: JsonRpcClientSession,
+    readonly id: number,
+    readonly resolve: (r: RpcResponse) => void,
+    readonly reject: (e: RpcError) => void,
+  ) {
+    super();
+  }
+
+  giveUp(reason: RpcError): void {
+    this.session.settle(this.id, reason);
+  }
 }
 
 /**
@@ -98,8 +105,8 @@ export class JsonRpcClientSession {
         new RpcError(Code.Unimplemented, `${method.path}: JSON-RPC carries unary and oneway calls, not ${method.kind}`),
       );
     }
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(canceledBy(signal));
+    const refusal = refusalOf(options);
+    if (refusal !== undefined) return Promise.reject(refusal);
     const dialect = this.options.dialect;
     const name =
       this.options.methodName?.(method) ??
@@ -117,15 +124,10 @@ export class JsonRpcClientSession {
       return Promise.resolve({ output: undefined, metadata: createMetadata() });
     }
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      const ms = remainingMs(options.deadline);
-      if (ms <= maxTimerMs) p.timer = setTimeout(() => this.settle(id, deadlineExceeded()), ms);
-      if (signal !== undefined) {
-        p.onAbort = () => this.settle(id, canceledBy(signal));
-        signal.addEventListener("abort", p.onAbort, { once: true });
-      }
+      const p = new Pending(this, id, resolve, reject);
       this.pending.set(id, p);
       this.pipe.send(text);
+      p.start(options);
     });
   }
 
@@ -174,12 +176,12 @@ export class JsonRpcClientSession {
     this.pipe.end();
   }
 
-  private settle(id: number, outcome: RpcResponse | RpcError): void {
+  /** Ends call `id` with its outcome, if it is still waiting. */
+  settle(id: number, outcome: RpcResponse | RpcError): void {
     const p = this.pending.get(id);
     if (p === undefined) return;
     this.pending.delete(id);
-    clearTimeout(p.timer);
-    if (p.onAbort !== undefined) p.signal?.removeEventListener("abort", p.onAbort);
+    p.stop();
     if (outcome instanceof RpcError) p.reject(outcome);
     else p.resolve(outcome);
     if (this.draining && this.pending.size === 0) this.pipe.end();
