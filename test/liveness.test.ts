@@ -124,4 +124,38 @@ describe("idle timeout", () => {
     assert.equal((reply as { result: number }).result, 3);
     await until(() => peer.closed, 2_000);
   });
+
+  test("JSON-RPC over TCP: after the client's FIN, a handler that never settles is aborted after the idle timeout", async () => {
+    let aborted: unknown;
+    const Slow = defineService("Slow", { wait: unary<undefined, string>() });
+    const server = createServer({ idleTimeoutMs: 200 }).add(Slow, {
+      wait: (_: undefined, ctx: HandlerContext) =>
+        new Promise<string>((_, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            aborted = ctx.signal.reason;
+            reject(ctx.signal.reason);
+          }),
+        ),
+    });
+    const address = await server.listen("tcp://127.0.0.1:0");
+    cleanups.push(() => server.close({ graceMs: 200 }));
+    const peer = await LinePeer.open(Number(new URL(address).port), cleanups);
+    // A quick call first: it is answered after the FIN as before, so half-closing clients still work.
+    peer.socket.write('{"jsonrpc":"2.0","method":"Slow.wait","id":1}\n');
+    await new Promise((r) => setTimeout(r, 30));
+    peer.socket.end();
+    await until(() => aborted !== undefined, 3_000);
+    assert.match(String((aborted as Error).message), /finished sending .* idleTimeoutMs 200/);
+    await until(() => peer.closed, 2_000);
+  });
+
+  test("JSON-RPC over TCP: a call running when the client sends FIN is still answered", async () => {
+    const server = createServer({ idleTimeoutMs: 200 }).add(Arith, arithImpl());
+    const address = await server.listen("tcp://127.0.0.1:0");
+    cleanups.push(() => server.close({ graceMs: 200 }));
+    const peer = await LinePeer.open(Number(new URL(address).port), cleanups);
+    peer.socket.end('{"jsonrpc":"2.0","method":"Arith.sleep","params":{"ms":100},"id":1}\n');
+    await until(() => peer.closed, 2_000);
+    assert.deepEqual(JSON.parse(peer.lines[0] as string), { jsonrpc: "2.0", result: "slept 100 ms", id: 1 });
+  });
 });

@@ -10,7 +10,10 @@ const encoder = new TextEncoder();
 /** Hooks a server gives a session. */
 export interface StreamSessionHooks {
   onClose(): void;
-  /** With no call running and nothing received for this long, the session ends; 0 or absent: never. */
+  /**
+   * With no call running and nothing received for this long, the session ends; 0 or absent: never.
+   * After the peer finished sending, calls still running this long are aborted.
+   */
   readonly idleTimeoutMs?: number;
   /** A JSON value begun must be complete within this long, or the session answers an error and ends; 0 or absent: never. */
   readonly messageTimeoutMs?: number;
@@ -33,6 +36,8 @@ export class JsonStreamSession implements ByteStreamHandler {
   private lastData = Date.now();
   /** When the value now half received began (0: none is). */
   private partialSince = 0;
+  /** When the peer finished sending (0: it has not). */
+  private peerEndedAt = 0;
   closed = false;
 
   constructor(
@@ -60,6 +65,13 @@ export class JsonStreamSession implements ByteStreamHandler {
         const why = `JSON value incomplete for longer than messageTimeoutMs ${messageTimeoutMs}`;
         this.send(this.responder.malformed(new RpcError(Code.DeadlineExceeded, why), "parse"));
         return this.goAway();
+      }
+      // A peer that finished sending waits for answers, but not for ever: the calls of a client that
+      // has gone would otherwise hold the connection until TCP keepalive finds the peer missing.
+      if (idleTimeoutMs > 0 && this.peerEndedAt !== 0 && now - this.peerEndedAt >= idleTimeoutMs) {
+        const why = `the client finished sending and its calls ran for longer than idleTimeoutMs ${idleTimeoutMs}`;
+        this.responder.abortAll(new RpcError(Code.Canceled, why));
+        return this.forceClose();
       }
       if (idleTimeoutMs > 0 && this.responder.inflight === 0 && this.partialSince === 0) {
         if (now - this.lastData >= idleTimeoutMs) return this.goAway();
@@ -97,6 +109,7 @@ export class JsonStreamSession implements ByteStreamHandler {
    * error; calls in flight are still answered, then this side ends.
    */
   onEnd(): void {
+    this.peerEndedAt = Date.now();
     if (!this.ended && this.splitter.buffered > 0 && this.splitter.error === undefined) {
       this.send(
         this.responder.malformed(new RpcError(Code.InvalidArgument, "stream ended inside a JSON value"), "parse"),
