@@ -25,6 +25,25 @@ import { LinePeer } from "./line-peer.js";
 const cleanups = trackCleanups();
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+const Slow = defineService("Slow", { wait: unary<undefined, string>() });
+
+/** `Slow.wait`, which never settles until aborted; `aborted` is the abort's reason. */
+function neverSettles() {
+  const slow = {
+    aborted: undefined as unknown,
+    impl: {
+      wait: (_: undefined, ctx: HandlerContext) =>
+        new Promise<string>((_, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            slow.aborted = ctx.signal.reason;
+            reject(ctx.signal.reason);
+          }),
+        ),
+    },
+  };
+  return slow;
+}
+
 /** The demo server in a process of its own, on a free port; stopped (by PID) after the test. */
 async function demoProcess(): Promise<{ pid: number; address: string }> {
   const child = spawn(process.execPath, [join(root, "dist/examples/demo/server.js"), "--listen", "tcp://127.0.0.1:0"], {
@@ -66,17 +85,8 @@ describe("keepalive", () => {
   });
 
   test("a server closes the connection of a client that stopped reading, and aborts its handler", async () => {
-    let aborted: unknown;
-    const Slow = defineService("Slow", { wait: unary<undefined, string>() });
-    const server = createServer({ keepalive: { intervalMs: 100, timeoutMs: 200 } }).add(Slow, {
-      wait: (_: undefined, ctx: HandlerContext) =>
-        new Promise<string>((_, reject) =>
-          ctx.signal.addEventListener("abort", () => {
-            aborted = ctx.signal.reason;
-            reject(ctx.signal.reason);
-          }),
-        ),
-    });
+    const slow = neverSettles();
+    const server = createServer({ keepalive: { intervalMs: 100, timeoutMs: 200 } }).add(Slow, slow.impl);
     const address = await server.listen("tcp://127.0.0.1:0");
     cleanups.push(() => server.close({ graceMs: 200 }));
     const stream = await connect(address, 1_000);
@@ -88,8 +98,8 @@ describe("keepalive", () => {
     // The request is out; from now on this client reads nothing, so it never answers a PING.
     await new Promise((r) => setTimeout(r, 30));
     stream.pause();
-    await until(() => aborted !== undefined, 3_000);
-    assert.match(String((aborted as Error).message), /did not answer a PING|connection closed/);
+    await until(() => slow.aborted !== undefined, 3_000);
+    assert.match(String((slow.aborted as Error).message), /did not answer a PING|connection closed/);
   });
 });
 
@@ -126,26 +136,16 @@ describe("idle timeout", () => {
   });
 
   test("JSON-RPC over TCP: after the client's FIN, a handler that never settles is aborted after the idle timeout", async () => {
-    let aborted: unknown;
-    const Slow = defineService("Slow", { wait: unary<undefined, string>() });
-    const server = createServer({ idleTimeoutMs: 200 }).add(Slow, {
-      wait: (_: undefined, ctx: HandlerContext) =>
-        new Promise<string>((_, reject) =>
-          ctx.signal.addEventListener("abort", () => {
-            aborted = ctx.signal.reason;
-            reject(ctx.signal.reason);
-          }),
-        ),
-    });
+    const slow = neverSettles();
+    const server = createServer({ idleTimeoutMs: 200 }).add(Slow, slow.impl);
     const address = await server.listen("tcp://127.0.0.1:0");
     cleanups.push(() => server.close({ graceMs: 200 }));
     const peer = await LinePeer.open(Number(new URL(address).port), cleanups);
-    // A quick call first: it is answered after the FIN as before, so half-closing clients still work.
     peer.socket.write('{"jsonrpc":"2.0","method":"Slow.wait","id":1}\n');
     await new Promise((r) => setTimeout(r, 30));
     peer.socket.end();
-    await until(() => aborted !== undefined, 3_000);
-    assert.match(String((aborted as Error).message), /finished sending .* idleTimeoutMs 200/);
+    await until(() => slow.aborted !== undefined, 3_000);
+    assert.match(String((slow.aborted as Error).message), /finished sending .* idleTimeoutMs 200/);
     await until(() => peer.closed, 2_000);
   });
 
