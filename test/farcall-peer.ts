@@ -61,6 +61,8 @@ export class FarcallPeer {
   onFrame: (f: Frame) => void = () => {};
   prefaceSeen = false;
   settingsSeen = false;
+  /** The server's SETTINGS, key to value (§4.8). */
+  readonly settings = new Map<number, number>();
   closed = false;
   private buf: Buffer = Buffer.alloc(0);
   private readonly wakers = new Set<() => void>();
@@ -148,8 +150,11 @@ export class FarcallPeer {
         payload: buf.subarray(at + 10, at + 10 + len),
       };
       at += 10 + len;
-      if (type === 0x0b) this.settingsSeen = true;
-      else this.onFrame(f);
+      if (type === 0x0b) {
+        this.settingsSeen = true;
+        for (let i = 0; i + 6 <= f.payload.length; i += 6)
+          this.settings.set(f.payload.readUInt16BE(i), f.payload.readUInt32BE(i + 2));
+      } else this.onFrame(f);
     }
     // Keep only the unparsed tail (a copy, so the big chunk it came from can go).
     this.buf = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Worker } from "node:worker_threads";
-import { defaultLimits } from "../src/index.js";
+import { defaultStreamWindowBytes } from "../src/protocol/index.js";
 import { cancel, F, FarcallPeer, request, T } from "./farcall-peer.js";
 import { trackCleanups } from "./helpers.js";
 
@@ -72,7 +72,7 @@ test("a CANCEL after the first item stops a fast stream within one window, long 
   await new Promise((r) => setTimeout(r, 100));
   const afterCancel = items - 1;
   // One default window (4 MiB) carries at most this many DATA frames: each costs at least 10 + 1.
-  const oneWindowItems = Math.floor(defaultLimits.streamWindowBytes / 11);
+  const oneWindowItems = Math.floor(defaultStreamWindowBytes / 11);
   assert.equal(ended, false, `the stream ran to its end (${items} items) despite the CANCEL`);
   assert.ok(
     afterCancel <= oneWindowItems,

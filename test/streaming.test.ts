@@ -7,7 +7,6 @@ import {
   clientStream,
   createClient,
   createServer,
-  defaultLimits,
   defineService,
   type HandlerContext,
   RpcError,
@@ -15,6 +14,7 @@ import {
   serverStream,
   unary,
 } from "../src/index.js";
+import { defaultStreamWindowBytes } from "../src/protocol/index.js";
 import { rejectsWith, sleep, startDemo, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 
@@ -32,7 +32,7 @@ const chunkCount = 400;
  * leave room for that and for off-by-ones; the bound stays well under the 400 an unbounded sender
  * would reach.
  */
-const maxAhead = Math.ceil(defaultLimits.streamWindowBytes / (chunkBytes + 10)) + 8;
+const maxAhead = Math.ceil(defaultStreamWindowBytes / (chunkBytes + 10)) + 8;
 
 /** Tracks peak RSS and arrayBuffers growth over a baseline. */
 function memoryProbe() {

@@ -16,8 +16,6 @@ export interface Limits {
   maxInflight: number;
   /** Calls whose handlers run at once on one connection; the rest wait in the queue. Default 10,000. */
   maxConcurrentCalls: number;
-  /** Bytes of stream messages a receiver accepts before granting more credit. Default 4 MiB. */
-  streamWindowBytes: number;
   /**
    * Keys in one decoded object (a JSON object or a MessagePack map), counted as written, so a
    * repeated key counts each time. Default 10,000: see {@link defaultLimits}.
@@ -49,9 +47,6 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxDepth: 64,
   maxInflight: 20_000,
   maxConcurrentCalls: 10_000,
-  // With 1 MiB (granted back at half) a 1 GB/s loopback stream stalled waiting for WINDOW frames to
-  // wake the sender; 4 MiB gave 1.1–1.3× its throughput here. A slow consumer holds at most this much.
-  streamWindowBytes: 4 * 1024 * 1024,
   // Real structs have tens of fields (the bench struct has 9) and maps rarely thousands of keys.
   // Parsing one object costs more per key as it grows (V8 turns objects past ~1,000 properties
   // into hash tables): measured here, one object of 10,000 keys takes about 4 ms to parse (JSON or
@@ -68,6 +63,13 @@ export function tooManyKeys(keys: number, maxKeys: number): RpcError {
 export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
   const limits = { ...defaultLimits, ...partial };
   for (const [key, value] of Object.entries(limits)) {
+    if (!(key in defaultLimits)) {
+      const where =
+        key === "streamWindowBytes"
+          ? "; the stream window is farcall framing's: farcallProtocol({ streamWindowBytes })"
+          : "";
+      throw new RangeError(`unknown limit ${key}${where}`);
+    }
     if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
       throw new RangeError(`limit ${key} must be an integer from 1 to 4294967295, got ${String(value)}`);
     }

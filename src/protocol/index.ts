@@ -11,6 +11,7 @@ export { type BuiltinProtocolOptions, builtinProtocols } from "./builtin.js";
 export { type ByteStream, type ByteStreamHandler, maxBufferedBytes } from "./byte-stream.js";
 export { ServerCallContext, type ServerDispatcher } from "./call-context.js";
 export { builtinFramedCodecs, type FramedCodec } from "./farcall/codecs.js";
+export { defaultStreamWindowBytes } from "./farcall/constants.js";
 export { type FarcallProtocolOptions, farcallProtocol } from "./farcall/protocol.js";
 export type { HttpRequest, HttpResponse } from "./http/exchange.js";
 export { type HttpProtocolOptions, httpProtocol } from "./http/protocol.js";

@@ -2,7 +2,6 @@ import type { Codec } from "../../codec/codec.js";
 import { Code } from "../../core/code.js";
 import { CallWatch, refusalOf } from "../../core/deadline.js";
 import type { RpcResponse } from "../../core/interceptor.js";
-import type { Limits } from "../../core/limits.js";
 import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
@@ -23,7 +22,7 @@ import {
   PayloadReader,
   parseError,
 } from "./payload.js";
-import { FramedSession, protocolError, type SessionTimers } from "./session.js";
+import { FramedSession, protocolError, type SessionLimits, type SessionTimers } from "./session.js";
 
 export type { SessionCallOptions } from "../protocol.js";
 
@@ -101,7 +100,7 @@ export class ClientSession extends FramedSession {
   constructor(
     stream: ByteStream,
     codec: Codec | FramedCodec | string,
-    limits: Limits,
+    limits: SessionLimits,
     private readonly hooks: ClientSessionHooks = {},
     timers?: SessionTimers,
   ) {

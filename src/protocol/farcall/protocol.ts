@@ -3,7 +3,7 @@ import type { AttachableStream, DialContext, Dialer, Protocol, ServeContext } fr
 import { WebSocketByteStream } from "../websocket-stream.js";
 import { ClientSession } from "./client-session.js";
 import { builtinFramedCodecs, type FramedCodec, framedCodec } from "./codecs.js";
-import { magic } from "./constants.js";
+import { defaultStreamWindowBytes, magic } from "./constants.js";
 import { livenessOf } from "./liveness.js";
 import { ServerSession } from "./server-session.js";
 
@@ -12,14 +12,14 @@ function serveStream(
   stream: ByteStream & { attach(h: ByteStreamHandler): void },
   first: Uint8Array,
   ctx: ServeContext,
-  codecs: readonly FramedCodec[],
+  options: Settings,
   onPreface?: () => void,
 ): void {
   let untrack = () => {};
   const session = new ServerSession(
     stream,
-    ctx.limits,
-    codecs,
+    { ...ctx.limits, streamWindowBytes: options.streamWindowBytes },
+    options.codecs,
     ctx.dispatcher,
     {
       onPreface,
@@ -36,50 +36,71 @@ function serveStream(
 }
 
 /** A channel of farcall sessions over streams that `open` makes. */
-function channelOver(ctx: DialContext, open: () => Promise<AttachableStream>) {
+function channelOver(ctx: DialContext, options: Settings, open: () => Promise<AttachableStream>) {
   const codec = framedCodec(ctx.codec);
+  const limits = { ...ctx.limits, streamWindowBytes: options.streamWindowBytes };
   return ctx.channel((hooks) =>
     open().then((s) => {
-      const session = new ClientSession(s, codec, ctx.limits, hooks, { liveness: livenessOf(ctx.keepalive, 0) });
+      const session = new ClientSession(s, codec, limits, hooks, { liveness: livenessOf(ctx.keepalive, 0) });
       s.attach(session);
       return session;
     }),
   );
 }
 
-// The farcall reader copies what it keeps, so a socket can read into one reused buffer.
-const dialSocket: Dialer = (ctx) => channelOver(ctx, ctx.dialStream(`${ctx.scheme}://${ctx.rest}`, true));
+/** The farcall reader copies what it keeps, so a socket can read into one reused buffer. */
+function dialSocket(options: Settings): Dialer {
+  return (ctx) => channelOver(ctx, options, ctx.dialStream(`${ctx.scheme}://${ctx.rest}`, true));
+}
 
-const dialWebSocket: Dialer = (ctx) => {
-  const open = ctx.dialWebSocket(ctx.address, "farcall");
-  return channelOver(ctx, () =>
-    open().then((ws) => new WebSocketByteStream(ws, { transport: "websocket", address: ctx.address })),
-  );
-};
+function dialWebSocket(options: Settings): Dialer {
+  return (ctx) => {
+    const open = ctx.dialWebSocket(ctx.address, "farcall");
+    return channelOver(ctx, options, () =>
+      open().then((ws) => new WebSocketByteStream(ws, { transport: "websocket", address: ctx.address })),
+    );
+  };
+}
+
+/** Options of farcall framing, on a server (`ServerOptions.protocols`) or a client (`ClientOptions.protocols`). */
+export interface FarcallProtocolOptions {
+  /** Server: codecs clients may pick, by their preface id; default JSON (1) and MessagePack (2). */
+  readonly codecs?: readonly FramedCodec[] | undefined;
+  /**
+   * Bytes of stream messages this side accepts per stream before it grants more credit, announced
+   * in SETTINGS (docs/protocol.md §5); default {@link defaultStreamWindowBytes} (4 MiB).
+   */
+  readonly streamWindowBytes?: number | undefined;
+}
+
+type Settings = Required<{ [K in keyof FarcallProtocolOptions]: NonNullable<FarcallProtocolOptions[K]> }>;
 
 /**
  * farcall's own framing (docs/protocol.md): recognised by its first byte `7F`; served on byte
  * streams and inside WebSocket binary messages (subprotocol `farcall`); dialled at `tcp://`,
  * `unix://`, `ws://` and `wss://`.
+ * @throws RangeError for a codec farcall cannot name or a window outside 1 to 2^32 - 1 bytes
  */
-/** Options of farcall framing. */
-export interface FarcallProtocolOptions {
-  /** Codecs clients may pick, by their preface id; default JSON (1) and MessagePack (2). */
-  readonly codecs?: readonly FramedCodec[] | undefined;
-}
-
 export function farcallProtocol(options: FarcallProtocolOptions = {}): Protocol {
-  const codecs = options.codecs ?? builtinFramedCodecs;
-  for (const c of codecs) framedCodec(c);
+  const settings: Settings = {
+    codecs: options.codecs ?? builtinFramedCodecs,
+    streamWindowBytes: options.streamWindowBytes ?? defaultStreamWindowBytes,
+  };
+  for (const c of settings.codecs) framedCodec(c);
+  const window = settings.streamWindowBytes;
+  if (!Number.isInteger(window) || window < 1 || window > 0xffff_ffff)
+    throw new RangeError(`streamWindowBytes must be an integer from 1 to 4294967295, got ${String(window)}`);
+  const socket = dialSocket(settings);
+  const webSocket = dialWebSocket(settings);
   return {
     name: "farcall",
     // One byte decides: the session checks the rest of the magic and fails the connection with a reason.
     sniff: (bytes) => (bytes[0] === magic[0] ? "yes" : "no"),
-    serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, codecs, () => conn.handshakeDone()),
+    serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, settings, () => conn.handshakeDone()),
     webSocket: {
       subprotocols: ["farcall"],
-      serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx, codecs),
+      serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx, settings),
     },
-    schemes: { tcp: dialSocket, unix: dialSocket, ws: dialWebSocket, wss: dialWebSocket },
+    schemes: { tcp: socket, unix: socket, ws: webSocket, wss: webSocket },
   };
 }

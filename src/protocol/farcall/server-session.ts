@@ -2,7 +2,6 @@ import type { Codec } from "../../codec/codec.js";
 import { Code } from "../../core/code.js";
 import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
 import type { Peer } from "../../core/interceptor.js";
-import type { Limits } from "../../core/limits.js";
 import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor, MethodKind } from "../../core/service.js";
@@ -25,7 +24,7 @@ import {
   PayloadReader,
 } from "./payload.js";
 import { pumpReplyStream, type ReplyStreamSession } from "./reply-stream.js";
-import { FramedSession, protocolError, type SessionTimers } from "./session.js";
+import { FramedSession, protocolError, type SessionLimits, type SessionTimers } from "./session.js";
 
 const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
 
@@ -97,7 +96,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
 
   constructor(
     stream: ByteStream,
-    limits: Limits,
+    limits: SessionLimits,
     private readonly codecs: readonly FramedCodec[],
     private readonly dispatcher: ServerDispatcher,
     private readonly hooks: ServerSessionHooks = {},

@@ -4,6 +4,7 @@ import { RpcError } from "../../core/rpc-error.js";
 import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
 import {
   defaultFrameTimeoutMs,
+  defaultStreamWindowBytes,
   FrameType,
   frameOverheadBytes,
   frameTypeNames,
@@ -15,6 +16,14 @@ import { FrameReader, type FrameSink } from "./frame-reader.js";
 import { FrameWriter } from "./frame-writer.js";
 import { Liveness, type LivenessOptions } from "./liveness.js";
 import { decodeText, type EncodedMessage, encodeLimitedText, PayloadReader } from "./payload.js";
+
+/** A connection's limits under farcall framing: the shared ones and the stream window (§5). */
+export interface FramedLimits extends Limits {
+  readonly streamWindowBytes: number;
+}
+
+/** What a session is given: the shared limits and, optionally, the stream window. */
+export type SessionLimits = Limits & { readonly streamWindowBytes?: number | undefined };
 
 /** What a peer announced in SETTINGS (docs/protocol.md §4.8); defaults until it arrives. */
 export interface PeerSettings {
@@ -72,11 +81,18 @@ export abstract class FramedSession implements FrameSink, ByteStreamHandler {
    * ({@link defaultFrameTimeoutMs}; 0 or less turns the check off). `timers.liveness`: keepalive
    * PINGs and the idle timeout (none when absent).
    */
+  readonly limits: FramedLimits;
+
+  /** `limits.streamWindowBytes` defaults to {@link defaultStreamWindowBytes}. */
   constructor(
     readonly stream: ByteStream,
-    readonly limits: Limits,
+    limits: SessionLimits,
     timers: SessionTimers = {},
   ) {
+    this.limits =
+      limits.streamWindowBytes === undefined
+        ? { ...limits, streamWindowBytes: defaultStreamWindowBytes }
+        : (limits as FramedLimits);
     this.frameTimeoutMs = timers.frameTimeoutMs ?? defaultFrameTimeoutMs;
     this.writer = new FrameWriter(stream);
     this.reader = new FrameReader(
@@ -88,7 +104,7 @@ export abstract class FramedSession implements FrameSink, ByteStreamHandler {
       maxMessageBytes: limits.maxMessageBytes,
       maxMetadataBytes: limits.maxMetadataBytes,
       maxInflight: limits.maxInflight,
-      streamWindowBytes: limits.streamWindowBytes,
+      streamWindowBytes: this.limits.streamWindowBytes,
     };
     const liveness = timers.liveness;
     if (liveness !== undefined) {
