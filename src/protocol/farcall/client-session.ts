@@ -168,7 +168,7 @@ export class ClientSession extends FramedSession {
     let message: EncodedMessage | undefined;
     let md: Uint8Array | undefined;
     try {
-      if (!streamIn) message = this.encodeMessage(input);
+      if (!streamIn) message = this.encodeMessage(input, method.wire?.input);
       if (options.metadata !== undefined && !isEmptyMetadata(options.metadata)) {
         md = encodeMetadata(options.metadata, this.peer.maxMetadataBytes);
       }
@@ -278,13 +278,13 @@ export class ClientSession extends FramedSession {
             md = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
             message = r.rest();
           }
-          const output = this.decodeMessage(message);
+          const output = this.decodeMessage(message, call.method.wire?.output);
           this.finish(call);
           call.resolve({ output, metadata: md });
           return;
         }
         case FrameType.Error: {
-          const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b));
+          const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b, undefined));
           this.finish(call);
           // Only a unary call keeps its input (a stream's iterable may be consumed), so only it can go again.
           const again =
@@ -302,7 +302,7 @@ export class ClientSession extends FramedSession {
           if (output.buffered + cost > this.limits.streamWindowBytes + dataCost(this.limits.maxMessageBytes)) {
             throw new RpcError(Code.ResourceExhausted, "server overran the stream flow-control window");
           }
-          const value = this.decodeMessage(payload);
+          const value = this.decodeMessage(payload, call.method.wire?.output);
           call.lent?.arrived(payload);
           output.push(value, cost);
           return;
@@ -349,12 +349,12 @@ export class ClientSession extends FramedSession {
     this.stream.end();
   }
 
-  private encodeMessage(value: unknown): EncodedMessage | undefined {
-    return encodeMessage(this.codec, value, this.peer.maxMessageBytes, "message", "server");
+  private encodeMessage(value: unknown, type: unknown): EncodedMessage | undefined {
+    return encodeMessage(this.codec, value, this.peer.maxMessageBytes, "message", "server", type);
   }
 
-  private decodeMessage(bytes: Uint8Array): unknown {
-    return decodeMessage(this.codec, bytes, this.limits);
+  private decodeMessage(bytes: Uint8Array, type: unknown): unknown {
+    return decodeMessage(this.codec, bytes, this.limits, type);
   }
 
   private writeRequest(
@@ -433,7 +433,7 @@ export class ClientSession extends FramedSession {
         if (!credit.available) await credit.ready();
         if (this.stream.needDrain) await new Promise<void>((r) => this.stream.onDrain(r));
         if (call.done) return;
-        const message = this.encodeMessage(item);
+        const message = this.encodeMessage(item, call.method.wire?.input);
         credit.spend(dataCost(message?.size ?? 0));
         this.writer.frame(FrameType.Data, 0, call.id, message?.body, message?.head);
       }

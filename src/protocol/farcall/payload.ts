@@ -220,6 +220,8 @@ export function encodeMessage(
   maxBytes: number,
   what: string,
   receiver: "server" | "client",
+  /** The message's wire type (`MethodDescriptor.wire`), for a schema-driven codec. */
+  type?: unknown,
 ): EncodedMessage | undefined {
   if (value === undefined) return undefined;
   let head: Uint8Array | undefined;
@@ -227,7 +229,7 @@ export function encodeMessage(
   if (value instanceof Uint8Array && value.length >= copyLimit && codec.bytesHeader !== undefined) {
     head = codec.bytesHeader(value.length);
     body = value;
-  } else body = codec.encode(value);
+  } else body = codec.encode(value, type);
   const size = (head === undefined ? 0 : head.length) + body.length;
   if (size > maxBytes) {
     throw new RpcError(
@@ -239,7 +241,7 @@ export function encodeMessage(
 }
 
 /** Decodes one message under the receiver's limits; an empty message is `undefined` (§8). */
-export function decodeMessage(codec: Codec, bytes: Uint8Array, limits: Limits): unknown {
+export function decodeMessage(codec: Codec, bytes: Uint8Array, limits: Limits, type?: unknown): unknown {
   if (bytes.length === 0) return undefined;
   if (bytes.length > limits.maxMessageBytes) {
     throw new RpcError(
@@ -247,5 +249,5 @@ export function decodeMessage(codec: Codec, bytes: Uint8Array, limits: Limits): 
       `message size ${bytes.length} exceeds maxMessageBytes ${limits.maxMessageBytes}`,
     );
   }
-  return codec.decode(bytes, limits);
+  return codec.decode(bytes, limits, type);
 }

@@ -26,7 +26,7 @@ export interface ReplyStreamCall {
 export interface ReplyStreamSession<C extends ReplyStreamCall> {
   readonly stream: ByteStream;
   /** Queues one DATA frame carrying `value`; returns its payload size. Throws if it cannot be encoded. */
-  writeData(id: number, value: unknown): number;
+  writeData(call: C, value: unknown): number;
   /** Writes END (with the handler's trailers, if any) and ends the call. */
   endStream(call: C): void;
   /** Ends the call with what the handler's stream threw. */
@@ -73,7 +73,7 @@ export async function pumpReplyStream<C extends ReplyStreamCall>(
       const next = await iterator.next();
       if (call.done) break;
       if (next.done) return session.endStream(call);
-      const cost = dataCost(session.writeData(call.id, next.value));
+      const cost = dataCost(session.writeData(call, next.value));
       credit.spend(cost);
       bytes += cost;
       if (++items >= turnCheckItems || bytes >= turnCheckBytes) {

@@ -224,7 +224,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
           );
         }
         try {
-          input.push(this.decodeMessage(payload), cost);
+          input.push(this.decodeMessage(payload, call.method.wire?.input), cost);
         } catch (err) {
           this.failCall(call, RpcError.from(err, Code.InvalidArgument));
         }
@@ -297,7 +297,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
       const message = r.rest();
       if ((flags & Flag.Stream) !== 0) {
         if (message.length !== 0) throw protocolError("streaming REQUEST carries a message");
-      } else input = this.decodeMessage(message);
+      } else input = this.decodeMessage(message, method.wire?.input);
     } catch (err) {
       return this.refuse(oneway, id, RpcError.from(err, Code.InvalidArgument));
     }
@@ -387,7 +387,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     let message: EncodedMessage | undefined;
     let md: Uint8Array | undefined;
     try {
-      message = this.encodeMessage(output);
+      message = this.encodeMessage(output, call.method.wire?.output);
       md = this.encodeResponseMetadata(call);
     } catch (err) {
       return this.failCall(call, RpcError.from(err, Code.Internal));
@@ -415,18 +415,18 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
   }
 
   /** @internal Queues a DATA frame carrying `value`; returns its payload size. */
-  writeData(id: number, value: unknown): number {
-    const message = this.encodeMessage(value);
-    this.writer.frame(FrameType.Data, 0, id, message?.body, message?.head);
+  writeData(call: ServerCall, value: unknown): number {
+    const message = this.encodeMessage(value, call.method.wire?.output);
+    this.writer.frame(FrameType.Data, 0, call.id, message?.body, message?.head);
     return message?.size ?? 0;
   }
 
-  private encodeMessage(value: unknown): EncodedMessage | undefined {
-    return encodeMessage(this.codec as Codec, value, this.peer.maxMessageBytes, "reply", "client");
+  private encodeMessage(value: unknown, type: unknown): EncodedMessage | undefined {
+    return encodeMessage(this.codec as Codec, value, this.peer.maxMessageBytes, "reply", "client", type);
   }
 
-  private decodeMessage(bytes: Uint8Array): unknown {
-    return decodeMessage(this.codec as Codec, bytes, this.limits);
+  private decodeMessage(bytes: Uint8Array, type: unknown): unknown {
+    return decodeMessage(this.codec as Codec, bytes, this.limits, type);
   }
 
   /** Fails one call: ERROR to the client, abort for the handler. */
