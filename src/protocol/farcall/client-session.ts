@@ -284,7 +284,9 @@ export class ClientSession extends FramedSession {
           return;
         }
         case FrameType.Error: {
-          const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) => this.decodeMessage(b, undefined));
+          const error = parseError(flags, payload, this.limits.maxMetadataBytes, (b) =>
+            this.decodeMessage(b, undefined),
+          );
           this.finish(call);
           // Only a unary call keeps its input (a stream's iterable may be consumed), so only it can go again.
           const again =
