@@ -45,6 +45,19 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
   });
 }
 
+/** The body of `req` chunk by chunk, with back-pressure (node's async iterator pauses the socket). */
+async function* bodyChunks(req: IncomingMessage): AsyncIterable<Uint8Array> {
+  try {
+    for await (const chunk of req) {
+      const b = chunk as Buffer;
+      yield new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    }
+  } catch (err) {
+    throw new RpcError(Code.Canceled, "request body cut short: the client went away", { cause: err });
+  }
+  if (!req.complete) throw new RpcError(Code.Canceled, "request body cut short: the client went away");
+}
+
 class NodeHttpResponse implements HttpResponse {
   private aborted = false;
   private abortCb: (() => void) | undefined;
@@ -68,9 +81,9 @@ class NodeHttpResponse implements HttpResponse {
     if (!this.res.headersSent) this.res.writeHead(status, headers);
   }
 
-  write(text: string): Promise<void> {
+  write(data: string | Uint8Array): Promise<void> {
     if (this.done) return Promise.resolve();
-    if (this.res.write(text)) return Promise.resolve();
+    if (this.res.write(data)) return Promise.resolve();
     return new Promise((resolve) => {
       // A client that stops reading a long stream would hold it, and its buffer, forever.
       const stall =
@@ -86,9 +99,11 @@ class NodeHttpResponse implements HttpResponse {
     });
   }
 
-  end(text?: string): void {
+  end(data?: string | Uint8Array, trailers?: Readonly<Record<string, string>>): void {
     if (this.done) return;
-    this.res.end(text);
+    if (trailers !== undefined) this.res.addTrailers(trailers);
+    if (data === undefined) this.res.end();
+    else this.res.end(data);
   }
 
   onAbort(cb: () => void): void {
@@ -128,6 +143,8 @@ export class NodeHttpCarrier implements HttpCarrier {
             headers: headersOf(req),
             peer: peerOf(socket, "http"),
             body: (maxBytes) => readBody(req, maxBytes),
+            chunks: () => bodyChunks(req),
+            trailers: () => req.trailers,
           },
           new NodeHttpResponse(res, options.writeStallTimeoutMs),
         );
