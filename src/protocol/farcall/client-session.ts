@@ -162,7 +162,9 @@ export class ClientSession extends FramedSession {
         ),
       );
     }
-    const timeoutMs = options.deadline === undefined ? undefined : Math.ceil(options.deadline - Date.now());
+    // Never negative: a deadline that passed since refusalOf looked goes out as 0, not as "none" (2^32 - 1).
+    const timeoutMs =
+      options.deadline === undefined ? undefined : Math.max(0, Math.ceil(options.deadline - Date.now()));
     const kind = method.kind;
     const streamIn = kind === "client_stream" || kind === "bidi_stream";
     let message: EncodedMessage | undefined;
