@@ -12,7 +12,7 @@ function serveStream(
   stream: ByteStream & { attach(h: ByteStreamHandler): void },
   first: Uint8Array,
   ctx: ServeContext,
-  options: Settings,
+  options: ResolvedOptions,
   onPreface?: () => void,
 ): void {
   let untrack = () => {};
@@ -36,7 +36,7 @@ function serveStream(
 }
 
 /** A channel of farcall sessions over streams that `open` makes. */
-function channelOver(ctx: DialContext, options: Settings, open: () => Promise<AttachableStream>) {
+function channelOver(ctx: DialContext, options: ResolvedOptions, open: () => Promise<AttachableStream>) {
   const codec = framedCodec(ctx.codec);
   const limits = { ...ctx.limits, streamWindowBytes: options.streamWindowBytes };
   return ctx.channel((hooks) =>
@@ -49,11 +49,11 @@ function channelOver(ctx: DialContext, options: Settings, open: () => Promise<At
 }
 
 /** The farcall reader copies what it keeps, so a socket can read into one reused buffer. */
-function dialSocket(options: Settings): Dialer {
+function dialSocket(options: ResolvedOptions): Dialer {
   return (ctx) => channelOver(ctx, options, ctx.dialStream(`${ctx.scheme}://${ctx.rest}`, true));
 }
 
-function dialWebSocket(options: Settings): Dialer {
+function dialWebSocket(options: ResolvedOptions): Dialer {
   return (ctx) => {
     const open = ctx.dialWebSocket(ctx.address, "farcall");
     return channelOver(ctx, options, () =>
@@ -73,7 +73,7 @@ export interface FarcallProtocolOptions {
   readonly streamWindowBytes?: number | undefined;
 }
 
-type Settings = Required<{ [K in keyof FarcallProtocolOptions]: NonNullable<FarcallProtocolOptions[K]> }>;
+type ResolvedOptions = Required<{ [K in keyof FarcallProtocolOptions]: NonNullable<FarcallProtocolOptions[K]> }>;
 
 /**
  * farcall's own framing (docs/protocol.md): recognised by its first byte `7F`; served on byte
@@ -82,24 +82,24 @@ type Settings = Required<{ [K in keyof FarcallProtocolOptions]: NonNullable<Farc
  * @throws RangeError for a codec farcall cannot name or a window outside 1 to 2^32 - 1 bytes
  */
 export function farcallProtocol(options: FarcallProtocolOptions = {}): Protocol {
-  const settings: Settings = {
+  const resolved: ResolvedOptions = {
     codecs: options.codecs ?? builtinFramedCodecs,
     streamWindowBytes: options.streamWindowBytes ?? defaultStreamWindowBytes,
   };
-  for (const c of settings.codecs) framedCodec(c);
-  const window = settings.streamWindowBytes;
+  for (const c of resolved.codecs) framedCodec(c);
+  const window = resolved.streamWindowBytes;
   if (!Number.isInteger(window) || window < 1 || window > 0xffff_ffff)
     throw new RangeError(`streamWindowBytes must be an integer from 1 to 4294967295, got ${String(window)}`);
-  const socket = dialSocket(settings);
-  const webSocket = dialWebSocket(settings);
+  const socket = dialSocket(resolved);
+  const webSocket = dialWebSocket(resolved);
   return {
     name: "farcall",
     // One byte decides: the session checks the rest of the magic and fails the connection with a reason.
     sniff: (bytes) => (bytes[0] === magic[0] ? "yes" : "no"),
-    serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, settings, () => conn.handshakeDone()),
+    serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, resolved, () => conn.handshakeDone()),
     webSocket: {
       subprotocols: ["farcall"],
-      serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx, settings),
+      serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx, resolved),
     },
     schemes: { tcp: socket, unix: socket, ws: webSocket, wss: webSocket },
   };
