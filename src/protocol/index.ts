@@ -17,6 +17,7 @@ export type { HttpRequest, HttpResponse } from "./http/exchange.js";
 export { type HttpProtocolOptions, httpProtocol } from "./http/protocol.js";
 export { goConnectProtocol, type JsonRpcProtocolOptions, jsonRpcProtocol } from "./jsonrpc/protocol.js";
 export { memoryPair } from "./memory.js";
+export { type MessageHandler, type MessagePipe, memoryMessagePair, webSocketMessages } from "./message-pipe.js";
 export {
   type AttachableStream,
   type CallTransport,

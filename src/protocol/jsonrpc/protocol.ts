@@ -1,16 +1,17 @@
 import { concatBytes } from "../../core/bytes.js";
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
+import { webSocketMessages } from "../message-pipe.js";
 import type { AttachableStream, DialContext, Dialer, Protocol, ServeContext } from "../protocol.js";
 import { firstNonBlank, maxLeadingBlanks } from "../protocol.js";
 import { JsonRpcClientSession, type JsonRpcDialect } from "./client-session.js";
 import { connectPrefix, parseConnect } from "./go-connect.js";
 import { JsonRpcHttpTransport } from "./http-client.js";
 import { jsonRpcRoute } from "./http-server.js";
+import { serveMessages } from "./message-session.js";
 import { defaultMaxBatchLength, JsonRpcResponder, type JsonRpcServerOptions, type JsonRpcSettings } from "./server.js";
-import { clientOverStream, clientOverWebSocket } from "./stream-client.js";
+import { clientOverMessages, clientOverStream } from "./stream-client.js";
 import { JsonStreamSession } from "./stream-session.js";
-import { serveWebSocket } from "./websocket.js";
 
 /** Options of the JSON-RPC protocol (both dialects). */
 export interface JsonRpcProtocolOptions {
@@ -72,11 +73,12 @@ const overTcp =
   };
 
 const overWebSocket: Dialer = (ctx) => {
-  const open = ctx.dialWebSocket(ctx.address.slice("jsonrpc+".length), "jsonrpc");
+  const url = ctx.address.slice("jsonrpc+".length);
+  const open = ctx.dialWebSocket(url, "jsonrpc");
   return ctx.channel((hooks) =>
     open().then((ws) =>
-      clientOverWebSocket(
-        ws,
+      clientOverMessages(
+        webSocketMessages(ws, { transport: "websocket", address: url }),
         session(ctx, "2.0", () => hooks.onClose(closed())),
       ),
     ),
@@ -113,7 +115,8 @@ export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol 
       serve(ws, peer, ctx) {
         const responder = new JsonRpcResponder(ctx.dispatcher, endpointOptions(ctx), peer);
         let untrack = () => {};
-        untrack = ctx.track(serveWebSocket(ws, responder, ctx.limits.maxMessageBytes, () => untrack()));
+        const pipe = webSocketMessages(ws, peer);
+        untrack = ctx.track(serveMessages(pipe, responder, ctx.limits.maxMessageBytes, () => untrack()));
       },
     },
     http: jsonRpcRoute(settings),

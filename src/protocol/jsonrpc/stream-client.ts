@@ -1,7 +1,7 @@
 import type { Limits } from "../../core/limits.js";
 import { JsonSplitter } from "../json/json-splitter.js";
+import type { MessagePipe } from "../message-pipe.js";
 import type { AttachableStream } from "../protocol.js";
-import { messageBytes, type WebSocketLike } from "../websocket-like.js";
 import type { JsonRpcClientSession, TextPipe } from "./client-session.js";
 
 const encoder = new TextEncoder();
@@ -45,17 +45,12 @@ export function clientOverStream(
   return s;
 }
 
-/** JSON-RPC over a WebSocket: one request text per message out, one reply text per message in. */
-export function clientOverWebSocket(
-  ws: WebSocketLike,
+/** JSON-RPC over a message carrier (a WebSocket): one request text per message out, one reply text per message in. */
+export function clientOverMessages(
+  pipe: MessagePipe,
   session: (pipe: TextPipe) => JsonRpcClientSession,
 ): JsonRpcClientSession {
-  const s = session({ send: (t) => ws.send(t), end: () => ws.close(1000) });
-  ws.addEventListener("message", (event) => {
-    const data = messageBytes(event.data);
-    s.onText(typeof data === "string" ? encoder.encode(data) : data);
-  });
-  ws.addEventListener("close", () => s.onClose());
-  ws.addEventListener("error", () => s.onClose());
+  const s = session({ send: (t) => pipe.send(t), end: () => pipe.close(1000) });
+  pipe.attach({ onMessage: (bytes) => s.onText(bytes), onClose: () => s.onClose() });
   return s;
 }
