@@ -71,6 +71,7 @@ async function checkOutput(method: MethodDescriptor, value: unknown): Promise<un
 /** The async iterable a streaming stub returns: the call starts on the first `next()`. */
 class ReplyStream implements AsyncIterableIterator<unknown> {
   private started: Promise<AsyncIterator<unknown>> | undefined;
+  private iterator: AsyncIterator<unknown> | undefined;
   private response: RpcResponse | undefined;
 
   constructor(
@@ -80,22 +81,33 @@ class ReplyStream implements AsyncIterableIterator<unknown> {
     private readonly options: CallOptions | undefined,
   ) {}
 
+  /**
+   * One await per message once the call has started, and the session's own result object when
+   * there is no output schema: a fast stream of small messages spends its time here.
+   */
   async next(): Promise<IteratorResult<unknown>> {
-    this.started ??= this.invoke(this.method, this.input, this.options).then((res) => {
-      this.response = res;
-      return (res.output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    });
     try {
-      const iterator = await this.started;
+      const iterator = this.iterator ?? (await this.start());
       const r = await iterator.next();
       if (r.done) {
         if (this.response !== undefined) this.options?.onResponseMetadata?.(this.response.metadata);
         return r;
       }
+      if (this.method.output === undefined) return r;
       return { value: await checkOutput(this.method, r.value), done: false };
     } catch (err) {
       throw withCallerStack(err, ReplyStream.prototype.next);
     }
+  }
+
+  /** Starts the call (once; concurrent first calls share it). */
+  private start(): Promise<AsyncIterator<unknown>> {
+    this.started ??= this.invoke(this.method, this.input, this.options).then((res) => {
+      this.response = res;
+      this.iterator = (res.output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      return this.iterator;
+    });
+    return this.started;
   }
 
   async return(): Promise<IteratorResult<unknown>> {
