@@ -33,13 +33,13 @@ export function canceledBy(signal: AbortSignal): RpcError {
 }
 
 /** What a call is watched for: its absolute deadline and its caller's signal, either optional. */
-export interface CallLimits {
+export interface DeadlineAndSignal {
   readonly deadline?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
 /** The error for a call that must not start: its caller aborted it or its deadline has passed. */
-export function refusalOf(call: CallLimits): RpcError | undefined {
+export function refusalOf(call: DeadlineAndSignal): RpcError | undefined {
   if (call.signal?.aborted) return canceledBy(call.signal);
   if (call.deadline !== undefined && call.deadline <= Date.now()) return deadlineExceeded();
   return undefined;
@@ -60,14 +60,14 @@ export abstract class CallWatch {
   abstract giveUp(reason: RpcError): void;
 
   /** Arms the watch; a call already past its deadline or aborted gives up at once. */
-  start(limits: CallLimits): void {
-    const refusal = refusalOf(limits);
+  start(call: DeadlineAndSignal): void {
+    const refusal = refusalOf(call);
     if (refusal !== undefined) return this.giveUp(refusal);
-    const ms = remainingMs(limits.deadline);
+    const ms = remainingMs(call.deadline);
     if (ms <= maxTimerMs) this.timer = setTimeout(CallWatch.expire, Math.ceil(ms), this);
-    if (limits.signal !== undefined) {
-      this.caller = limits.signal;
-      limits.signal.addEventListener("abort", this, { once: true });
+    if (call.signal !== undefined) {
+      this.caller = call.signal;
+      call.signal.addEventListener("abort", this, { once: true });
     }
   }
 

@@ -63,7 +63,7 @@ export function tooManyKeys(keys: number, maxKeys: number): RpcError {
 export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
   const limits = { ...defaultLimits, ...partial };
   for (const [key, value] of Object.entries(limits)) {
-    if (!(key in defaultLimits)) {
+    if (!Object.hasOwn(defaultLimits, key)) {
       const where =
         key === "streamWindowBytes"
           ? "; the stream window is farcall framing's: farcallProtocol({ streamWindowBytes })"

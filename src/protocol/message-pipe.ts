@@ -35,6 +35,7 @@ export function webSocketMessages(ws: WebSocketLike, peer: Peer): MessagePipe {
   ws.binaryType = "arraybuffer";
   let handler: MessageHandler | undefined;
   let closed = false;
+  const isOpen = () => !closed && ws.readyState === WsState.Open;
   const close = () => {
     if (closed) return;
     closed = true;
@@ -43,7 +44,7 @@ export function webSocketMessages(ws: WebSocketLike, peer: Peer): MessagePipe {
   return {
     peer,
     get open() {
-      return !closed && ws.readyState === WsState.Open;
+      return isOpen();
     },
     attach(h) {
       handler = h;
@@ -55,7 +56,7 @@ export function webSocketMessages(ws: WebSocketLike, peer: Peer): MessagePipe {
       ws.addEventListener("error", close);
     },
     send(message) {
-      if (this.open) ws.send(message);
+      if (isOpen()) ws.send(message);
     },
     close(code, reason) {
       ws.close(code, reason);

@@ -102,8 +102,7 @@ class NodeHttpResponse implements HttpResponse {
   end(data?: string | Uint8Array, trailers?: Readonly<Record<string, string>>): void {
     if (this.done) return;
     if (trailers !== undefined) this.res.addTrailers(trailers);
-    if (data === undefined) this.res.end();
-    else this.res.end(data);
+    this.res.end(data);
   }
 
   onAbort(cb: () => void): void {

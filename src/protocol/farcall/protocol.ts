@@ -87,6 +87,7 @@ export function farcallProtocol(options: FarcallProtocolOptions = {}): Protocol 
     streamWindowBytes: options.streamWindowBytes ?? defaultStreamWindowBytes,
   };
   for (const c of resolved.codecs) framedCodec(c);
+  // A SETTINGS value is 32 bits, and a window of 0 would stop every stream for good.
   const window = resolved.streamWindowBytes;
   if (!Number.isInteger(window) || window < 1 || window > 0xffff_ffff)
     throw new RangeError(`streamWindowBytes must be an integer from 1 to 4294967295, got ${String(window)}`);

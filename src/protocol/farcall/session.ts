@@ -75,15 +75,14 @@ export abstract class FramedSession implements FrameSink, ByteStreamHandler {
 
   private liveness: Liveness | undefined;
   readonly frameTimeoutMs: number;
+  readonly limits: FramedLimits;
 
   /**
+   * `limits.streamWindowBytes` defaults to {@link defaultStreamWindowBytes}.
    * `timers.frameTimeoutMs`: how long a frame may stay incomplete before the connection fails
    * ({@link defaultFrameTimeoutMs}; 0 or less turns the check off). `timers.liveness`: keepalive
    * PINGs and the idle timeout (none when absent).
    */
-  readonly limits: FramedLimits;
-
-  /** `limits.streamWindowBytes` defaults to {@link defaultStreamWindowBytes}. */
   constructor(
     readonly stream: ByteStream,
     limits: SessionLimits,
