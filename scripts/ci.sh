@@ -17,7 +17,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# `npm install` rather than `npm ci`: the registry here lacks some platforms' optional binaries
-# (biome, msgpackr-extract), which `npm ci` counts as a lock mismatch; install keeps the lock as is.
-npm install --no-audit --no-fund
+# Exactly the locked versions (the lock lists every platform's optional binaries, so `npm ci`
+# accepts it here).
+npm ci --no-audit --no-fund
 npm test
