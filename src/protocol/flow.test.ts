@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
-import { GrantCounter, MessageQueue, SendCredit } from "./flow.js";
+import { announcedWindow, GrantCounter, initialWindowBytes, MessageQueue, SendCredit, windowMessages } from "./flow.js";
 
 /** Resolves to "pending" when `p` has not settled after the current microtasks and one macrotask. */
 async function state<T>(p: Promise<T>): Promise<T | "pending"> {
@@ -254,5 +254,73 @@ describe("GrantCounter", () => {
 
   test("one message of a whole window is granted at once", () => {
     assert.equal(new GrantCounter(64).take(64), 64);
+  });
+
+  /**
+   * A sender that follows §5 (sends while its credit is above zero) and a receiver that consumes
+   * everything delivered, `rounds` times; `cost(i)` is the i-th message's cost. Returns the most
+   * the sender ever had in flight, from message `from` on.
+   */
+  function run(window: number, cost: (i: number) => number, messages: number, from = 0): number {
+    const counter = new GrantCounter(window);
+    let credit = announcedWindow(window);
+    let sent = 0;
+    let inFlight = 0;
+    let most = 0;
+    const flight: number[] = [];
+    while (sent < messages) {
+      while (credit > 0 && sent < messages) {
+        const c = cost(sent);
+        credit -= c;
+        inFlight += c;
+        flight.push(c);
+        sent++;
+        if (sent > from) most = Math.max(most, inFlight);
+      }
+      assert.ok(flight.length > 0, `the sender is stuck after ${sent} messages with credit ${credit}`);
+      for (const c of flight.splice(0)) {
+        inFlight -= c;
+        credit += counter.take(c);
+      }
+    }
+    return most;
+  }
+
+  test("a grant never exceeds what a WINDOW's u32 carries", () => {
+    const counter = new GrantCounter(0xffff_ffff);
+    assert.equal(counter.take(4 * 1024 * 1024), 0xffff_ffff);
+    assert.equal(counter.take(10), 0, "the rest waits for half a window");
+  });
+
+  test("a stream of small messages keeps about windowMessages of them in flight, from its start", () => {
+    assert.equal(announcedWindow(4 * 1024 * 1024), initialWindowBytes);
+    assert.equal(announcedWindow(1_000), 1_000);
+    const most = run(4 * 1024 * 1024, () => 17, 200_000);
+    assert.ok(most <= initialWindowBytes + 17, `${most} bytes of 17-byte messages in flight`);
+    const medium = run(4 * 1024 * 1024, () => 1_000, 20_000, 100);
+    assert.ok(medium <= windowMessages * 1_000 + 1_000, `${medium} bytes of 1,000-byte messages in flight`);
+    assert.ok(medium >= (windowMessages * 1_000) / 2, `only ${medium} bytes of 1,000-byte messages in flight`);
+  });
+
+  test("large messages widen the window to the whole of it after the first one", () => {
+    const window = 4 * 1024 * 1024;
+    const counter = new GrantCounter(window);
+    assert.equal(counter.take(65_546), window - initialWindowBytes + 65_546);
+    const most = run(window, () => 65_546, 500, 1);
+    assert.ok(most > window - 65_546 && most <= window + 65_546, `${most} bytes in flight`);
+  });
+
+  test("sizes that change never leave the sender stuck nor more than a window and a message in flight", () => {
+    const window = 1024 * 1024;
+    let seed = 7;
+    const costs: number[] = [];
+    for (let phase = 0; phase < 40; phase++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const size = 10 + (seed % (phase % 2 === 0 ? 64 : 200_000));
+      for (let i = 0; i < 500; i++) costs.push(size + (i % 7));
+    }
+    const biggest = Math.max(...costs);
+    const most = run(window, (i) => costs[i] as number, costs.length);
+    assert.ok(most <= window + biggest, `${most} bytes in flight`);
   });
 });

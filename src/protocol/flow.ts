@@ -144,19 +144,54 @@ export class SendCredit {
 }
 
 /**
- * Receiver-side accounting: counts bytes consumed and says when to grant them back.
- * Credit is granted in batches of half a window, so a steady stream costs one WINDOW frame per
- * half window instead of one per message.
+ * A stream of small messages keeps at most this many of them in flight (sent, not yet consumed),
+ * whatever its window. What stands between a unary reply and its caller is the stream data ahead of
+ * it on the connection, and each message costs its reader about a microsecond however small it is:
+ * a 4 MiB window of 11-byte numbers let the reader's event loop run 5-7 ms at a time and a unary
+ * call beside the stream took 7-9 ms at p99; a 32 KiB one (about 1,500 of them) 2-3 ms, at the same
+ * 1.5M items/s.
+ */
+export const windowMessages = 1_024;
+
+/**
+ * The window every stream starts with and never narrows below (or the receiver's whole window when
+ * that is smaller): 16 KiB cost 10% of the items/s of 32 KiB. A stream of large messages widens to
+ * the whole window one round trip after its first message is consumed.
+ */
+export const initialWindowBytes = 32 * 1024;
+
+/** The window a receiver announces in SETTINGS (docs/protocol.md §5) when it can widen to `window`. */
+export function announcedWindow(window: number): number {
+  return Math.min(window, initialWindowBytes);
+}
+
+/**
+ * Receiver-side accounting: counts bytes consumed and says when to grant credit.
+ * The sender starts with {@link announcedWindow}; the window in use is then the whole `window` for
+ * large messages and, for small ones, {@link windowMessages} times their average cost (not under
+ * {@link initialWindowBytes}). Whenever the sender's outstanding credit has fallen half a window in
+ * use short, the counter grants what tops it up again: what was consumed, plus the widening or less
+ * the narrowing. So a steady stream costs one WINDOW frame per half window, and what the sender
+ * may have in flight is never more than `window`.
  */
 export class GrantCounter {
-  private consumed = 0;
-  constructor(private readonly window: number) {}
+  /** Credit the sender was given and has not yet had consumed: announced + granted - consumed. */
+  private outstanding: number;
+  /** Moving average of the cost of the last ~16 messages. */
+  private averageCost = 0;
+  constructor(private readonly window: number) {
+    this.outstanding = announcedWindow(window);
+  }
   /** Returns the bytes to grant now, or 0. */
   take(bytes: number): number {
-    this.consumed += bytes;
-    if (this.consumed < this.window / 2) return 0;
-    const n = this.consumed;
-    this.consumed = 0;
+    this.outstanding -= bytes;
+    if (bytes > 0) this.averageCost += (bytes - this.averageCost) / (this.averageCost === 0 ? 1 : 16);
+    const floor = announcedWindow(this.window);
+    const inUse = Math.min(this.window, Math.max(floor, Math.floor(this.averageCost * windowMessages)));
+    // A WINDOW carries a u32: a window near 2^32 topped up after a large message grants the rest next time.
+    const n = Math.min(inUse - this.outstanding, 0xffff_ffff);
+    if (n < inUse / 2) return 0;
+    this.outstanding += n;
     return n;
   }
 }

@@ -19,10 +19,11 @@ export const headerBytes = 10;
 export const copyLimit = 16 * 1024;
 
 /**
- * Bytes of stream messages a receiver accepts before granting more credit (§5), announced in
- * SETTINGS. With 1 MiB (granted back at half) a 1 GB/s loopback stream stalled waiting for WINDOW
- * frames to wake the sender; 4 MiB gave 1.1–1.3× its throughput here. A slow consumer holds at
- * most this much per stream.
+ * Bytes of stream messages a receiver lets a sender have in flight per stream at most (§5): the
+ * window of a stream of large messages (small ones narrow it, see `GrantCounter`). With 1 MiB
+ * (granted back at half) a 1 GB/s loopback stream stalled waiting for WINDOW frames to wake the
+ * sender; 4 MiB gave 1.1–1.3× its throughput here. A slow consumer holds at most this much per
+ * stream.
  */
 export const defaultStreamWindowBytes = 4 * 1024 * 1024;
 

@@ -67,8 +67,9 @@ export interface FarcallProtocolOptions {
   /** Server: codecs clients may pick, by their preface id; default JSON (1) and MessagePack (2). */
   readonly codecs?: readonly FramedCodec[] | undefined;
   /**
-   * Bytes of stream messages this side accepts per stream before it grants more credit, announced
-   * in SETTINGS (docs/protocol.md §5); default {@link defaultStreamWindowBytes} (4 MiB).
+   * Bytes of stream messages this side lets a sender have in flight per stream at most: the window
+   * of a stream of large messages; each stream starts at 32 KiB (or this, if smaller), which is what
+   * SETTINGS announces (docs/protocol.md §5); default {@link defaultStreamWindowBytes} (4 MiB).
    */
   readonly streamWindowBytes?: number | undefined;
 }

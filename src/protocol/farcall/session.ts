@@ -2,6 +2,7 @@ import { Code, codeFromNumber } from "../../core/code.js";
 import type { Limits } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
+import { announcedWindow } from "../flow.js";
 import {
   defaultFrameTimeoutMs,
   defaultStreamWindowBytes,
@@ -103,7 +104,7 @@ export abstract class FramedSession implements FrameSink, ByteStreamHandler {
       maxMessageBytes: limits.maxMessageBytes,
       maxMetadataBytes: limits.maxMetadataBytes,
       maxInflight: limits.maxInflight,
-      streamWindowBytes: this.limits.streamWindowBytes,
+      streamWindowBytes: announcedWindow(this.limits.streamWindowBytes),
     };
     const liveness = timers.liveness;
     if (liveness !== undefined) {
@@ -259,7 +260,7 @@ export abstract class FramedSession implements FrameSink, ByteStreamHandler {
       [Setting.MaxMessageBytes, this.limits.maxMessageBytes],
       [Setting.MaxMetadataBytes, this.limits.maxMetadataBytes],
       [Setting.MaxInflight, this.limits.maxInflight],
-      [Setting.StreamWindowBytes, this.limits.streamWindowBytes],
+      [Setting.StreamWindowBytes, announcedWindow(this.limits.streamWindowBytes)],
     ];
     let at = this.writer.begin(FrameType.Settings, 0, 0, entries.length * 6, undefined);
     if (at < 0) return;
