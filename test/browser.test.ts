@@ -3,15 +3,15 @@ import { readFile } from "node:fs/promises";
 import { afterEach, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { builtinProtocols, codeToString, type Interceptor, RpcError } from "../src/index.js";
+import { cutSleeps, pageDir, startPageHost, webEntry } from "./browser-peer.js";
 import { startDemo, until } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
-import { cutSleeps, pageDir, startPageHost, webEntry } from "./peers.js";
 
 /**
  * The browser entry in a real browser: chromium loads test/browser/index.html, whose script imports
  * the compiled entry (no bundler) and calls the demo services of a farcall server on another port
  * (so another origin) over HTTP JSON, WebSocket and JSON-RPC; what the page must show is checked
- * in test/peers.ts.
+ * in test/browser-peer.ts.
  */
 
 afterEach(() => assertNoLeaks());

@@ -16,6 +16,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Arith, Time } from "../examples/demo/services.js";
 import { Code, createClient } from "../src/index.js";
+import { startPageHost } from "./browser-peer.js";
 import { rejectsWith, sleep, until, within } from "./fixtures.js";
 import { assertNoLeaks } from "./helpers.js";
 import {
@@ -28,7 +29,6 @@ import {
   jaysonClients,
   type Logged,
   removeGoBuild,
-  startPageHost,
 } from "./peers.js";
 
 /** The demo server program built with this test: <build>/test/one-port.test.js → <build>/examples/demo/server.js. */
