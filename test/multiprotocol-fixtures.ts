@@ -1,6 +1,7 @@
 // The server, services and helpers of the address-scheme tests (multiprotocol.test.ts,
 // multiprotocol-jsonrpc.test.ts).
 import assert from "node:assert/strict";
+import { Arith } from "../examples/demo/services.js";
 import {
   type Client,
   Code,
@@ -61,6 +62,22 @@ export async function demo(options: Parameters<typeof startDemo>[0] = {}): Promi
   h.server.add(Probe, probeImpl).register("Greeter", new Greeter());
   cleanups.push(() => h.close());
   return { ...h, port: Number(new URL(h.address).port) };
+}
+
+/**
+ * A deadline ends a call with deadline_exceeded, on time, and an aborted signal with canceled;
+ * the connection still serves afterwards.
+ */
+export async function assertDeadlineAndAbort(address: string): Promise<void> {
+  const arith = clientFor(address).service(Arith);
+  assert.equal(await arith.add({ a: 0, b: 1 }), 1);
+  const started = Date.now();
+  await rejectsWith(arith.sleep({ ms: 5_000 }, { timeoutMs: 50 }), Code.DeadlineExceeded);
+  assert.ok(Date.now() - started < 2_000, "the deadline was not kept");
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  await rejectsWith(arith.sleep({ ms: 5_000 }, { signal: controller.signal }), Code.Canceled);
+  assert.equal(await arith.add({ a: 1, b: 1 }), 2, "the connection still works");
 }
 
 /** A client for `address`, closed after the test (before the server). */
