@@ -6,7 +6,9 @@ import { Arith, arithImpl } from "../examples/demo/services.js";
 import { type Code, createServer, type Server, type ServerOptions } from "../src/index.js";
 import { trackCleanups } from "./helpers.js";
 import { LinePeer } from "./line-peer.js";
-import { F, T } from "./raw-farcall.js";
+import { F, frame, preface, T } from "./raw-farcall.js";
+
+export { frame, preface };
 
 // Wire constants (T, F) are raw-farcall's: written out there on purpose, the tests pin the bytes.
 export const codecId = { json: 1, msgpack: 2 } as const;
@@ -34,19 +36,6 @@ export function reasonOf(frame: Frame): Reason {
   const len = p.readUInt16BE(1);
   assert.ok(3 + len <= p.length, "message length runs past the payload");
   return { code: p.readUInt8(0), message: p.subarray(3, 3 + len).toString("utf8") };
-}
-
-export function preface(codec: number, version = 1): Buffer {
-  return Buffer.from([...magic, version, codec, 0, 0]);
-}
-
-export function frame(type: number, flags: number, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
-  const head = Buffer.alloc(10);
-  head.writeUInt32BE(payload.length, 0);
-  head.writeUInt8(type, 4);
-  head.writeUInt8(flags, 5);
-  head.writeUInt32BE(id, 6);
-  return Buffer.concat([head, payload]);
 }
 
 export interface RequestOptions {
