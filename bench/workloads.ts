@@ -63,6 +63,93 @@ export function isBenchStruct(value: unknown): boolean {
   return true;
 }
 
+/** One of the 100 records of the `records` workload. */
+export interface BenchRecord {
+  id: number;
+  user: string;
+  email: string;
+  city: string;
+  balance: number;
+  verified: boolean;
+  joined: string;
+  roles: string[];
+}
+
+/** The ~16 KiB `records` workload: a page of a listing, 100 flat records in one object. */
+export interface BenchRecords {
+  page: number;
+  records: BenchRecord[];
+}
+
+const cities = ["Lisbon", "Osaka", "Nairobi", "Quito", "Tallinn", "Hobart", "Recife", "Da Nang"];
+export const benchRecords: BenchRecords = {
+  page: 7,
+  records: Array.from({ length: 100 }, (_, i) => ({
+    id: 10_000 + i,
+    user: `user-${String(i).padStart(3, "0")}`,
+    email: `user${i}@mail.example.net`,
+    city: cities[i % cities.length] as string,
+    balance: 1_000.25 + i * 37.5,
+    verified: true,
+    joined: `2026-0${1 + (i % 9)}-1${i % 10}`,
+    roles: i % 3 === 1 ? ["reader", "writer"] : ["reader"],
+  })),
+};
+
+/** A node of the `nested` workload's tree. */
+export interface BenchNode {
+  label: string;
+  weight: number;
+  tags: string[];
+  children: BenchNode[];
+}
+
+function tree(depth: number, path: string): BenchNode {
+  return {
+    label: `node ${path}`,
+    weight: path.length * 1.25 + 1,
+    tags: [`d${depth}`, "leafy"],
+    children: depth === 0 ? [] : [tree(depth - 1, `${path}.0`), tree(depth - 1, `${path}.1`)],
+  };
+}
+
+/** The ~10 KiB `nested` workload: a binary tree 6 levels down, objects within arrays 14 deep. */
+export const benchNested: BenchNode = tree(6, "r");
+
+/** The string-heavy `text` workload: non-ASCII prose in several scripts, ~4 KiB as UTF-8. */
+export interface BenchText {
+  title: string;
+  lang: string[];
+  paragraphs: string[];
+}
+
+const prose = [
+  "Façade, naïve café, Ærøskøbing — l'été dernier à Zürich, São Paulo et Kraków.",
+  "Съешь же ещё этих мягких французских булок, да выпей чаю; широкая электрификация южных губерний.",
+  "远程过程调用让另一台机器上的函数看起来像本地函数一样被调用，序列化与传输都被隐藏在桩代码之后。",
+  "いろはにほへと ちりぬるを わかよたれそ つねならむ — 分散システムの呼び出しは失敗することがある。",
+  "Ξεσκεπάζω τὴν ψυχοφθόρα βδελυγμία; Τάχιστη αλώπηξ βαφής ψημένη γη, δρασκελίζει υπέρ νωθρού κυνός 🦊🐕.",
+  "ऋषियों को सताने वाले दुष्ट राक्षसों के राजा रावण का सर्वनाश करने वाले विष्णुवतार भगवान श्रीराम।",
+];
+
+export const benchText: BenchText = {
+  title: "Многоязычный текст — 多言語のテキスト — κείμενο",
+  lang: ["fr", "ru", "zh", "ja", "el", "hi"],
+  paragraphs: Array.from({ length: 24 }, (_, i) => prose[i % prose.length] as string),
+};
+
+/** JSON of the wider payloads, the measure of their sizes; checked here so an edit cannot drift. */
+function checkSize(name: string, value: unknown, min: number, max: number): Uint8Array {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  if (bytes.byteLength < min || bytes.byteLength > max) {
+    throw new Error(`${name} is ${bytes.byteLength} bytes of JSON, expected ${min}-${max}`);
+  }
+  return bytes;
+}
+export const benchRecordsJson = checkSize("benchRecords", benchRecords, 14_000, 18_000);
+export const benchNestedJson = checkSize("benchNested", benchNested, 9_000, 11_500);
+export const benchTextJson = checkSize("benchText", benchText, 3_500, 5_000);
+
 /** Size of the `echo` payload. */
 export const echoBytes = 64 * 1024;
 

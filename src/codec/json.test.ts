@@ -142,6 +142,16 @@ describe("jsonCodec", () => {
       assert.deepEqual(jsonCodec.decode(utf8.encode(input), 2), ['[[[[["[[[[', { "{{{{": "}}}}]]]]" }]);
     });
 
+    test("a text with few brackets (skipped scan) and one with many (full scan) agree", () => {
+      // At most maxDepth brackets in all cannot nest deeper; past that every character is scanned.
+      const few = '{"a":[1,{"b":"[[[["}]}';
+      assert.deepEqual(jsonCodec.decode(utf8.encode(few), 3), { a: [1, { b: "[[[[" }] });
+      assertRejects(() => jsonCodec.decode(utf8.encode(few), 2), Code.InvalidArgument);
+      const padded = `{"a":[1,{"b":"${"{".repeat(100)}"}]}`;
+      assert.equal((jsonCodec.decode(utf8.encode(padded), 3) as { a: [number, { b: string }] }).a[1].b.length, 100);
+      assertRejects(() => jsonCodec.decode(utf8.encode(padded), 2), Code.InvalidArgument);
+    });
+
     test("100,000 levels of nesting fail fast without overflowing the stack", () => {
       const input = utf8.encode("[".repeat(100_000) + "]".repeat(100_000));
       const started = performance.now();

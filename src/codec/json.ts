@@ -3,22 +3,27 @@ import { type DecodeLimits, defaultLimits, tooManyKeys } from "../core/limits.js
 import { RpcError } from "../core/rpc-error.js";
 import { fromBase64, toBase64 } from "./base64.js";
 import { type Codec, forbiddenKey, malformed, tooDeep, unencodable } from "./codec.js";
+import { utf8Bytes } from "./utf8.js";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The key that carries bytes in JSON: `{"$bytes": "<base64>"}` stands for a `Uint8Array`. */
 export const bytesKey = "$bytes";
 
-function hasBytes(value: unknown, depth: number): boolean {
-  if (typeof value !== "object" || value === null || depth > 64) return false;
+/** True if `value` holds a `Uint8Array` within 64 levels (only objects are looked into). */
+function hasBytes(value: object, depth: number): boolean {
   if (value instanceof Uint8Array) return true;
+  if (depth > 64) return false;
   if (Array.isArray(value)) {
-    for (const item of value) if (hasBytes(item, depth + 1)) return true;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === "object" && item !== null && hasBytes(item, depth + 1)) return true;
+    }
     return false;
   }
   for (const key in value) {
-    if (hasBytes((value as Record<string, unknown>)[key], depth + 1)) return true;
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item === "object" && item !== null && hasBytes(item, depth + 1)) return true;
   }
   return false;
 }
@@ -40,6 +45,18 @@ function reviver(key: string, value: unknown): unknown {
     }
   }
   return value;
+}
+
+/**
+ * True if `text` holds at most `max` of `[` and `{`, in strings or not: then it cannot nest deeper
+ * than `max`. Native `indexOf` finds the few brackets of a typical message several times faster
+ * than {@link checkDepth} looks at every character (0.1 µs against 1.8 on the bench struct).
+ */
+function fewOpeners(text: string, max: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf("{"); i !== -1; i = text.indexOf("{", i + 1)) if (++n > max) return false;
+  for (let i = text.indexOf("["); i !== -1; i = text.indexOf("[", i + 1)) if (++n > max) return false;
+  return true;
 }
 
 /** Depth of `[`/`{` nesting outside strings, failing fast once past `maxDepth`. */
@@ -98,7 +115,10 @@ function checkDepthAndKeys(text: string, maxDepth: number, maxKeys: number): voi
 export function toJsonText(value: unknown): string {
   let text: string | undefined;
   try {
-    text = hasBytes(value, 0) ? JSON.stringify(value, bytesReplacer) : JSON.stringify(value);
+    text =
+      typeof value === "object" && value !== null && hasBytes(value, 0)
+        ? JSON.stringify(value, bytesReplacer)
+        : JSON.stringify(value);
   } catch (err) {
     throw unencodable("json", err);
   }
@@ -127,7 +147,7 @@ export function fromJsonText(text: string, limits: number | DecodeLimits): unkno
   // pass one: a text of n characters nests at most n deep, and an object of k members takes at
   // least 5k + 1 characters ({"":0,…}), so a ~1 KiB struct is never scanned for keys under 10,000.
   if (text.length > 5 * maxKeys + 5) checkDepthAndKeys(text, maxDepth, maxKeys);
-  else if (text.length > maxDepth) checkDepth(text, maxDepth);
+  else if (text.length > maxDepth && !fewOpeners(text, maxDepth)) checkDepth(text, maxDepth);
   try {
     // A key may be spelled with escapes ("\u005f_proto__"), so any backslash-u also takes the checked path.
     const check = text.includes("__proto__") || text.includes(bytesKey) || text.includes("\\u");
@@ -145,7 +165,7 @@ export function fromJsonText(text: string, limits: number | DecodeLimits): unkno
 export const jsonCodec: Codec = {
   name: "json",
   encode(value) {
-    return encoder.encode(toJsonText(value));
+    return utf8Bytes(toJsonText(value));
   },
   // Takes a DecodeLimits as well as the Codec interface's bare maxDepth.
   decode(bytes, limits: number | DecodeLimits) {

@@ -182,4 +182,43 @@ describe("decodeMsgpack", () => {
       assert.equal((decodeMsgpack(fromHex("93 01 02 03"), limits) as unknown[]).length, 3);
     });
   });
+  describe("short strings (cached)", () => {
+    const utf8 = new TextEncoder();
+    /** An array of strings as MessagePack, each as str 8 so the length byte is explicit. */
+    function strings(list: readonly string[]): Uint8Array {
+      const parts: number[] = [0xdd, ...[24, 16, 8, 0].map((s) => (list.length >>> s) & 0xff)];
+      for (const s of list) {
+        const b = utf8.encode(s);
+        parts.push(0xd9, b.length, ...b);
+      }
+      return Uint8Array.from(parts);
+    }
+
+    test("20,000 distinct short strings (more than the cache's slots) decode right, twice", () => {
+      const list = Array.from({ length: 20_000 }, (_, i) => `k${i.toString(36)}${"x".repeat(i % 30)}`);
+      const bytes = strings(list);
+      assert.deepEqual(decodeMsgpack(bytes, 64), list);
+      assert.deepEqual(decodeMsgpack(bytes, 64), list);
+    });
+
+    test("strings differing only in their last byte, at 31, 32 and 33 bytes, and non-ASCII ones", () => {
+      const list: string[] = [];
+      for (const n of [1, 2, 31, 32, 33]) for (const c of "abc") list.push("q".repeat(n - 1) + c);
+      list.push("é", "日本", "ü".repeat(15), "ü".repeat(16), "", "🦊", "a\u0000b");
+      assert.deepEqual(decodeMsgpack(strings(list), 64), list);
+      assert.deepEqual(decodeMsgpack(strings([...list].reverse()), 64), [...list].reverse());
+    });
+
+    test("a string is not taken from the cache after its source bytes change", () => {
+      const bytes = strings(["alpha", "alpha"]);
+      assert.deepEqual(decodeMsgpack(bytes, 64), ["alpha", "alpha"]);
+      bytes[bytes.length - 1] = 0x62; // the second "alpha" becomes "alphb"
+      assert.deepEqual(decodeMsgpack(bytes, 64), ["alpha", "alphb"]);
+    });
+
+    test("invalid UTF-8 in a short string becomes U+FFFD, cached or not", () => {
+      const bytes = Uint8Array.of(0x92, 0xa2, 0x61, 0xff, 0xa2, 0x61, 0xff);
+      assert.deepEqual(decodeMsgpack(bytes, 64), ["a\ufffd", "a\ufffd"]);
+    });
+  });
 });

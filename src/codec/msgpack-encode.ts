@@ -4,7 +4,7 @@
  * shortest form of each (fixmap for a small object, where msgpackr always writes map 16) straight
  * into a slab it shares between messages, with none of msgpackr's per-call set-up. msgpackr's
  * `pack` was a tenth of the client's CPU on `add` at 64 in flight; here `{a, b}` takes 0.14 µs
- * against msgpackr's 0.23, the ~1 KiB bench struct 3.6 µs against 3.75. {@link encodeCommon}
+ * against msgpackr's 0.23, the ~1 KiB bench struct 1.9 µs against 2.4 (bench/codecs.ts). {@link encodeCommon}
  * returns undefined when the value holds anything else (a Date, a Map, a class instance, a typed
  * array other than bytes, nesting past {@link maxEncodeDepth}, …); the codec then encodes it with
  * msgpackr, so those keep msgpackr's spelling and its errors.

@@ -1,10 +1,9 @@
+import { utf8Bytes } from "../../codec/utf8.js";
 import type { Limits } from "../../core/limits.js";
 import { JsonSplitter } from "../json/json-splitter.js";
 import type { MessagePipe } from "../message-pipe.js";
 import type { AttachableStream } from "../protocol.js";
 import type { JsonRpcClientSession, TextPipe } from "./client-session.js";
-
-const encoder = new TextEncoder();
 
 /** JSON-RPC texts over a byte stream: replies cut out by a splitter, requests written once per tick. */
 export function clientOverStream(
@@ -16,7 +15,7 @@ export function clientOverStream(
   const flush = () => {
     const text = out.join("");
     out = [];
-    stream.write([encoder.encode(text)]);
+    stream.write([utf8Bytes(text)]);
   };
   const s = session({
     send(text) {

@@ -1,11 +1,10 @@
+import { utf8Bytes } from "../../codec/utf8.js";
 import { Code } from "../../core/code.js";
 import type { Limits } from "../../core/limits.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { ByteStream, ByteStreamHandler } from "../byte-stream.js";
 import { JsonSplitter } from "../json/json-splitter.js";
 import type { JsonRpcResponder } from "./server.js";
-
-const encoder = new TextEncoder();
 
 /** Hooks a server gives a session. */
 export interface StreamSessionHooks {
@@ -160,7 +159,7 @@ export class JsonStreamSession implements ByteStreamHandler {
     if (this.out.length === 0 || this.closed) return;
     const text = this.out.join("");
     this.out = [];
-    this.stream.write([encoder.encode(text)]);
+    this.stream.write([utf8Bytes(text)]);
     if (this.ended) this.stream.end();
     else if (this.stream.needDrain && !this.paused) {
       this.paused = true;
