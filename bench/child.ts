@@ -41,14 +41,21 @@ export class Child {
     });
   }
 
-  /** Forks `dist/bench/<script>` with `args` and waits for its first `readyType` message. */
+  /**
+   * Forks `dist/bench/<script>` with `args` (and node flags `execArgv`) and waits for its first
+   * `readyType` message.
+   */
   static async start(
     script: string,
     args: string[],
-    { readyType = "ready", timeoutMs = 15_000 }: { readyType?: string; timeoutMs?: number } = {},
+    {
+      readyType = "ready",
+      timeoutMs = 15_000,
+      execArgv = [],
+    }: { readyType?: string; timeoutMs?: number; execArgv?: string[] } = {},
   ): Promise<[Child, ChildMessage]> {
     const path = new URL(script, import.meta.url).pathname;
-    const proc = fork(path, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const proc = fork(path, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     live.add(proc);
     proc.once("exit", () => live.delete(proc));
     const child = new Child(proc, `${script} ${args.join(" ")}`);

@@ -1,4 +1,4 @@
-// `node dist/bench/codecs.js` (and the codec table of `npm run bench`): farcall's codecs against
+// `node dist/bench/codecs.js`, and the codec table of a full `npm run bench`: farcall's codecs against
 // msgpackr and V8's JSON on the bench payloads, in one process. Each figure is the median of
 // interleaved repetitions of a fixed number of operations, in µs per operation.
 //   BENCH_QUICK=1   3 repetitions of fewer operations (smoke test)

@@ -1,5 +1,6 @@
 // Results, the targets they are judged against, and their rendering as markdown tables.
 
+import { type CodecRow, codecTable } from "./codecs.js";
 import { median } from "./stats.js";
 
 /** The figures of one repetition of a cell. */
@@ -59,6 +60,8 @@ export interface Report {
   settings: { warmupMs: number; measureMs: number; repetitions: number; structJsonBytes: number; echoBytes: number };
   cells: CellResult[];
   streams: StreamResult[];
+  /** The codec micro-benchmarks (bench/codecs.ts), run first in the measuring process. */
+  codecs: CodecRow[];
   targets: TargetResult[];
   steal: StealSummary;
   totalSeconds: number;
@@ -86,7 +89,11 @@ function find(cells: readonly CellResult[], system: string, cell: string): CellR
 }
 
 /** Judges the project's targets, each a ratio of farcall (MessagePack) to another system in this run. */
-export function judge(cells: readonly CellResult[], streams: readonly StreamResult[]): TargetResult[] {
+export function judge(
+  cells: readonly CellResult[],
+  streams: readonly StreamResult[],
+  codecs: readonly CodecRow[] = [],
+): TargetResult[] {
   const out: TargetResult[] = [];
   const push = (name: string, value: number | undefined, target: string, ok: (r: number) => boolean) => {
     if (value !== undefined && Number.isFinite(value)) out.push({ name, value, target, pass: ok(value) });
@@ -147,6 +154,33 @@ export function judge(cells: readonly CellResult[], streams: readonly StreamResu
     "≤ 1×",
     (v) => v <= 1,
   );
+  // Realistic messages: the struct (issue targets of the struct cells and the codecs).
+  ratio("struct@64 calls/s, farcall / raw-net", f("struct@64"), r("struct@64"), calls, "≥ 0.5×", (v) => v >= 0.5);
+  const structCpu = f("struct@64")?.serverCpuUsPerCall;
+  push("struct@64 server CPU/call, farcall (µs)", structCpu, "≤ 8", (v) => v <= 8);
+  ratio("struct@1 p50, farcall / raw-net", f("struct@1"), r("struct@1"), p50, "≤ 1.15×", (v) => v <= 1.15);
+  ratio(
+    "struct@256/4 calls/s, farcall / raw-net",
+    f("struct@256/4"),
+    r("struct@256/4"),
+    calls,
+    "≥ 0.4×",
+    (v) => v >= 0.4,
+  );
+  const structRss = cells.filter((c) => c.system === FARCALL && c.workload === "struct").map((c) => c.serverPeakRssMiB);
+  if (structRss.length > 0)
+    push("struct server peak RSS, farcall (MiB)", Math.max(...structRss), "≤ 80", (v) => v <= 80);
+  const codec = codecs.find((c) => c.payload === "struct");
+  const codecTargets: [string, keyof CodecRow, keyof CodecRow, number][] = [
+    ["MessagePack decode, farcall / msgpackr unpack", "farcallMsgpackDecode", "msgpackrUnpack", 1],
+    ["MessagePack encode, farcall / msgpackr pack", "farcallMsgpackEncode", "msgpackrPack", 1],
+    ["JSON encode, farcall / JSON.stringify", "farcallJsonEncode", "jsonStringify", 1.3],
+    ["JSON decode, farcall / JSON.parse", "farcallJsonDecode", "jsonParse", 1.3],
+  ];
+  for (const [name, ours, theirs, most] of codec === undefined ? [] : codecTargets) {
+    const value = (codec?.[ours] as number) / (codec?.[theirs] as number);
+    push(`struct ${name}`, value, `≤ ${most}×`, (v) => v <= most);
+  }
   return out;
 }
 
@@ -246,7 +280,11 @@ Each cell: a fresh server child process per system, client(s) in the measuring p
 TCP; warm-up ${s.warmupMs} ms then a ${s.measureMs} ms window, ${s.repetitions} repetition(s), interleaved: repetition r
 of every system runs before repetition r + 1 of any, so a slow spell of the machine hits all alike.
 \`add\`: two small ints → int. \`struct\`: a ${s.structJsonBytes}-byte (as JSON) object round trip.
-\`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
+\`records\`: a ~16 KiB page of 100 flat records; \`nested\`: a ~10 KiB binary tree, 14 levels of
+objects within arrays; \`text\`: ~4 KiB of non-ASCII prose in six scripts; \`struct-zod\`: the struct
+with a zod schema checking the server's input (farcall only). raw-net echoes each payload's JSON
+bytes without encoding anything; raw-msgpackr is raw-net's framing with msgpackr encoding and
+decoding the value on both sides. \`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
 one connection; \`@256/4\`: 64 in flight on each of 4 connections. CPU is per call, over the window.
 Server peak RSS is the server child's RSS over the whole cell, sampled every 20 ms (\`maxRSS\` is not
 used: on Linux a child inherits its parent's RSS at fork time as its starting \`maxRSS\`).
@@ -256,6 +294,14 @@ ${stealParagraph(report.steal)}
 ## Unary calls
 
 ${cellsTable(report.cells)}
+
+## Codecs
+
+In the measuring process, before the cells: µs per operation on each payload, the median of
+interleaved repetitions. msgpackr is its default \`pack\`/\`unpack\`; JSON.stringify/JSON.parse work
+on strings, farcall's JSON codec on UTF-8 bytes (with its depth, key and \`__proto__\` checks).
+
+${report.codecs.length > 0 ? codecTable(report.codecs) : "Not run (a partial run)."}
 
 ## Streaming (server → client)
 

@@ -4,31 +4,34 @@
 //   BENCH_QUICK=1        1 repetition, 0.2 s warm-up, 0.4 s window, 128 MiB stream (smoke test)
 //   BENCH_SYSTEMS=a,b    only these systems  } development runs: tables printed,
 //   BENCH_CELLS=add@1,stream   only these cells  } bench/results not written
+//   --profile <cell>     CPU profiles of that cell's server and client, per system (bench/profile.ts)
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { chart } from "./chart.js";
 import { Child } from "./child.js";
+import { codecTable, runCodecs } from "./codecs.js";
 import { type Call, type LoadResult, runLoad } from "./load.js";
+import { profileDir, profileThisProcess, serverProfileFlags, topFunctions } from "./profile.js";
 import { type CellResult, judge, markdown, type Report, type StealSummary, type StreamResult } from "./report.js";
 import { median } from "./stats.js";
 import { StealGuard, type StealPolicy } from "./steal.js";
 import type { BenchClient, BenchSystem } from "./system.js";
 import { loadSystem, streamingSystems, systemNames } from "./systems/index.js";
 import {
-  benchStruct,
+  cells as allCells,
   benchStructJson,
   type Concurrency,
   cellKey,
-  concurrencies,
   echoBytes,
   echoPayload,
-  isBenchStruct,
+  type PayloadName,
+  payloads,
   sameBytes,
+  sameValue,
   streamChunkBytes,
   streamTimeoutMs,
   type WorkloadName,
-  workloads,
 } from "./workloads.js";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -59,12 +62,30 @@ const maxCalls = 2_000_000;
 /** A repetition that has not finished this long after its window should have closed fails the run. */
 const graceMs = 30_000;
 const only = process.env.BENCH_SYSTEMS?.split(",");
-const onlyCells = process.env.BENCH_CELLS?.split(",");
+const profileAt = process.argv.indexOf("--profile");
+/** The cell `--profile` names; it is then the only one run. */
+const profileCell = profileAt === -1 ? undefined : process.argv[profileAt + 1];
+if (profileAt !== -1 && (profileCell === undefined || profileCell.startsWith("-"))) {
+  throw new Error("--profile needs a cell, e.g. --profile struct@64");
+}
+const onlyCells = profileCell !== undefined ? [profileCell] : process.env.BENCH_CELLS?.split(",");
 const wanted = (cell: string) => onlyCells === undefined || onlyCells.includes(cell);
 /** A development run on some systems or cells prints its tables but leaves bench/results alone. */
 const partial = only !== undefined || onlyCells !== undefined;
+if (profileCell === "stream") throw new Error("--profile takes a unary cell (add@64, struct@1, …), not the stream");
 const chosen = await Promise.all(systemNames.filter((n) => only === undefined || only.includes(n)).map(loadSystem));
 const resultsDir = new URL("../../bench/results/", import.meta.url);
+
+/** A payload round trip: the value sent, the same value expected back. */
+function payloadCall(payload: PayloadName, workload: WorkloadName = payload): Call {
+  const { value } = payloads[payload];
+  return {
+    send: (client) => client.value(workload, value),
+    check(reply) {
+      if (!sameValue(reply, value)) throw new Error(`${workload} reply differs from the request`);
+    },
+  };
+}
 
 const calls: Record<WorkloadName, Call> = {
   add: {
@@ -73,12 +94,11 @@ const calls: Record<WorkloadName, Call> = {
       if (sum !== (seq & 0xffff) + 7) throw new Error(`add(${seq & 0xffff}, 7) returned ${sum}`);
     },
   },
-  struct: {
-    send: (client) => client.struct(benchStruct),
-    check(reply) {
-      if (!isBenchStruct(reply)) throw new Error("struct reply differs from the request");
-    },
-  },
+  struct: payloadCall("struct"),
+  records: payloadCall("records"),
+  nested: payloadCall("nested"),
+  text: payloadCall("text"),
+  "struct-zod": payloadCall("struct", "struct-zod"),
   echo: {
     send: (client) => client.echo(echoPayload),
     check(reply) {
@@ -95,8 +115,8 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-async function startServer(system: BenchSystem): Promise<[Child, string]> {
-  const [child, ready] = await Child.start("./server.js", [system.name]);
+async function startServer(system: BenchSystem, execArgv: string[] = []): Promise<[Child, string]> {
+  const [child, ready] = await Child.start("./server.js", [system.name], { execArgv });
   return [child, ready.address as string];
 }
 
@@ -116,12 +136,17 @@ interface Contender {
  * before repetition r + 1 of any, so a slow spell of this shared machine falls on every system
  * alike rather than on whichever ran during it.
  */
-async function runCell(systems: readonly BenchSystem[], workload: WorkloadName, concurrency: Concurrency) {
+async function runCell(
+  systems: readonly BenchSystem[],
+  workload: WorkloadName,
+  concurrency: Concurrency,
+  serverFlags: (system: BenchSystem) => string[] = () => [],
+) {
   const cell = cellKey(workload, concurrency);
   const contenders: Contender[] = [];
   try {
     for (const system of systems) {
-      const [server, address] = await startServer(system);
+      const [server, address] = await startServer(system, serverFlags(system));
       const contender: Contender = { system, server, clients: [], reps: [] };
       contenders.push(contender);
       for (let i = 0; i < concurrency.connections; i++) contender.clients.push(await system.connect(address));
@@ -214,6 +239,29 @@ async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult
   }
 }
 
+/** The cell run once per system, each with both sides profiled; prints where the time went. */
+async function profiled(
+  systems: readonly BenchSystem[],
+  workload: WorkloadName,
+  concurrency: Concurrency,
+): Promise<CellResult[]> {
+  mkdirSync(profileDir, { recursive: true });
+  const cell = cellKey(workload, concurrency).replace("/", "-");
+  const results: CellResult[] = [];
+  for (const system of systems) {
+    const name = (side: string) => `${cell}-${system.name}-${side}`;
+    const stop = await profileThisProcess();
+    results.push(...(await runCell([system], workload, concurrency, () => serverProfileFlags(name("server")))));
+    const client = await stop(name("client"));
+    // The server child wrote its profile as it exited, when runCell stopped it.
+    const server = JSON.parse(readFileSync(new URL(`${name("server")}.cpuprofile`, profileDir), "utf8"));
+    console.log(`\n${system.name} ${cell}: bench/results/profiles/${name("{server,client}")}.cpuprofile`);
+    console.log(`server, self time:\n${topFunctions(server).join("\n")}`);
+    console.log(`client (the measuring process), self time:\n${topFunctions(client).join("\n")}`);
+  }
+  return results;
+}
+
 function machine(): Report["machine"] {
   return {
     cpu: os.cpus()[0]?.model ?? "unknown",
@@ -242,19 +290,26 @@ async function main(): Promise<void> {
     `farcall bench${quick ? " (QUICK)" : ""}: ${chosen.map((s) => s.name).join(", ")}; ` +
       `warm-up ${settings.warmupMs} ms, window ${settings.measureMs} ms, ${settings.repetitions} repetition(s)`,
   );
+  // The codecs first, on a quiet process: no server children or clients yet. Skipped by partial runs.
+  const codecs = partial ? [] : runCodecs(quick);
+  if (codecs.length > 0) console.log(`codecs:\n${codecTable(codecs)}`);
   const cells: CellResult[] = [];
-  for (const workload of workloads) {
-    for (const concurrency of concurrencies) {
-      if (!wanted(cellKey(workload, concurrency))) continue;
-      for (const result of await runCell(chosen, workload, concurrency)) {
-        cells.push(result);
-        console.log(
-          `  ${result.cell.padEnd(12)} ${result.system.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
-            `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs` +
-            `  (repetitions: ${result.reps.map((x) => Math.round(x.callsPerSec / 1000)).join(" ")} k;` +
-            ` steal ${result.reps.map((x) => (x.stealPercent === undefined ? "-" : x.stealPercent.toFixed(0))).join(" ")} %)`,
-        );
-      }
+  for (const { workload, concurrency } of allCells) {
+    if (!wanted(cellKey(workload, concurrency))) continue;
+    const systems = chosen.filter((s) => s.workloads === undefined || s.workloads.includes(workload));
+    if (systems.length === 0) continue;
+    const results =
+      profileCell === undefined
+        ? await runCell(systems, workload, concurrency)
+        : await profiled(systems, workload, concurrency);
+    for (const result of results) {
+      cells.push(result);
+      console.log(
+        `  ${result.cell.padEnd(12)} ${result.system.padEnd(16)} ${Math.round(result.callsPerSec).toString().padStart(8)} calls/s` +
+          `  p50 ${result.p50Us.toFixed(0)} µs  p99 ${result.p99Us.toFixed(0)} µs` +
+          `  (repetitions: ${result.reps.map((x) => Math.round(x.callsPerSec / 1000)).join(" ")} k;` +
+          ` steal ${result.reps.map((x) => (x.stealPercent === undefined ? "-" : x.stealPercent.toFixed(0))).join(" ")} %)`,
+      );
     }
   }
   const streamers = chosen.filter((s) => wanted("stream") && streamingSystems.includes(s.name));
@@ -270,7 +325,8 @@ async function main(): Promise<void> {
     settings,
     cells,
     streams,
-    targets: judge(cells, streams),
+    codecs,
+    targets: judge(cells, streams, codecs),
     steal: stealSummary(cells),
     totalSeconds: (performance.now() - started) / 1000,
   };

@@ -1,7 +1,7 @@
 // What each compared system provides: a server (run in the server child) and a client factory
 // (run in the measuring process, or in the stream client child).
 
-import type { BenchStruct } from "./workloads.js";
+import type { WorkloadName } from "./workloads.js";
 
 /** A listening server, started by `node dist/bench/server.js <system>`. */
 export interface BenchServer {
@@ -13,7 +13,11 @@ export interface BenchServer {
 /** One connection to a {@link BenchServer}. Every method resolves with the server's reply. */
 export interface BenchClient {
   add(a: number, b: number): Promise<number>;
-  struct(value: BenchStruct): Promise<unknown>;
+  /**
+   * Sends a payload workload's value (struct, records, nested, text, struct-zod) and resolves
+   * with what comes back, which should be the same value.
+   */
+  value(workload: WorkloadName, value: unknown): Promise<unknown>;
   echo(bytes: Buffer): Promise<Uint8Array>;
   /** Receives `totalBytes` from the server in chunks of `chunkBytes`, each passed to `onChunk`. */
   stream?(totalBytes: number, chunkBytes: number, onChunk: (chunk: Uint8Array) => void): Promise<void>;
@@ -25,6 +29,8 @@ export interface BenchSystem {
   name: string;
   /** One line saying what exactly is measured. */
   description: string;
+  /** The workloads it takes part in, where it is not all of them. */
+  workloads?: readonly WorkloadName[];
   serve(): Promise<BenchServer>;
   connect(address: string): Promise<BenchClient>;
 }

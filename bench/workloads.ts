@@ -101,16 +101,14 @@ export interface BenchNode {
   label: string;
   weight: number;
   tags: string[];
-  children: BenchNode[];
+  /** Absent on leaves: protobuf leaves an empty list off the wire, so [] would not come back. */
+  children?: BenchNode[];
 }
 
 function tree(depth: number, path: string): BenchNode {
-  return {
-    label: `node ${path}`,
-    weight: path.length * 1.25 + 1,
-    tags: [`d${depth}`, "leafy"],
-    children: depth === 0 ? [] : [tree(depth - 1, `${path}.0`), tree(depth - 1, `${path}.1`)],
-  };
+  const node: BenchNode = { label: `node ${path}`, weight: path.length * 1.25 + 1, tags: [`d${depth}`, "leafy"] };
+  if (depth > 0) node.children = [tree(depth - 1, `${path}.0`), tree(depth - 1, `${path}.1`)];
+  return node;
 }
 
 /** The ~10 KiB `nested` workload: a binary tree 6 levels down, objects within arrays 14 deep. */
@@ -177,7 +175,41 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-export type WorkloadName = "add" | "struct" | "echo";
+/** The workloads that carry a value and get it back: the struct and the wider payloads. */
+export type PayloadName = "struct" | "records" | "nested" | "text";
+
+/** Each payload, the value every system sends, and its JSON (what raw-net echoes). */
+export const payloads: Readonly<Record<PayloadName, { value: unknown; json: Uint8Array }>> = {
+  struct: { value: benchStruct, json: benchStructJson },
+  records: { value: benchRecords, json: benchRecordsJson },
+  nested: { value: benchNested, json: benchNestedJson },
+  text: { value: benchText, json: benchTextJson },
+};
+
+/**
+ * Deep equality of JSON-like values (plain objects, arrays, strings, numbers, booleans, null), as
+ * strict as `===` on the leaves; the check of every payload reply.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+      return false;
+  }
+  return true;
+}
+
+/** `struct-zod`: the struct again, its input checked by a zod schema on the server (farcall only). */
+export type WorkloadName = "add" | PayloadName | "echo" | "struct-zod";
 
 /** How many calls are kept in flight: `inflight` per connection on each of `connections`. */
 export interface Concurrency {
@@ -186,12 +218,25 @@ export interface Concurrency {
   inflight: number;
 }
 
-export const workloads: readonly WorkloadName[] = ["add", "struct", "echo"];
-
 export const concurrencies: readonly Concurrency[] = [
   { label: "1", connections: 1, inflight: 1 },
   { label: "64", connections: 1, inflight: 64 },
   { label: "256/4", connections: 4, inflight: 64 },
+];
+const [at1, at64] = concurrencies as [Concurrency, Concurrency, Concurrency];
+
+/**
+ * Every cell, in table order: add, struct and echo at each concurrency; the wider payloads at 1
+ * and 64 in flight; struct-zod at 64 (only where a system has a validating server).
+ */
+export const cells: readonly { workload: WorkloadName; concurrency: Concurrency }[] = [
+  ...(["add", "struct", "echo"] as const).flatMap((workload) =>
+    concurrencies.map((concurrency) => ({ workload, concurrency })),
+  ),
+  ...(["records", "nested", "text"] as const).flatMap((workload) =>
+    [at1, at64].map((concurrency) => ({ workload, concurrency })),
+  ),
+  { workload: "struct-zod", concurrency: at64 },
 ];
 
 /** Cell key as used in tables, JSON and the chart: `add@64`, `echo@256/4`. */

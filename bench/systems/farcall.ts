@@ -1,13 +1,31 @@
 // farcall over its native protocol, with MessagePack or JSON: a service whose handlers mirror
 // raw-net's operations, called through the ordinary public API (createClient().service()).
+// `structZod` is `struct` with a zod schema on its input, checked by the server on every call.
 
+import { z } from "zod";
 import { createClient, createServer, defineService, serverStream, unary } from "../../src/index.js";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
-import { type BenchStruct, streamChunk } from "../workloads.js";
+import { type BenchNode, type BenchRecords, type BenchStruct, type BenchText, streamChunk } from "../workloads.js";
+
+/** The bench struct's schema, as a user would write it. */
+const structSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  email: z.string(),
+  description: z.string(),
+  version: z.number().int(),
+  score: z.number(),
+  tags: z.array(z.string()),
+  items: z.array(z.object({ name: z.string(), qty: z.number().int(), price: z.number(), active: z.boolean() })),
+});
 
 export const Bench = defineService("Bench", {
   add: unary<{ a: number; b: number }, number>(),
   struct: unary<BenchStruct, BenchStruct>(),
+  records: unary<BenchRecords, BenchRecords>(),
+  nested: unary<BenchNode, BenchNode>(),
+  text: unary<BenchText, BenchText>(),
+  structZod: unary({ input: structSchema }),
   echo: unary<Uint8Array, Uint8Array>(),
   stream: serverStream<{ totalBytes: number; chunkBytes: number }, Uint8Array>(),
 });
@@ -16,6 +34,10 @@ async function serve(): Promise<BenchServer> {
   const server = createServer().add(Bench, {
     add: ({ a, b }) => a + b,
     struct: (value) => value,
+    records: (value) => value,
+    nested: (value) => value,
+    text: (value) => value,
+    structZod: (value) => value,
     echo: (bytes) => bytes,
     async *stream({ totalBytes, chunkBytes }) {
       for (let sent = 0; sent < totalBytes; ) {
@@ -37,9 +59,20 @@ function farcall(codec: "msgpack" | "json"): BenchSystem {
     async connect(address: string): Promise<BenchClient> {
       const client = createClient(address, { codec });
       const bench = client.service(Bench);
+      const methods: Record<string, (value: never) => Promise<unknown>> = {
+        struct: (v: BenchStruct) => bench.struct(v),
+        records: (v: BenchRecords) => bench.records(v),
+        nested: (v: BenchNode) => bench.nested(v),
+        text: (v: BenchText) => bench.text(v),
+        "struct-zod": (v: BenchStruct) => bench.structZod(v),
+      };
       return {
         add: (a, b) => bench.add({ a, b }),
-        struct: (value) => bench.struct(value),
+        value(workload, value) {
+          const method = methods[workload];
+          if (method === undefined) throw new Error(`farcall has no ${workload} method`);
+          return method(value as never);
+        },
         echo: (bytes) => bench.echo(bytes),
         async stream(totalBytes, chunkBytes, onChunk) {
           // Each chunk is checked in onChunk and dropped, so its buffer can be reused for a later one.

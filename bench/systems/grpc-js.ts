@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
-import { type BenchStruct, streamChunk } from "../workloads.js";
+import { streamChunk } from "../workloads.js";
 
 /** dist/bench/systems/grpc-js.js → the repository root → bench/bench.proto. */
 const protoPath = new URL("../../../bench/bench.proto", import.meta.url).pathname;
@@ -17,7 +17,10 @@ interface Blob {
 }
 interface BenchStub extends grpc.Client {
   add(request: { a: number; b: number }, callback: Callback<{ sum: number }>): grpc.ClientUnaryCall;
-  struct(request: BenchStruct, callback: Callback<BenchStruct>): grpc.ClientUnaryCall;
+  struct(request: unknown, callback: Callback<unknown>): grpc.ClientUnaryCall;
+  records(request: unknown, callback: Callback<unknown>): grpc.ClientUnaryCall;
+  nested(request: unknown, callback: Callback<unknown>): grpc.ClientUnaryCall;
+  text(request: unknown, callback: Callback<unknown>): grpc.ClientUnaryCall;
   echo(request: Blob, callback: Callback<Blob>): grpc.ClientUnaryCall;
   stream(request: { totalBytes: number; chunkBytes: number }): grpc.ClientReadableStream<Blob>;
 }
@@ -34,17 +37,24 @@ function unary<Req, Res>(call: (request: Req, callback: Callback<Res>) => unknow
   });
 }
 
+function echoValue(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void {
+  callback(null, call.request);
+}
+
 export const grpcJs: BenchSystem = {
   name: "grpc-js",
   description: "@grpc/grpc-js + @grpc/proto-loader, default options, HTTP/2 + protobuf",
+  workloads: ["add", "struct", "records", "nested", "text", "echo"],
   async serve(): Promise<BenchServer> {
     const Service = loadService();
     const server = new grpc.Server();
     server.addService(Service.service, {
       add: (call: grpc.ServerUnaryCall<{ a: number; b: number }, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         callback(null, { sum: call.request.a + call.request.b }),
-      struct: (call: grpc.ServerUnaryCall<BenchStruct, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-        callback(null, call.request),
+      struct: echoValue,
+      records: echoValue,
+      nested: echoValue,
+      text: echoValue,
       echo: (call: grpc.ServerUnaryCall<Blob, unknown>, callback: grpc.sendUnaryData<unknown>) =>
         callback(null, call.request),
       stream: (call: grpc.ServerWritableStream<{ totalBytes: number; chunkBytes: number }, Blob>) => {
@@ -83,11 +93,20 @@ export const grpcJs: BenchSystem = {
       stub.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
     );
     const add = stub.add.bind(stub);
-    const struct = stub.struct.bind(stub);
+    const methods: Record<string, (request: unknown, callback: Callback<unknown>) => unknown> = {
+      struct: stub.struct.bind(stub),
+      records: stub.records.bind(stub),
+      nested: stub.nested.bind(stub),
+      text: stub.text.bind(stub),
+    };
     const echo = stub.echo.bind(stub);
     return {
       add: async (a, b) => (await unary(add, { a, b })).sum,
-      struct: (value) => unary(struct, value),
+      value(workload, value) {
+        const method = methods[workload];
+        if (method === undefined) throw new Error(`grpc-js has no ${workload} method`);
+        return unary(method, value);
+      },
       echo: async (bytes) => (await unary(echo, { data: bytes })).data,
       stream(totalBytes, chunkBytes, onChunk) {
         return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import type { BenchSystem } from "../system.js";
 
 const loaders: Record<string, () => Promise<BenchSystem>> = {
   "raw-net": async () => (await import("./raw-net.js")).rawNet,
+  "raw-msgpackr": async () => (await import("./raw-net.js")).rawMsgpackr,
   "farcall-msgpack": async () => (await import("./farcall.js")).farcallMsgpack,
   "farcall-json": async () => (await import("./farcall.js")).farcallJson,
   "grpc-js": async () => (await import("./grpc-js.js")).grpcJs,

@@ -9,7 +9,6 @@
 
 import jayson from "jayson";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
-import type { BenchStruct } from "../workloads.js";
 import { JsonRpcLineClient } from "./json-line-client.js";
 import { connectLoopback, listenLoopback } from "./net-util.js";
 
@@ -18,10 +17,14 @@ type Done = (err: unknown, result?: unknown) => void;
 export const jaysonTcp: BenchSystem = {
   name: "jayson",
   description: "jayson TCP server (JSON-RPC 2.0), one persistent socket, own newline-delimited client",
+  workloads: ["add", "struct", "records", "nested", "text", "echo"],
   serve(): Promise<BenchServer> {
     const server = new jayson.Server({
       add: (args: { a: number; b: number }, done: Done) => done(null, args.a + args.b),
-      struct: (args: BenchStruct, done: Done) => done(null, args),
+      struct: (args: unknown, done: Done) => done(null, args),
+      records: (args: unknown, done: Done) => done(null, args),
+      nested: (args: unknown, done: Done) => done(null, args),
+      text: (args: unknown, done: Done) => done(null, args),
       echo: (args: { data: string }, done: Done) => done(null, args.data),
     }).tcp();
     return listenLoopback(server);

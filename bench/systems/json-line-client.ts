@@ -7,7 +7,7 @@
 
 import type net from "node:net";
 import type { BenchClient } from "../system.js";
-import type { BenchStruct } from "../workloads.js";
+import type { WorkloadName } from "../workloads.js";
 import { endSocket, TickCork } from "./net-util.js";
 import { PendingCalls } from "./pending-calls.js";
 
@@ -74,8 +74,8 @@ export class JsonRpcLineClient implements BenchClient {
     return (await this.call("add", { a, b })) as number;
   }
 
-  struct(value: BenchStruct): Promise<unknown> {
-    return this.call("struct", value);
+  value(workload: WorkloadName, value: unknown): Promise<unknown> {
+    return this.call(workload, value as object);
   }
 
   async echo(bytes: Buffer): Promise<Uint8Array> {

@@ -1,22 +1,28 @@
 // raw-net: the yardstick. A node:net server and client exchanging length-prefixed frames
 //   u32 payload length | u32 request id | payload
-// over one socket. The top 8 bits of the request id name the operation (add, struct, echo,
+// over one socket. The top 8 bits of the request id name the operation (add, value, echo,
 // stream), the low 24 bits number the call; the client keeps its pending calls in an array indexed by id
 // (pending-calls.ts). Writes are
 // coalesced: the first write of a tick corks the socket and process.nextTick uncorks it. Payloads
-// are minimal: add sends two int32 and gets one int32 back; struct sends the struct's JSON bytes,
-// prepared once, and gets the same bytes back (no encoding or decoding per call, the reply is
-// compared byte for byte); echo sends 64 KiB and gets them back; a stream reply is a run of
-// frames with the request's id, ended by an empty one.
+// are minimal: add sends two int32 and gets one int32 back; a payload workload (struct, records,
+// nested, text) sends the payload's JSON bytes, prepared once, and gets the same bytes back (no
+// encoding or decoding per call, the reply is compared byte for byte); echo sends 64 KiB and gets
+// them back; a stream reply is a run of frames with the request's id, ended by an empty one.
+//
+// raw-msgpackr is the same framing with msgpackr on both sides for the payload workloads: the
+// client packs the value, the server unpacks it and packs it again, the client unpacks the reply.
+// It is the limit for a call whose value is encoded and decoded, which raw-net's bytes are not.
 
 import net from "node:net";
+import { pack, unpack } from "msgpackr";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
-import { type BenchStruct, benchStructJson, sameBytes, streamChunk } from "../workloads.js";
+import { type PayloadName, payloads, sameBytes, streamChunk, type WorkloadName } from "../workloads.js";
 import { connectLoopback, endSocket, listenLoopback, TickCork } from "./net-util.js";
 import { PendingCalls } from "./pending-calls.js";
 
 const OP_ADD = 1;
-const OP_STRUCT = 2;
+const OP_VALUE = 2;
+const OP_PACKED = 5;
 const OP_ECHO = 3;
 const OP_STREAM = 4;
 const SEQ_MASK = 0xff_ffff;
@@ -121,9 +127,12 @@ function serveConnection(socket: net.Socket): void {
       case OP_ADD:
         writer.writeInt32(id, (payload.readInt32LE(0) + payload.readInt32LE(4)) | 0);
         break;
-      case OP_STRUCT:
+      case OP_VALUE:
       case OP_ECHO:
         writer.write(id, payload);
+        break;
+      case OP_PACKED:
+        writer.write(id, pack(unpack(payload)));
         break;
       case OP_STREAM:
         sendStream(socket, writer, id, payload.readUInt32LE(0), payload.readUInt32LE(4));
@@ -158,7 +167,10 @@ class RawClient implements BenchClient {
   private readonly writer: FrameWriter;
   private seq = 0;
 
-  constructor(private readonly socket: net.Socket) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly packed: boolean,
+  ) {
     this.writer = new FrameWriter(socket);
     const reader = new FrameReader((id, payload) => {
       const onChunk = this.streams.get(id);
@@ -191,9 +203,11 @@ class RawClient implements BenchClient {
     return (await this.call(OP_ADD, args)).readInt32LE(0);
   }
 
-  async struct(value: BenchStruct): Promise<unknown> {
-    const reply = await this.call(OP_STRUCT, benchStructJson);
-    if (!sameBytes(reply, benchStructJson)) throw new Error("raw-net struct reply differs from the request");
+  async value(workload: WorkloadName, value: unknown): Promise<unknown> {
+    if (this.packed) return unpack(await this.call(OP_PACKED, pack(value)));
+    const { json } = payloads[workload as PayloadName];
+    const reply = await this.call(OP_VALUE, json);
+    if (!sameBytes(reply, json)) throw new Error(`raw-net ${workload} reply differs from the request`);
     return value;
   }
 
@@ -226,11 +240,22 @@ class RawClient implements BenchClient {
 export const rawNet: BenchSystem = {
   name: "raw-net",
   description: "node:net, u32 length + u32 id frames, cork/uncork per tick, no encoding",
+  workloads: ["add", "struct", "records", "nested", "text", "echo"],
   serve(): Promise<BenchServer> {
     const server = net.createServer(serveConnection);
     return listenLoopback(server);
   },
   connect(address: string): Promise<BenchClient> {
-    return connectLoopback(address, (socket) => new RawClient(socket));
+    return connectLoopback(address, (socket) => new RawClient(socket, false));
+  },
+};
+
+export const rawMsgpackr: BenchSystem = {
+  name: "raw-msgpackr",
+  description: "raw-net's framing, msgpackr pack/unpack of the value on both sides",
+  workloads: ["struct", "records", "nested", "text"],
+  serve: rawNet.serve,
+  connect(address: string): Promise<BenchClient> {
+    return connectLoopback(address, (socket) => new RawClient(socket, true));
   },
 };

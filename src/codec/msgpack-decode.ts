@@ -256,21 +256,43 @@ function readString(n: number): string {
   const start = pos;
   pos += n;
   if (n > cachedMaxBytes) return utf8.decode(src.subarray(start, pos));
+  // Locals: the module's `let`s would be loaded again on every turn of the loops.
+  const bytes = src;
   let h = n;
-  for (let i = start; i < pos; i++) h = (Math.imul(h, 31) + (src[i] as number)) | 0;
+  let high = 0;
+  for (let i = start; i < pos; i++) {
+    const c = bytes[i] as number;
+    h = (Math.imul(h, 31) + c) | 0;
+    high |= c;
+  }
   const slot = (h ^ (h >>> 13)) & (cacheSlots - 1);
   const seen = strings[slot];
   const at = slot * cachedMaxBytes;
   if (seen !== undefined && stringLengths[slot] === n) {
+    const cached = stringBytes;
     let i = 0;
-    while (i < n && stringBytes[at + i] === src[start + i]) i++;
+    while (i < n && cached[at + i] === bytes[start + i]) i++;
     if (i === n) return seen;
   }
-  const made = utf8.decode(src.subarray(start, pos));
+  const made = high < 0x80 ? ascii(bytes, start, n) : utf8.decode(bytes.subarray(start, pos));
   strings[slot] = made;
-  stringBytes.set(src.subarray(start, pos), at);
+  for (let i = 0; i < n; i++) stringBytes[at + i] = bytes[start + i] as number;
   stringLengths[slot] = n;
   return made;
+}
+
+const char = String.fromCharCode;
+
+/** `n` (at most {@link cachedMaxBytes}) ASCII bytes as a string, built four characters at a time. */
+function ascii(bytes: Uint8Array, start: number, n: number): string {
+  let out = "";
+  let i = start;
+  const end = start + n;
+  for (; i + 4 <= end; i += 4) {
+    out += char(bytes[i] as number, bytes[i + 1] as number, bytes[i + 2] as number, bytes[i + 3] as number);
+  }
+  for (; i < end; i++) out += char(bytes[i] as number);
+  return out;
 }
 
 function readExt(n: number): unknown {

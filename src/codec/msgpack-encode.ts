@@ -229,11 +229,13 @@ function writeString(s: string): void {
   const at = pos + room;
   let n = 0;
   if (units < asciiLoopUnits) {
-    // Short ASCII, the common case, without a call into the TextEncoder.
+    // Short ASCII, the common case, without a call into the TextEncoder. A local: the module's
+    // `slab` would be loaded again on every turn.
+    const out = slab;
     for (; n < units; n++) {
       const c = s.charCodeAt(n);
       if (c >= 0x80) break;
-      slab[at + n] = c;
+      out[at + n] = c;
     }
   }
   // Lone surrogates become U+FFFD, as in every other UTF-8 this library writes.
