@@ -167,6 +167,10 @@ export function judge(
     "≥ 0.4×",
     (v) => v >= 0.4,
   );
+  // Against raw sockets that encode the value too (msgpackr on both sides): what framing costs.
+  const m = (cell: string) => find(cells, "raw-msgpackr", cell);
+  ratio("struct@64 calls/s, farcall / raw-msgpackr", f("struct@64"), m("struct@64"), calls, "≥ 1×", (v) => v >= 1);
+  ratio("struct@1 p50, farcall / raw-msgpackr", f("struct@1"), m("struct@1"), p50, "≤ 1.15×", (v) => v <= 1.15);
   const structRss = cells.filter((c) => c.system === FARCALL && c.workload === "struct").map((c) => c.serverPeakRssMiB);
   if (structRss.length > 0)
     push("struct server peak RSS, farcall (MiB)", Math.max(...structRss), "≤ 80", (v) => v <= 80);
@@ -228,6 +232,23 @@ function cellsTable(cells: readonly CellResult[]): string {
   );
 }
 
+/** Calls/s at a glance: a row per cell, a column per system ("–" where a system sits a cell out). */
+export function callsMatrix(cells: readonly CellResult[]): string {
+  const systems = [...new Set(cells.map((c) => c.system))];
+  const keys = [...new Set(cells.map((c) => c.cell))];
+  return table(
+    ["calls/s", ...systems],
+    keys.map((key) => [
+      key,
+      ...systems.map((system) => {
+        const c = find(cells, system, key);
+        return c === undefined ? "–" : int(c.callsPerSec);
+      }),
+    ]),
+    [false, ...systems.map(() => true)],
+  );
+}
+
 function streamsTable(streams: readonly StreamResult[]): string {
   return table(
     ["stream", "system", "MB/s", "server peak RSS MiB", "client peak RSS MiB"],
@@ -247,7 +268,8 @@ function targetsTable(targets: readonly TargetResult[]): string {
     ["target", "value", "wanted", ""],
     targets.map((t) => [
       t.name,
-      t.target.startsWith("<") ? fixed(t.value) : `${t.value.toFixed(2)}×`,
+      // A ratio's target ends in ×; an absolute one (MiB, µs) is shown as it is.
+      t.target.endsWith("×") ? `${t.value.toFixed(2)}×` : fixed(t.value, 2),
       t.target,
       t.pass ? "PASS" : "MISS",
     ]),
@@ -292,6 +314,10 @@ used: on Linux a child inherits its parent's RSS at fork time as its starting \`
 ${stealParagraph(report.steal)}
 
 ## Unary calls
+
+${callsMatrix(report.cells)}
+
+Every figure of every cell:
 
 ${cellsTable(report.cells)}
 

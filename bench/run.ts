@@ -115,8 +115,12 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-async function startServer(system: BenchSystem, execArgv: string[] = []): Promise<[Child, string]> {
-  const [child, ready] = await Child.start("./server.js", [system.name], { execArgv });
+async function startServer(
+  system: BenchSystem,
+  workload: WorkloadName | "stream",
+  execArgv: string[] = [],
+): Promise<[Child, string]> {
+  const [child, ready] = await Child.start("./server.js", [system.name, workload], { execArgv });
   return [child, ready.address as string];
 }
 
@@ -146,7 +150,7 @@ async function runCell(
   const contenders: Contender[] = [];
   try {
     for (const system of systems) {
-      const [server, address] = await startServer(system, serverFlags(system));
+      const [server, address] = await startServer(system, workload, serverFlags(system));
       const contender: Contender = { system, server, clients: [], reps: [] };
       contenders.push(contender);
       for (let i = 0; i < concurrency.connections; i++) contender.clients.push(await system.connect(address));
@@ -206,7 +210,7 @@ async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult
     [];
   try {
     for (const system of systems) {
-      const [server, address] = await startServer(system);
+      const [server, address] = await startServer(system, "stream");
       contenders.push({ system, server, address, seconds: [], clientRss: 0 });
     }
     // The warm-up and the measured stream, each bounded by the child itself, plus start-up.

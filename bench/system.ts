@@ -3,7 +3,7 @@
 
 import type { WorkloadName } from "./workloads.js";
 
-/** A listening server, started by `node dist/bench/server.js <system>`. */
+/** A listening server, started by `node dist/bench/server.js <system> <workload>`. */
 export interface BenchServer {
   /** Where clients connect: `tcp://127.0.0.1:<port>` or `127.0.0.1:<port>`, as the system spells it. */
   address: string;
@@ -31,6 +31,11 @@ export interface BenchSystem {
   description: string;
   /** The workloads it takes part in, where it is not all of them. */
   workloads?: readonly WorkloadName[];
-  serve(): Promise<BenchServer>;
+  /**
+   * Starts the server for one cell's workload, or for the stream: a server may leave out what
+   * other workloads need (farcall's loads zod only for struct-zod, which keeps the other cells'
+   * peak RSS its own).
+   */
+  serve(workload: WorkloadName | "stream"): Promise<BenchServer>;
   connect(address: string): Promise<BenchClient>;
 }

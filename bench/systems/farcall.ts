@@ -1,37 +1,37 @@
 // farcall over its native protocol, with MessagePack or JSON: a service whose handlers mirror
 // raw-net's operations, called through the ordinary public API (createClient().service()).
-// `structZod` is `struct` with a zod schema on its input, checked by the server on every call.
+// `structZod` is `struct` with a zod schema on its input, checked by the server on every call;
+// only the struct-zod cell's server has the schema (and loads zod, ~10 MiB of RSS).
 
-import { z } from "zod";
 import { createClient, createServer, defineService, serverStream, unary } from "../../src/index.js";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
-import { type BenchNode, type BenchRecords, type BenchStruct, type BenchText, streamChunk } from "../workloads.js";
+import {
+  type BenchNode,
+  type BenchRecords,
+  type BenchStruct,
+  type BenchText,
+  streamChunk,
+  type WorkloadName,
+} from "../workloads.js";
 
-/** The bench struct's schema, as a user would write it. */
-const structSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  email: z.string(),
-  description: z.string(),
-  version: z.number().int(),
-  score: z.number(),
-  tags: z.array(z.string()),
-  items: z.array(z.object({ name: z.string(), qty: z.number().int(), price: z.number(), active: z.boolean() })),
-});
-
-export const Bench = defineService("Bench", {
+/** The methods, for farcall-zod.ts to define the same service with a schema on structZod. */
+export const benchMethods = {
   add: unary<{ a: number; b: number }, number>(),
   struct: unary<BenchStruct, BenchStruct>(),
   records: unary<BenchRecords, BenchRecords>(),
   nested: unary<BenchNode, BenchNode>(),
   text: unary<BenchText, BenchText>(),
-  structZod: unary({ input: structSchema }),
+  structZod: unary<BenchStruct, BenchStruct>(),
   echo: unary<Uint8Array, Uint8Array>(),
   stream: serverStream<{ totalBytes: number; chunkBytes: number }, Uint8Array>(),
-});
+};
 
-async function serve(): Promise<BenchServer> {
-  const server = createServer().add(Bench, {
+export const Bench = defineService("Bench", benchMethods);
+
+async function serve(workload: WorkloadName | "stream"): Promise<BenchServer> {
+  // The same methods, one with a schema: the handlers below fit both.
+  const service = workload === "struct-zod" ? ((await import("./farcall-zod.js")).BenchZod as typeof Bench) : Bench;
+  const server = createServer().add(service, {
     add: ({ a, b }) => a + b,
     struct: (value) => value,
     records: (value) => value,
