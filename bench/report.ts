@@ -204,7 +204,7 @@ export function table(
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
 
-function cellsTable(cells: readonly CellResult[]): string {
+export function cellsTable(cells: readonly CellResult[]): string {
   return table(
     [
       "cell",
@@ -249,7 +249,7 @@ export function callsMatrix(cells: readonly CellResult[]): string {
   );
 }
 
-function streamsTable(streams: readonly StreamResult[]): string {
+export function streamsTable(streams: readonly StreamResult[]): string {
   return table(
     ["stream", "system", "MB/s", "server peak RSS MiB", "client peak RSS MiB"],
     streams.map((s) => [
@@ -263,7 +263,7 @@ function streamsTable(streams: readonly StreamResult[]): string {
   );
 }
 
-function targetsTable(targets: readonly TargetResult[]): string {
+export function targetsTable(targets: readonly TargetResult[]): string {
   return table(
     ["target", "value", "wanted", ""],
     targets.map((t) => [

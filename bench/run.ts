@@ -28,7 +28,6 @@ import {
   type PayloadName,
   payloads,
   sameBytes,
-  sameValue,
   streamChunkBytes,
   streamTimeoutMs,
   type WorkloadName,
@@ -78,11 +77,11 @@ const resultsDir = new URL("../../bench/results/", import.meta.url);
 
 /** A payload round trip: the value sent, the same value expected back. */
 function payloadCall(payload: PayloadName, workload: WorkloadName = payload): Call {
-  const { value } = payloads[payload];
+  const { value, same } = payloads[payload];
   return {
     send: (client) => client.value(workload, value),
     check(reply) {
-      if (!sameValue(reply, value)) throw new Error(`${workload} reply differs from the request`);
+      if (!same(reply)) throw new Error(`${workload} reply differs from the request`);
     },
   };
 }
