@@ -148,6 +148,21 @@ describe("encodeCommon", () => {
     assert.equal(toHex(encode(-5n)), "d3fffffffffffffffb");
   });
 
+  test("maps of 16 keys or more are widened in place, also when the message moved slabs meanwhile", () => {
+    // 20 keys of 10 KiB each: the message outgrows the 64 KiB slab while the outer map is open.
+    const wide = (n: number, value: (i: number) => unknown) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, value(i)]));
+    const big = wide(20, (i) => String(i).repeat(10_240));
+    const nested = wide(17, (i) =>
+      i % 2 === 0 ? [wide(16, (j) => j), wide(3, (j) => j)] : wide(18, (j) => `${i}.${j}`),
+    );
+    for (const value of [big, nested, { a: big, b: nested }, [nested, 1, big]]) {
+      const bytes = encode(value);
+      assert.deepEqual(decodeMsgpack(bytes, 64), value);
+      assert.deepEqual(plain(unpack(bytes)), value);
+    }
+  });
+
   test("leaves other types, too large BigInts and deeper nesting to msgpackr, writing nothing", () => {
     class Point {
       x = 1;
