@@ -2,6 +2,7 @@
 
 import { type CodecRow, codecTable } from "./codecs.js";
 import { median } from "./stats.js";
+import { systemNames } from "./systems/index.js";
 
 /** The figures of one repetition of a cell. */
 export interface Figures {
@@ -234,7 +235,8 @@ export function cellsTable(cells: readonly CellResult[]): string {
 
 /** Calls/s at a glance: a row per cell, a column per system ("–" where a system sits a cell out). */
 export function callsMatrix(cells: readonly CellResult[]): string {
-  const systems = [...new Set(cells.map((c) => c.system))];
+  const order = (system: string) => systemNames.indexOf(system);
+  const systems = [...new Set(cells.map((c) => c.system))].sort((a, b) => order(a) - order(b));
   const keys = [...new Set(cells.map((c) => c.cell))];
   return table(
     ["calls/s", ...systems],
@@ -303,8 +305,8 @@ TCP; warm-up ${s.warmupMs} ms then a ${s.measureMs} ms window, ${s.repetitions} 
 of every system runs before repetition r + 1 of any, so a slow spell of the machine hits all alike.
 \`add\`: two small ints → int. \`struct\`: a ${s.structJsonBytes}-byte (as JSON) object round trip.
 \`records\`: a ~16 KiB page of 100 flat records; \`nested\`: a ~10 KiB binary tree, 14 levels of
-objects within arrays; \`text\`: ~4 KiB of non-ASCII prose in six scripts; \`struct-zod\`: the struct
-with a zod schema checking the server's input (farcall only). raw-net echoes each payload's JSON
+objects within arrays; \`text\`: ~4 KiB of non-ASCII prose in six scripts. farcall-zod is farcall-msgpack with a zod
+schema checking the server's input on \`struct\`, measured in the same cells. raw-net echoes each payload's JSON
 bytes without encoding anything; raw-msgpackr is raw-net's framing with msgpackr encoding and
 decoding the value on both sides. \`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
 one connection; \`@256/4\`: 64 in flight on each of 4 connections. CPU is per call, over the window.

@@ -76,12 +76,12 @@ const chosen = await Promise.all(systemNames.filter((n) => only === undefined ||
 const resultsDir = new URL("../../bench/results/", import.meta.url);
 
 /** A payload round trip: the value sent, the same value expected back. */
-function payloadCall(payload: PayloadName, workload: WorkloadName = payload): Call {
+function payloadCall(payload: PayloadName): Call {
   const { value, same } = payloads[payload];
   return {
-    send: (client) => client.value(workload, value),
+    send: (client) => client.value(payload, value),
     check(reply) {
-      if (!same(reply)) throw new Error(`${workload} reply differs from the request`);
+      if (!same(reply)) throw new Error(`${payload} reply differs from the request`);
     },
   };
 }
@@ -97,7 +97,6 @@ const calls: Record<WorkloadName, Call> = {
   records: payloadCall("records"),
   nested: payloadCall("nested"),
   text: payloadCall("text"),
-  "struct-zod": payloadCall("struct", "struct-zod"),
   echo: {
     send: (client) => client.echo(echoPayload),
     check(reply) {
@@ -114,12 +113,8 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
-async function startServer(
-  system: BenchSystem,
-  workload: WorkloadName | "stream",
-  execArgv: string[] = [],
-): Promise<[Child, string]> {
-  const [child, ready] = await Child.start("./server.js", [system.name, workload], { execArgv });
+async function startServer(system: BenchSystem, execArgv: string[] = []): Promise<[Child, string]> {
+  const [child, ready] = await Child.start("./server.js", [system.name], { execArgv });
   return [child, ready.address as string];
 }
 
@@ -149,7 +144,7 @@ async function runCell(
   const contenders: Contender[] = [];
   try {
     for (const system of systems) {
-      const [server, address] = await startServer(system, workload, serverFlags(system));
+      const [server, address] = await startServer(system, serverFlags(system));
       const contender: Contender = { system, server, clients: [], reps: [] };
       contenders.push(contender);
       for (let i = 0; i < concurrency.connections; i++) contender.clients.push(await system.connect(address));
@@ -209,7 +204,7 @@ async function runStreams(systems: readonly BenchSystem[]): Promise<StreamResult
     [];
   try {
     for (const system of systems) {
-      const [server, address] = await startServer(system, "stream");
+      const [server, address] = await startServer(system);
       contenders.push({ system, server, address, seconds: [], clientRss: 0 });
     }
     // The warm-up and the measured stream, each bounded by the child itself, plus start-up.

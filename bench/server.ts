@@ -1,4 +1,4 @@
-// Server child: `node dist/bench/server.js <system> <workload>`. Starts the system's server on loopback,
+// Server child: `node dist/bench/server.js <system>`. Starts the system's server on loopback,
 // reports `ready` with its address, then answers the parent over IPC:
 //   cpu   → process.cpuUsage() now (the parent takes deltas over the measured window)
 //   usage → peak RSS so far (sampled every 20 ms, see rss.ts)
@@ -7,7 +7,6 @@
 
 import { peakRssMiB } from "./rss.js";
 import { loadSystem } from "./systems/index.js";
-import type { WorkloadName } from "./workloads.js";
 
 interface Request {
   type: string;
@@ -19,7 +18,7 @@ function send(message: object): void {
 }
 
 const system = await loadSystem(process.argv[2] ?? "");
-const server = await system.serve((process.argv[3] ?? "stream") as WorkloadName | "stream");
+const server = await system.serve();
 
 process.on("disconnect", () => process.exit(0));
 process.on("message", (message: Request) => {

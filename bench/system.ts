@@ -3,7 +3,7 @@
 
 import type { WorkloadName } from "./workloads.js";
 
-/** A listening server, started by `node dist/bench/server.js <system> <workload>`. */
+/** A listening server, started by `node dist/bench/server.js <system>`. */
 export interface BenchServer {
   /** Where clients connect: `tcp://127.0.0.1:<port>` or `127.0.0.1:<port>`, as the system spells it. */
   address: string;
@@ -14,7 +14,7 @@ export interface BenchServer {
 export interface BenchClient {
   add(a: number, b: number): Promise<number>;
   /**
-   * Sends a payload workload's value (struct, records, nested, text, struct-zod) and resolves
+   * Sends a payload workload's value (struct, records, nested, text) and resolves
    * with what comes back, which should be the same value.
    */
   value(workload: WorkloadName, value: unknown): Promise<unknown>;
@@ -31,11 +31,6 @@ export interface BenchSystem {
   description: string;
   /** The workloads it takes part in, where it is not all of them. */
   workloads?: readonly WorkloadName[];
-  /**
-   * Starts the server for one cell's workload, or for the stream: a server may leave out what
-   * other workloads need (farcall's loads zod only for struct-zod, which keeps the other cells'
-   * peak RSS its own).
-   */
-  serve(workload: WorkloadName | "stream"): Promise<BenchServer>;
+  serve(): Promise<BenchServer>;
   connect(address: string): Promise<BenchClient>;
 }

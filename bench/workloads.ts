@@ -217,8 +217,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return keys === 0;
 }
 
-/** `struct-zod`: the struct again, its input checked by a zod schema on the server (farcall only). */
-export type WorkloadName = "add" | PayloadName | "echo" | "struct-zod";
+export type WorkloadName = "add" | PayloadName | "echo";
 
 /** How many calls are kept in flight: `inflight` per connection on each of `connections`. */
 export interface Concurrency {
@@ -236,7 +235,7 @@ const [at1, at64] = concurrencies as [Concurrency, Concurrency, Concurrency];
 
 /**
  * Every cell, in table order: add, struct and echo at each concurrency; the wider payloads at 1
- * and 64 in flight; struct-zod at 64 (only where a system has a validating server).
+ * and 64 in flight.
  */
 export const cells: readonly { workload: WorkloadName; concurrency: Concurrency }[] = [
   ...(["add", "struct", "echo"] as const).flatMap((workload) =>
@@ -245,7 +244,6 @@ export const cells: readonly { workload: WorkloadName; concurrency: Concurrency 
   ...(["records", "nested", "text"] as const).flatMap((workload) =>
     [at1, at64].map((concurrency) => ({ workload, concurrency })),
   ),
-  { workload: "struct-zod", concurrency: at64 },
 ];
 
 /** Cell key as used in tables, JSON and the chart: `add@64`, `echo@256/4`. */

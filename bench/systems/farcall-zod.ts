@@ -1,5 +1,5 @@
-// The farcall bench service with a zod schema on structZod's input, as a user would write it:
-// the server of the struct-zod cell checks every request against it. Loaded only by that server.
+// The farcall bench service with a zod schema on struct's input, as a user would write it: the
+// farcall-zod server checks every request against it. Loaded only by that server.
 
 import { z } from "zod";
 import { defineService, unary } from "../../src/index.js";
@@ -17,4 +17,4 @@ const structSchema = z.object({
 });
 
 /** The bench service with the schema: same name and methods, so the same clients call it. */
-export const BenchZod = defineService("Bench", { ...benchMethods, structZod: unary({ input: structSchema }) });
+export const BenchZod = defineService("Bench", { ...benchMethods, struct: unary({ input: structSchema }) });

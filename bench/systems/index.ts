@@ -9,6 +9,7 @@ const loaders: Record<string, () => Promise<BenchSystem>> = {
   "raw-msgpackr": async () => (await import("./raw-net.js")).rawMsgpackr,
   "farcall-msgpack": async () => (await import("./farcall.js")).farcallMsgpack,
   "farcall-json": async () => (await import("./farcall.js")).farcallJson,
+  "farcall-zod": async () => (await import("./farcall.js")).farcallZod,
   "grpc-js": async () => (await import("./grpc-js.js")).grpcJs,
   jayson: async () => (await import("./jayson.js")).jaysonTcp,
   "farcall-jsonrpc": async () => (await import("./farcall-jsonrpc.js")).farcallJsonRpc,
