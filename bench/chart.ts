@@ -3,8 +3,9 @@
 // slow ones to nothing.
 
 import type { CellResult } from "./report.js";
+import { systemNames } from "./systems/index.js";
 
-const COLORS = ["#6b7280", "#2563eb", "#60a5fa", "#16a34a", "#ea580c", "#9333ea"];
+const COLORS = ["#6b7280", "#a8a29e", "#2563eb", "#60a5fa", "#1e3a8a", "#16a34a", "#ea580c", "#9333ea"];
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -17,7 +18,8 @@ function compact(n: number): string {
 }
 
 export function chart(cells: readonly CellResult[], title: string): string {
-  const systems = [...new Set(cells.map((c) => c.system))];
+  const order = (system: string) => systemNames.indexOf(system);
+  const systems = [...new Set(cells.map((c) => c.system))].sort((a, b) => order(a) - order(b));
   const groups = [...new Set(cells.map((c) => c.cell))];
   const values = cells.map((c) => c.callsPerSec).filter((v) => v > 0);
   const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
