@@ -241,7 +241,7 @@ const cachedMaxBytes = 32;
 /** Slots of the string cache (a power of two): ~4,096 short strings, well under 1 MiB. */
 const cacheSlots = 4096;
 /**
- * Short ASCII strings seen lately, one per slot, by a hash of their bytes. Building a string costs
+ * Short strings seen lately, one per slot, by a hash of their bytes. Building a string costs
  * ~50 ns, more than the rest of decoding a key, and a key found here is already internalized, so
  * the property store that follows is cheaper too. A colliding string only replaces the slot.
  */

@@ -9,7 +9,8 @@ const slabBytes = 64 * 1024;
 /** Texts longer than this (in UTF-16 units) get their own buffer: a slab holds many messages. */
 const maxSlabUnits = 8 * 1024;
 const encoder = new TextEncoder();
-let slab = new Uint8Array(slabBytes);
+/** Taken at the first text written, so a process that writes none has no slab. */
+let slab = new Uint8Array(0);
 let pos = 0;
 
 export function utf8Bytes(text: string): Uint8Array {
