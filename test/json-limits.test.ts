@@ -4,54 +4,22 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { WebSocket } from "ws";
-import { Arith, arithImpl } from "../examples/demo/services.js";
-import {
-  builtinProtocols,
-  Code,
-  createClient,
-  createServer,
-  defineService,
-  type Limits,
-  RpcError,
-  unary,
-} from "../src/index.js";
-import { http, stillServes, within } from "./fixtures.js";
-import { trackCleanups } from "./helpers.js";
+import { builtinProtocols, Code, createClient, type Limits, RpcError } from "../src/index.js";
+import { http, stillServes } from "./fixtures.js";
 import { LinePeer } from "./line-peer.js";
-
-const cleanups = trackCleanups();
-
-const Probe = defineService("Probe", { echo: unary<unknown, unknown>() });
+import { cleanups, json, limited, Probe, wsOpen } from "./multiprotocol-hostile-peer.js";
 
 /** A server with Arith and Probe/echo (which records its inputs) on a loopback port. */
-async function start(limits: Partial<Limits> = {}, jsonRpc: { maxBatchLength?: number } = {}) {
-  const runs: unknown[] = [];
-  const server = createServer({ limits, protocols: builtinProtocols({ jsonRpc }) })
-    .add(Arith, arithImpl())
-    .add(Probe, {
-      echo: (input) => {
-        runs.push(input);
-        return input;
-      },
-    });
-  const address = await server.listen("tcp://127.0.0.1:0");
-  cleanups.push(() => server.close({ graceMs: 100 }));
-  return { port: Number(new URL(address).port), address, runs };
+function start(limits: Partial<Limits> = {}, jsonRpc: { maxBatchLength?: number } = {}) {
+  return limited(limits, { protocols: builtinProtocols({ jsonRpc }) });
 }
 
 /** Sends one text on a fresh WebSocket (subprotocol jsonrpc) and resolves with the answer, parsed. */
 async function overWebSocket(port: number, text: string): Promise<Record<string, unknown>> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ["jsonrpc"]);
-  cleanups.push(() => ws.terminate());
-  ws.on("error", () => {});
-  const reply = new Promise<string>((resolve) => ws.once("message", (data) => resolve(String(data))));
-  await within(new Promise((resolve) => ws.once("open", resolve)), 2_000, "the WebSocket to open");
-  ws.send(text);
-  return JSON.parse(await within(reply, 2_000, "a WebSocket answer"));
+  const peer = await wsOpen(port, "jsonrpc");
+  peer.ws.send(text);
+  return peer.next();
 }
-
-const json = { "content-type": "application/json" };
 
 /** The three ways a JSON-RPC text reaches the endpoint, each giving the parsed answer. */
 async function everyJsonRpcPath(port: number, text: string) {

@@ -1,5 +1,5 @@
 // The servers, peers and assertions of the multi-protocol hostile-input tests
-// (multiprotocol-hostile.test.ts, multiprotocol-hostile-http.test.ts).
+// (multiprotocol-hostile.test.ts, multiprotocol-hostile-http.test.ts, json-limits.test.ts).
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { Arith, arithImpl } from "../examples/demo/services.js";
