@@ -235,10 +235,17 @@ function readBytes(n: number): Uint8Array {
 
 /**
  * Strings of up to this many bytes go through {@link strings}: map keys and the short values that
- * repeat (names, enum-like tags) are found there instead of being built again.
+ * repeat (names, enum-like tags) are found there instead of being built again. 32 covers every
+ * fixstr (≤ 31 bytes, the form keys take) and a UUID-less id; longer strings seldom repeat, and
+ * each slot keeps this many bytes, so doubling it would double the cache's memory for little.
  */
 const cachedMaxBytes = 32;
-/** Slots of the string cache (a power of two): ~4,096 short strings, well under 1 MiB. */
+/**
+ * Slots of the string cache (a power of two). 4,096 holds the keys and repeated values of many
+ * record shapes at once (the bench struct needs ~20, a page of records ~40) with few collisions,
+ * in 128 KiB of bytes plus the strings; a peer sending only new strings gets misses, never more
+ * memory.
+ */
 const cacheSlots = 4096;
 /**
  * Short strings seen lately, one per slot, by a hash of their bytes. Building a string costs
