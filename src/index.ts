@@ -9,6 +9,16 @@ export { Client, type ClientOptions } from "./client/client.js";
 export { createClient } from "./client/connect.js";
 export type { ClientMethod, Invoke, ProxyClient, ServiceClient } from "./client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "./codec/index.js";
+export {
+  decodeXdr,
+  encodeXdr,
+  type XdrArm,
+  type XdrType,
+  xdr,
+  xdrCodec,
+  xdrFromJson,
+  xdrToJson,
+} from "./codec/xdr/index.js";
 export * from "./core/public.js";
 export { type BuiltinProtocolOptions, builtinProtocols } from "./protocol/builtin.js";
 export type {
