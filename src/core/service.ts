@@ -24,6 +24,8 @@ export interface MethodIdentity {
   readonly idempotent?: boolean | undefined;
   /** A numeric id for wires that number procedures (ONC RPC); unique within the service. */
   readonly id?: number | undefined;
+  /** The ONC RPC program number of the method's service (`.x` files' `program … = n`). */
+  readonly program?: number | undefined;
   /** The interface version the method belongs to (ONC RPC's version number, a semver). */
   readonly version?: string | number | undefined;
   /** The method's message types for schema-driven codecs. */
@@ -60,6 +62,12 @@ function declare(kind: MethodKind, spec?: SchemaPair<StandardSchemaV1 | undefine
   // Identity fields are set only when given, so a plain method's descriptor stays as small as before.
   if (spec?.idempotent !== undefined) out.idempotent = spec.idempotent;
   if (spec?.id !== undefined) out.id = spec.id;
+  if (spec?.program !== undefined) {
+    if (!(Number.isInteger(spec.program) && spec.program >= 0 && spec.program <= 0xffff_ffff)) {
+      throw new TypeError(`program number must be an integer from 0 to 4294967295, got ${String(spec.program)}`);
+    }
+    out.program = spec.program;
+  }
   if (spec?.version !== undefined) out.version = spec.version;
   if (spec?.wire !== undefined) out.wire = Object.freeze({ ...spec.wire });
   return Object.freeze(out);
@@ -70,6 +78,8 @@ export function unary<I, O>(): MethodSpec<I, O, "unary">;
 export function unary<SI extends StandardSchemaV1 | undefined, SO extends StandardSchemaV1 | undefined>(
   schemas: SchemaPair<SI, SO>,
 ): MethodSpec<Out<SI>, Out<SO>, "unary">;
+/** Types given, no schemas, and the method's identity: `unary<string, string>({ id: 1, wire })` (generated code). */
+export function unary<I, O>(identity: MethodIdentity): MethodSpec<I, O, "unary">;
 export function unary(schemas?: SchemaPair<StandardSchemaV1, StandardSchemaV1>): MethodSpec<unknown, unknown, "unary"> {
   return declare("unary", schemas) as MethodSpec<unknown, unknown, "unary">;
 }
