@@ -10,6 +10,19 @@ export interface Peer {
   readonly port?: number | undefined;
 }
 
+/**
+ * Credentials a call carried. AUTH_SYS (ONC RPC) is what the caller claims, unverified: the uid,
+ * gid and groups of the calling process and the name of its machine.
+ */
+export interface Credentials {
+  readonly flavor: "auth_sys";
+  readonly stamp: number;
+  readonly machineName: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly gids: readonly number[];
+}
+
 /** What a handler learns about its call, and how it answers with metadata. */
 export interface HandlerContext {
   readonly method: MethodDescriptor;
@@ -22,6 +35,8 @@ export interface HandlerContext {
   /** Request metadata; read-only. */
   readonly metadata: Readonly<Metadata>;
   readonly peer: Peer;
+  /** What the caller said it is, on protocols that carry credentials (ONC RPC's AUTH_SYS). */
+  readonly credentials?: Credentials | undefined;
   /** Metadata sent back with the reply (or with the end of a stream, or with an error). */
   readonly responseMetadata: Metadata;
 }

@@ -2,6 +2,7 @@
 
 export { Code, codeFromString, codeToString } from "./code.js";
 export {
+  type Credentials,
   compose,
   type Handler,
   type HandlerContext,

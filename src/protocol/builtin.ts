@@ -1,6 +1,7 @@
 import { type FarcallProtocolOptions, farcallProtocol } from "./farcall/protocol.js";
 import { type HttpProtocolOptions, httpProtocol } from "./http/protocol.js";
 import { goConnectProtocol, type JsonRpcProtocolOptions, jsonRpcProtocol } from "./jsonrpc/protocol.js";
+import { oncRpcProtocol } from "./oncrpc/protocol.js";
 import type { Protocol } from "./protocol.js";
 
 /** Options of the built-in protocols, each under its name. */
@@ -12,7 +13,8 @@ export interface BuiltinProtocolOptions {
 
 /**
  * The protocols every farcall server speaks and every client dials by default, in sniffing order:
- * farcall framing, Go's `CONNECT` (before HTTP, which would take its capital letter), JSON-RPC, HTTP.
+ * farcall framing, Go's `CONNECT` (before HTTP, which would take its capital letter), JSON-RPC, HTTP,
+ * ONC RPC.
  */
 export function builtinProtocols(options: BuiltinProtocolOptions = {}): Protocol[] {
   return [
@@ -20,5 +22,6 @@ export function builtinProtocols(options: BuiltinProtocolOptions = {}): Protocol
     goConnectProtocol(options.jsonRpc),
     jsonRpcProtocol(options.jsonRpc),
     httpProtocol(options.http),
+    oncRpcProtocol(),
   ];
 }

@@ -1,5 +1,5 @@
 import { remainingMs } from "../core/deadline.js";
-import type { HandlerContext, Peer } from "../core/interceptor.js";
+import type { Credentials, HandlerContext, Peer } from "../core/interceptor.js";
 import { createMetadata, type Metadata } from "../core/metadata.js";
 import type { RpcError } from "../core/rpc-error.js";
 import type { MethodDescriptor } from "../core/service.js";
@@ -12,6 +12,8 @@ import type { MethodDescriptor } from "../core/service.js";
 export class ServerCallContext implements HandlerContext {
   /** Where the call sits in its connection's `SlotSet` of running calls (-1: in none). */
   slot = -1;
+  /** Set by protocols that carry credentials, before the handler runs. */
+  credentials: Credentials | undefined = undefined;
   private controller: AbortController | undefined;
   private reason: RpcError | undefined;
   private md: Metadata | undefined;
@@ -71,6 +73,8 @@ export class ServerCallContext implements HandlerContext {
  */
 export interface ServerDispatcher {
   resolve(path: string): MethodDescriptor | undefined;
+  /** Every registered method (protocols that number them build their tables from it). */
+  methods(): readonly MethodDescriptor[];
   /** Every method called `name` (the part after the slash), in any service. */
   methodsNamed(name: string): readonly MethodDescriptor[];
   dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown;

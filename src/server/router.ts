@@ -48,6 +48,10 @@ export class Router implements ServerDispatcher {
     return [...this.routes.keys()];
   }
 
+  methods(): readonly MethodDescriptor[] {
+    return [...this.routes.values()];
+  }
+
   resolve(path: string): MethodDescriptor | undefined {
     return this.routes.get(path);
   }

@@ -50,6 +50,7 @@ describe("requestText params (JSON-RPC 2.0)", () => {
       {
         resolve: (path) => (path === "Probe/echo" ? echo : undefined),
         methodsNamed: () => [],
+        methods: () => [echo],
         dispatch: (_method, input) => {
           received.push(input);
           return null;

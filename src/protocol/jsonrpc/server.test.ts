@@ -27,6 +27,7 @@ function table(runs: unknown[]): ServerDispatcher & { paths(): string[] } {
     resolve: (path) => methods.get(path),
     methodsNamed: (name) => [...methods.values()].filter((m) => m.name === name),
     paths: () => [...methods.keys()],
+    methods: () => [...methods.values()],
     dispatch(method: MethodDescriptor, input: unknown, _ctx: ServerCallContext) {
       runs.push(input);
       return handlers[method.path]?.(input);
