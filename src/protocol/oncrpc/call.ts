@@ -40,10 +40,10 @@ export function programTable(dispatcher: ServerDispatcher): Map<number, Versions
   const programs = new Map<number, Versions>();
   for (const m of methods) {
     if (m.program === undefined || typeof m.version !== "number" || m.id === undefined || m.kind !== "unary") continue;
-    let versions = programs.get(m.program);
-    if (versions === undefined) programs.set(m.program, (versions = new Map()));
-    let procs = versions.get(m.version);
-    if (procs === undefined) versions.set(m.version, (procs = new Map()));
+    const versions = programs.get(m.program) ?? new Map<number, Map<number, MethodDescriptor>>();
+    programs.set(m.program, versions);
+    const procs = versions.get(m.version) ?? new Map<number, MethodDescriptor>();
+    versions.set(m.version, procs);
     procs.set(m.id, m);
   }
   tables.set(dispatcher, { count: methods.length, programs });
