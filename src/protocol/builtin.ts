@@ -1,7 +1,7 @@
 import { type FarcallProtocolOptions, farcallProtocol } from "./farcall/protocol.js";
 import { type HttpProtocolOptions, httpProtocol } from "./http/protocol.js";
 import { goConnectProtocol, type JsonRpcProtocolOptions, jsonRpcProtocol } from "./jsonrpc/protocol.js";
-import { oncRpcProtocol } from "./oncrpc/protocol.js";
+import { type OncRpcProtocolOptions, oncRpcProtocol } from "./oncrpc/protocol.js";
 import type { Protocol } from "./protocol.js";
 
 /** Options of the built-in protocols, each under its name. */
@@ -9,6 +9,8 @@ export interface BuiltinProtocolOptions {
   readonly farcall?: FarcallProtocolOptions;
   readonly http?: HttpProtocolOptions;
   readonly jsonRpc?: JsonRpcProtocolOptions;
+  /** ONC RPC: AUTH_SYS `credentials` for the client's calls. */
+  readonly oncrpc?: OncRpcProtocolOptions;
 }
 
 /**
@@ -22,6 +24,6 @@ export function builtinProtocols(options: BuiltinProtocolOptions = {}): Protocol
     goConnectProtocol(options.jsonRpc),
     jsonRpcProtocol(options.jsonRpc),
     httpProtocol(options.http),
-    oncRpcProtocol(),
+    oncRpcProtocol(options.oncrpc),
   ];
 }

@@ -1,4 +1,7 @@
-import type { Protocol } from "../protocol.js";
+import { Code } from "../../core/code.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { Dialer, Protocol } from "../protocol.js";
+import { OncClientSession, type OncClientOptions } from "./client.js";
 import { serveOncTcp } from "./server.js";
 
 /**
@@ -14,11 +17,22 @@ export function sniffOncRpc(bytes: Uint8Array): "yes" | "no" | "more" {
   return bytes[8] === 0 && bytes[9] === 0 && bytes[10] === 0 && (bytes[11] === 0 || bytes[11] === 1) ? "yes" : "no";
 }
 
+/** Options of ONC RPC (`builtinProtocols({ oncrpc })`). */
+export type OncRpcProtocolOptions = OncClientOptions;
+
 /** ONC RPC version 2 (RFC 5531): serves methods that carry a program, version and procedure number. */
-export function oncRpcProtocol(): Protocol {
+export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
+  const overTcp: Dialer = (ctx) => {
+    if (!/:[0-9]+$/.test(ctx.rest)) {
+      throw new RpcError(Code.InvalidArgument, `${ctx.address}: give the port (oncrpc+tcp://host:port)`);
+    }
+    const open = ctx.dialStream(`tcp://${ctx.rest}`);
+    return ctx.channel((hooks) => open().then((s) => new OncClientSession(s, ctx.limits, options, hooks.onClose)));
+  };
   return {
     name: "oncrpc",
     sniff: sniffOncRpc,
     serve: serveOncTcp,
+    schemes: { "oncrpc+tcp": overTcp },
   };
 }

@@ -113,6 +113,7 @@ export function serveOncTcp(conn: Connection, ctx: ServeContext): void {
     onClose: () => {
       closed = true;
       clearTimeout(timer);
+      conn.handshakeDone();
       const err = new RpcError(Code.Canceled, "connection closed");
       for (const call of running) call.abort(err);
       running.clear();
