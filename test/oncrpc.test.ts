@@ -6,7 +6,16 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
-import { builtinProtocols, Code, createClient, createServer, defineService, RpcError, unary, xdr } from "../src/index.js";
+import {
+  builtinProtocols,
+  Code,
+  createClient,
+  createServer,
+  defineService,
+  RpcError,
+  unary,
+  xdr,
+} from "../src/index.js";
 import { rejectsWith, stillServes, within } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
 
@@ -18,8 +27,18 @@ const Point = xdr.struct("point", [
   ["big", xdr.hyper],
 ]);
 const V1 = defineService("RICH.V1", {
-  PRINTIME: unary<string, string>({ program: PROG, version: 1, id: 1, wire: { input: xdr.string(64), output: xdr.string() } }),
-  MOVE: unary<{ x: number; big: bigint }, { x: number; big: bigint }>({ program: PROG, version: 1, id: 2, wire: { input: Point, output: Point } }),
+  PRINTIME: unary<string, string>({
+    program: PROG,
+    version: 1,
+    id: 1,
+    wire: { input: xdr.string(64), output: xdr.string() },
+  }),
+  MOVE: unary<{ x: number; big: bigint }, { x: number; big: bigint }>({
+    program: PROG,
+    version: 1,
+    id: 2,
+    wire: { input: Point, output: Point },
+  }),
   WHO: unary<void, string>({ program: PROG, version: 1, id: 3, wire: { input: xdr.void, output: xdr.string() } }),
   FAIL: unary<number, void>({ program: PROG, version: 1, id: 4, wire: { input: xdr.int, output: xdr.void } }),
 });
@@ -28,7 +47,13 @@ const V3 = defineService("RICH.V3", {
     program: PROG,
     version: 3,
     id: 1,
-    wire: { input: xdr.struct(undefined, [["arg1", xdr.int], ["arg2", xdr.int]]), output: xdr.int },
+    wire: {
+      input: xdr.struct(undefined, [
+        ["arg1", xdr.int],
+        ["arg2", xdr.int],
+      ]),
+      output: xdr.int,
+    },
   }),
 });
 /** What a client may call that the server does not serve. */
@@ -48,7 +73,10 @@ async function start(): Promise<{ port: number; address: string }> {
   server.add(V1, {
     PRINTIME: (msg) => `Current time is now (${msg})`,
     MOVE: (p) => ({ x: p.x + 1, big: p.big * 2n }),
-    WHO: (_, ctx) => (ctx.credentials ? `${ctx.credentials.machineName} ${ctx.credentials.uid}/${ctx.credentials.gid} ${ctx.credentials.gids.join(",")}` : "nobody"),
+    WHO: (_, ctx) =>
+      ctx.credentials
+        ? `${ctx.credentials.machineName} ${ctx.credentials.uid}/${ctx.credentials.gid} ${ctx.credentials.gids.join(",")}`
+        : "nobody",
     FAIL: (code) => {
       throw new RpcError(code, "refused");
     },
@@ -74,7 +102,10 @@ test("a farcall client calls a farcall ONC RPC server: strings, structs with hyp
   assert.equal(await c.service(V1).WHO(), "nobody");
   // Many in flight on one connection, answered by xid.
   const many = await Promise.all(Array.from({ length: 200 }, (_, i) => c.service(V3).SUM({ arg1: i, arg2: i })));
-  assert.deepEqual(many, Array.from({ length: 200 }, (_, i) => 2 * i));
+  assert.deepEqual(
+    many,
+    Array.from({ length: 200 }, (_, i) => 2 * i),
+  );
   await stillServes(address);
 });
 
@@ -102,7 +133,14 @@ test("handler errors map to accept statuses: invalid_argument GARBAGE_ARGS, unim
 
 test("AUTH_SYS credentials reach the handler as ctx.credentials", async () => {
   const { port } = await start();
-  const credentials = { flavor: "auth_sys", stamp: 7, machineName: "box", uid: 1000, gid: 100, gids: [4, 24, 27] } as const;
+  const credentials = {
+    flavor: "auth_sys",
+    stamp: 7,
+    machineName: "box",
+    uid: 1000,
+    gid: 100,
+    gids: [4, 24, 27],
+  } as const;
   const c = client(port, { oncrpc: { credentials } });
   assert.equal(await c.service(V1).WHO(), "box 1000/100 4,24,27");
 });
@@ -125,15 +163,21 @@ test("a deadline fails the call on the client; a late answer is dropped", async 
 function u32s(...words: number[]): Uint8Array {
   const b = new Uint8Array(words.length * 4);
   const v = new DataView(b.buffer);
-  words.forEach((w, i) => v.setUint32(i * 4, w >>> 0));
+  for (const [i, w] of words.entries()) v.setUint32(i * 4, w >>> 0);
   return b;
 }
 const cat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 /** A record of one last fragment. */
 const record = (body: Uint8Array) => cat(u32s(0x8000_0000 | body.length), body);
 /** A CALL header with AUTH_NONE, then `args`. */
-const call = (xid: number, prog: number, vers: number, proc: number, args: Uint8Array = new Uint8Array(0), rpcvers = 2) =>
-  cat(u32s(xid, 0, rpcvers, prog, vers, proc, 0, 0, 0, 0), args);
+const call = (
+  xid: number,
+  prog: number,
+  vers: number,
+  proc: number,
+  args: Uint8Array = new Uint8Array(0),
+  rpcvers = 2,
+) => cat(u32s(xid, 0, rpcvers, prog, vers, proc, 0, 0, 0, 0), args);
 
 class RawPeer {
   private buf = new Uint8Array(0);

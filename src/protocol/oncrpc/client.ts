@@ -1,8 +1,7 @@
 // The client side of ONC RPC over TCP (`oncrpc+tcp://host:port`): calls numbered by xid, replies
 // matched by xid in any order, many in flight on one connection, deadlines and cancellation kept
 // on this side (the protocol carries neither; an answer that comes after is dropped).
-import { XdrReader } from "../../codec/xdr/decode.js";
-import { decodeXdr } from "../../codec/xdr/decode.js";
+import { decodeXdr, XdrReader } from "../../codec/xdr/decode.js";
 import { encodeXdr, XdrWriter } from "../../codec/xdr/encode.js";
 import type { XdrType } from "../../codec/xdr/types.js";
 import { Code } from "../../core/code.js";
@@ -21,17 +20,36 @@ import { RecordReader, recordMark } from "./records.js";
 import { headerAllowance } from "./server.js";
 
 /** A call's program, version and procedure numbers and its XDR types, or why it has none. */
-export function oncIdentity(method: MethodDescriptor): { prog: number; vers: number; proc: number; input: XdrType; output: XdrType } | RpcError {
+export function oncIdentity(
+  method: MethodDescriptor,
+): { prog: number; vers: number; proc: number; input: XdrType; output: XdrType } | RpcError {
   const wire = method.wire as { input?: XdrType; output?: XdrType } | undefined;
-  if (method.program === undefined || typeof method.version !== "number" || method.id === undefined || wire?.input === undefined || wire.output === undefined) {
-    return new RpcError(Code.InvalidArgument, `${method.path} has no ONC RPC program, version, procedure number and XDR wire types (declare it in a .x file: farcall gen)`);
+  if (
+    method.program === undefined ||
+    typeof method.version !== "number" ||
+    method.id === undefined ||
+    wire?.input === undefined ||
+    wire.output === undefined
+  ) {
+    return new RpcError(
+      Code.InvalidArgument,
+      `${method.path} has no ONC RPC program, version, procedure number and XDR wire types (declare it in a .x file: farcall gen)`,
+    );
   }
-  if (method.kind !== "unary") return new RpcError(Code.Unimplemented, `${method.path}: ONC RPC carries unary calls, not ${method.kind}`);
+  if (method.kind !== "unary")
+    return new RpcError(Code.Unimplemented, `${method.path}: ONC RPC carries unary calls, not ${method.kind}`);
   return { prog: method.program, vers: method.version, proc: method.id, input: wire.input, output: wire.output };
 }
 
 /** The body of an ONC RPC call message. */
-export function callMessage(xid: number, prog: number, vers: number, proc: number, cred: Credentials | undefined, args: Uint8Array): Uint8Array {
+export function callMessage(
+  xid: number,
+  prog: number,
+  vers: number,
+  proc: number,
+  cred: Credentials | undefined,
+  args: Uint8Array,
+): Uint8Array {
   const w = new XdrWriter(64 + args.length);
   w.u32(xid);
   w.u32(msgCall);
@@ -46,13 +64,26 @@ export function callMessage(xid: number, prog: number, vers: number, proc: numbe
   return w.finish();
 }
 
-const authNames = ["ok", "bad credential", "credential rejected", "bad verifier", "verifier rejected", "too weak", "invalid response", "failed"];
+const authNames = [
+  "ok",
+  "bad credential",
+  "credential rejected",
+  "bad verifier",
+  "verifier rejected",
+  "too weak",
+  "invalid response",
+  "failed",
+];
 
 /**
  * What a reply says: its xid and the decoded result, or the error its status stands for
  * (docs/protocols.md has the table). `undefined` for something that is not a reply.
  */
-export function readReply(message: Uint8Array, output: (xid: number) => XdrType | undefined, limits: Limits): { xid: number; outcome: unknown | RpcError } | undefined {
+export function readReply(
+  message: Uint8Array,
+  output: (xid: number) => XdrType | undefined,
+  limits: Limits,
+): { xid: number; outcome: unknown | RpcError } | undefined {
   const r = new XdrReader(message);
   try {
     const xid = r.u32();
@@ -64,10 +95,19 @@ export function readReply(message: Uint8Array, output: (xid: number) => XdrType 
       if (stat === Reject.RPC_MISMATCH) {
         const low = r.u32();
         const high = r.u32();
-        return { xid, outcome: new RpcError(Code.Unimplemented, `server speaks RPC versions ${low} to ${high}, not 2`) };
+        return {
+          xid,
+          outcome: new RpcError(Code.Unimplemented, `server speaks RPC versions ${low} to ${high}, not 2`),
+        };
       }
       const why = r.u32();
-      return { xid, outcome: new RpcError(Code.Unauthenticated, `server refused the credentials: ${authNames[why] ?? `auth_stat ${why}`}`) };
+      return {
+        xid,
+        outcome: new RpcError(
+          Code.Unauthenticated,
+          `server refused the credentials: ${authNames[why] ?? `auth_stat ${why}`}`,
+        ),
+      };
     }
     r.u32(); // verifier flavor
     r.variable(400, "verifier");
@@ -80,14 +120,30 @@ export function readReply(message: Uint8Array, output: (xid: number) => XdrType 
       case Accept.PROG_MISMATCH: {
         const low = r.u32();
         const high = r.u32();
-        return { xid, outcome: new RpcError(Code.Unimplemented, `program version mismatch (PROG_MISMATCH): the server has versions ${low} to ${high}`, { details: [{ low, high }] }) };
+        return {
+          xid,
+          outcome: new RpcError(
+            Code.Unimplemented,
+            `program version mismatch (PROG_MISMATCH): the server has versions ${low} to ${high}`,
+            { details: [{ low, high }] },
+          ),
+        };
       }
       case Accept.PROC_UNAVAIL:
         return { xid, outcome: new RpcError(Code.Unimplemented, "procedure unavailable (PROC_UNAVAIL)") };
       case Accept.GARBAGE_ARGS:
-        return { xid, outcome: new RpcError(Code.InvalidArgument, "server could not decode the arguments (GARBAGE_ARGS)") };
+        return {
+          xid,
+          outcome: new RpcError(Code.InvalidArgument, "server could not decode the arguments (GARBAGE_ARGS)"),
+        };
       default:
-        return { xid, outcome: new RpcError(Code.Internal, `server error (${stat === Accept.SYSTEM_ERR ? "SYSTEM_ERR" : `accept_stat ${stat}`})`) };
+        return {
+          xid,
+          outcome: new RpcError(
+            Code.Internal,
+            `server error (${stat === Accept.SYSTEM_ERR ? "SYSTEM_ERR" : `accept_stat ${stat}`})`,
+          ),
+        };
     }
   } catch (err) {
     const xid = message.length >= 4 ? new DataView(message.buffer, message.byteOffset).getUint32(0) : -1;
@@ -179,7 +235,10 @@ export class OncClientSession implements ChannelSession {
     this.established = true;
     const n = (reply.xid - this.xidBase) >>> 0;
     if (!this.pending.has(n)) return; // an answer to a call given up on
-    this.settle(n, reply.outcome instanceof RpcError ? reply.outcome : { output: reply.outcome, metadata: createMetadata() });
+    this.settle(
+      n,
+      reply.outcome instanceof RpcError ? reply.outcome : { output: reply.outcome, metadata: createMetadata() },
+    );
   }
 
   settle(n: number, outcome: RpcResponse | RpcError): void {

@@ -1,7 +1,7 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { Dialer, Protocol } from "../protocol.js";
-import { OncClientSession, type OncClientOptions } from "./client.js";
+import { type OncClientOptions, OncClientSession } from "./client.js";
 import { serveOncTcp } from "./server.js";
 
 /**
