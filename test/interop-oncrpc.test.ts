@@ -103,25 +103,27 @@ async function farcallServer(): Promise<number> {
   server.add(RICHPROG_RICHVERS, v1);
   server.add(RICHPROG_RICHVERS_2, v2);
   server.add(TIMEPROG_PRINTIMEVERS, { PRINTIME: (msg) => `Current time is ${new Date().toUTCString()} (${msg})` });
-  const address = await server.listen("tcp://127.0.0.1:0");
+  const address = await server.listen("tcp://127.0.0.1:0", { udp: true });
   cleanups.push(() => server.close({ graceMs: 200 }));
   return Number(address.split(":").pop());
 }
 
 const c = (prog: string, ...args: string[]) => run(join(bin, prog), args, { timeout: 20_000 });
 
-test("rpcgen's C time client calls farcall's Time program over TCP", async () => {
-  const port = await farcallServer();
-  const { stdout } = await c("time_client", "127.0.0.1", "tcp", "hello from C", String(port));
-  assert.match(stdout, /^From the Time Server \.\.\.Current time is .* GMT \(hello from C\)\n$/);
-});
-
-for (const version of ["1", "2"]) {
-  test(`rpcgen's C rich client calls every procedure of version ${version} of a farcall server, output byte for byte`, async () => {
+for (const proto of ["tcp", "udp"]) {
+  test(`rpcgen's C time client calls farcall's Time program over ${proto}`, async () => {
     const port = await farcallServer();
-    const { stdout } = await c("rich_client", "127.0.0.1", "tcp", String(port), version);
-    assert.equal(stdout, readFileSync(join(src, `expected_v${version}.txt`), "utf8"));
+    const { stdout } = await c("time_client", "127.0.0.1", proto, "hello from C", String(port));
+    assert.match(stdout, /^From the Time Server \.\.\.Current time is .* GMT \(hello from C\)\n$/);
   });
+
+  for (const version of ["1", "2"]) {
+    test(`rpcgen's C rich client calls every procedure of version ${version} of a farcall server over ${proto}, output byte for byte`, async () => {
+      const port = await farcallServer();
+      const { stdout } = await c("rich_client", "127.0.0.1", proto, String(port), version);
+      assert.equal(stdout, readFileSync(join(src, `expected_v${version}.txt`), "utf8"));
+    });
+  }
 }
 
 test("the C client sees PROG_MISMATCH 1..2, PROC_UNAVAIL and GARBAGE_ARGS from a farcall server", async () => {
@@ -171,73 +173,75 @@ async function cServer(prog: string): Promise<number> {
   return port;
 }
 
-test("a farcall client calls rpcgen's C time server over TCP", async () => {
-  const port = await cServer("time_server");
-  const client = createClient(`oncrpc+tcp://127.0.0.1:${port}`);
-  cleanups.push(() => client.close());
-  assert.match(await client.service(TIMEPROG_PRINTIMEVERS).PRINTIME("hi"), /^Current time is \w{3} \w{3} /);
-});
-
-test("a farcall client calls every procedure of rpcgen's C rich server; echoes come back byte for byte", async () => {
-  const port = await cServer("rich_server");
-  const client = createClient(`oncrpc+tcp://127.0.0.1:${port}`);
-  cleanups.push(() => client.close());
-  const v1 = client.service(RICHPROG_RICHVERS);
-  const v2 = client.service(RICHPROG_RICHVERS_2);
-  assert.equal(await v1.ECHO_INT(-2147483648), -2147483648);
-  assert.equal(await v1.ECHO_HYPER(-(2n ** 63n)), -(2n ** 63n));
-  assert.equal(await v1.ECHO_STRING("spaces and grüße"), "spaces and grüße");
-  assert.equal(await v1.SUM({ arg1: 2147483647, arg2: 1 }), -2147483648);
-  assert.equal(
-    await v1.DESCRIBE({ kind: shape_kind.SHAPE_RECT, bounds: { min: { x: -1, y: 2 }, max: { x: 3, y: 4 } } }),
-    "rect from (-1,2) to (3,4)",
-  );
-  assert.equal(await v1.DESCRIBE({ kind: shape_kind.SHAPE_CUSTOM, label: "blob" }), "other shape 32 named blob");
-  assert.equal(await v1.DESCRIBE({ kind: shape_kind.SHAPE_NONE }), "nothing");
-  assert.equal(await v2.ECHO_UHYPER(2n ** 64n - 1n), 2n ** 64n - 1n);
-  assert.ok(Object.is(await v2.ECHO_DOUBLE(-0), -0));
-  assert.equal(await v2.ECHO_DOUBLE(5e-324), 5e-324);
-  const rec: record = {
-    id: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
-    title: "a record",
-    blob: Uint8Array.of(0xff, 0, 0xfe),
-    small: [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
-    counts: [0, 4294967295],
-    triple: [7, 8, 9],
-    big: -(2n ** 62n) - 5n,
-    ubig: 2n ** 63n + 1n,
-    flag: true,
-    ratio: 0.1,
-    weight: 1.5,
-    mask: 0xdeadbeef,
-    kind: shape_kind.SHAPE_TEXT,
-    s: { kind: shape_kind.SHAPE_CIRCLE, radius: -3 },
-    area: { min: { x: 1, y: 2 }, max: { x: 3, y: 4 } },
-    origin: null,
-  };
-  assert.deepEqual(await v2.ECHO_RECORD(rec), rec);
-  assert.deepEqual(
-    await v2.ECHO_RECORD({ ...rec, origin: { x: -9, y: 9 }, small: [], counts: [], blob: new Uint8Array(0) }),
-    {
-      ...rec,
-      origin: { x: -9, y: 9 },
-      small: [],
-      counts: [],
-      blob: new Uint8Array(0),
-    },
-  );
-  assert.deepEqual(await v2.ECHO_SHAPE({ kind: shape_kind.SHAPE_SQUARE, bounds: rec.area }), {
-    kind: 2,
-    bounds: rec.area,
+for (const scheme of ["oncrpc+tcp", "oncrpc+udp"]) {
+  test(`a farcall client calls rpcgen's C time server (${scheme})`, async () => {
+    const port = await cServer("time_server");
+    const client = createClient(`${scheme}://127.0.0.1:${port}`);
+    cleanups.push(() => client.close());
+    assert.match(await client.service(TIMEPROG_PRINTIMEVERS).PRINTIME("hi"), /^Current time is \w{3} \w{3} /);
   });
-  const l: list = { value: 1, next: { value: 2, next: { value: 3, next: null } } };
-  assert.deepEqual(await v2.REVERSE(l), { value: 3, next: { value: 2, next: { value: 1, next: null } } });
-  assert.equal(await v2.REVERSE(null), null);
-  await v2.SET(-77);
-  assert.equal(await v2.GET(), -77);
-  assert.deepEqual(await v2.BOUNDS(), { min: { x: -10, y: -20 }, max: { x: 30, y: 40 } });
-  assert.equal(await v2.MULADD({ arg1: 2n ** 62n, arg2: 4, arg3: 5 }), 5n);
-  // A name over 32 bytes is refused before it is sent; the C server refuses what it cannot decode.
-  const long = await rejectsWith(v1.ECHO_STRING("x".repeat(33)), Code.Internal);
-  assert.ok(long instanceof RpcError && /maximum 32/.test(long.rawMessage));
-});
+
+  test(`a farcall client calls every procedure of rpcgen's C rich server (${scheme}); echoes come back byte for byte`, async () => {
+    const port = await cServer("rich_server");
+    const client = createClient(`${scheme}://127.0.0.1:${port}`);
+    cleanups.push(() => client.close());
+    const v1 = client.service(RICHPROG_RICHVERS);
+    const v2 = client.service(RICHPROG_RICHVERS_2);
+    assert.equal(await v1.ECHO_INT(-2147483648), -2147483648);
+    assert.equal(await v1.ECHO_HYPER(-(2n ** 63n)), -(2n ** 63n));
+    assert.equal(await v1.ECHO_STRING("spaces and grüße"), "spaces and grüße");
+    assert.equal(await v1.SUM({ arg1: 2147483647, arg2: 1 }), -2147483648);
+    assert.equal(
+      await v1.DESCRIBE({ kind: shape_kind.SHAPE_RECT, bounds: { min: { x: -1, y: 2 }, max: { x: 3, y: 4 } } }),
+      "rect from (-1,2) to (3,4)",
+    );
+    assert.equal(await v1.DESCRIBE({ kind: shape_kind.SHAPE_CUSTOM, label: "blob" }), "other shape 32 named blob");
+    assert.equal(await v1.DESCRIBE({ kind: shape_kind.SHAPE_NONE }), "nothing");
+    assert.equal(await v2.ECHO_UHYPER(2n ** 64n - 1n), 2n ** 64n - 1n);
+    assert.ok(Object.is(await v2.ECHO_DOUBLE(-0), -0));
+    assert.equal(await v2.ECHO_DOUBLE(5e-324), 5e-324);
+    const rec: record = {
+      id: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+      title: "a record",
+      blob: Uint8Array.of(0xff, 0, 0xfe),
+      small: [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      counts: [0, 4294967295],
+      triple: [7, 8, 9],
+      big: -(2n ** 62n) - 5n,
+      ubig: 2n ** 63n + 1n,
+      flag: true,
+      ratio: 0.1,
+      weight: 1.5,
+      mask: 0xdeadbeef,
+      kind: shape_kind.SHAPE_TEXT,
+      s: { kind: shape_kind.SHAPE_CIRCLE, radius: -3 },
+      area: { min: { x: 1, y: 2 }, max: { x: 3, y: 4 } },
+      origin: null,
+    };
+    assert.deepEqual(await v2.ECHO_RECORD(rec), rec);
+    assert.deepEqual(
+      await v2.ECHO_RECORD({ ...rec, origin: { x: -9, y: 9 }, small: [], counts: [], blob: new Uint8Array(0) }),
+      {
+        ...rec,
+        origin: { x: -9, y: 9 },
+        small: [],
+        counts: [],
+        blob: new Uint8Array(0),
+      },
+    );
+    assert.deepEqual(await v2.ECHO_SHAPE({ kind: shape_kind.SHAPE_SQUARE, bounds: rec.area }), {
+      kind: 2,
+      bounds: rec.area,
+    });
+    const l: list = { value: 1, next: { value: 2, next: { value: 3, next: null } } };
+    assert.deepEqual(await v2.REVERSE(l), { value: 3, next: { value: 2, next: { value: 1, next: null } } });
+    assert.equal(await v2.REVERSE(null), null);
+    await v2.SET(-77);
+    assert.equal(await v2.GET(), -77);
+    assert.deepEqual(await v2.BOUNDS(), { min: { x: -10, y: -20 }, max: { x: 30, y: 40 } });
+    assert.equal(await v2.MULADD({ arg1: 2n ** 62n, arg2: 4, arg3: 5 }), 5n);
+    // A name over 32 bytes is refused before it is sent; the C server refuses what it cannot decode.
+    const long = await rejectsWith(v1.ECHO_STRING("x".repeat(33)), Code.Internal);
+    assert.ok(long instanceof RpcError && /maximum 32/.test(long.rawMessage));
+  });
+}

@@ -3,6 +3,7 @@
  * and a raw peer for every status and for hostile input (record marks, fragments, auth, XDR).
  */
 import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
 import { Arith, arithImpl } from "../examples/demo/services.js";
@@ -16,7 +17,7 @@ import {
   unary,
   xdr,
 } from "../src/index.js";
-import { rejectsWith, stillServes, within } from "./fixtures.js";
+import { rejectsWith, stillServes, until, within } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
 
 const cleanups = trackCleanups();
@@ -42,7 +43,10 @@ const V1 = defineService("RICH.V1", {
   WHO: unary<void, string>({ program: PROG, version: 1, id: 3, wire: { input: xdr.void, output: xdr.string() } }),
   FAIL: unary<number, void>({ program: PROG, version: 1, id: 4, wire: { input: xdr.int, output: xdr.void } }),
 });
+let counted = 0;
 const V3 = defineService("RICH.V3", {
+  COUNT: unary<number, number>({ program: PROG, version: 3, id: 2, wire: { input: xdr.int, output: xdr.int } }),
+  BIG: unary<number, string>({ program: PROG, version: 3, id: 3, wire: { input: xdr.int, output: xdr.string() } }),
   SUM: unary<{ arg1: number; arg2: number }, number>({
     program: PROG,
     version: 3,
@@ -81,14 +85,21 @@ async function start(): Promise<{ port: number; address: string }> {
       throw new RpcError(code, "refused");
     },
   });
-  server.add(V3, { SUM: ({ arg1, arg2 }) => arg1 + arg2 });
-  const address = await server.listen("tcp://127.0.0.1:0");
+  server.add(V3, {
+    SUM: ({ arg1, arg2 }) => arg1 + arg2,
+    COUNT: (ms) => {
+      counted++;
+      return new Promise((r) => setTimeout(() => r(counted), ms));
+    },
+    BIG: (n) => "x".repeat(n),
+  });
+  const address = await server.listen("tcp://127.0.0.1:0", { udp: true });
   cleanups.push(() => server.close({ graceMs: 100 }));
   return { port: Number(address.split(":").pop()), address };
 }
 
-function client(port: number, oncrpc?: Parameters<typeof builtinProtocols>[0]) {
-  const c = createClient(`oncrpc+tcp://127.0.0.1:${port}`, oncrpc ? { protocols: builtinProtocols(oncrpc) } : {});
+function client(port: number, oncrpc?: Parameters<typeof builtinProtocols>[0], scheme = "oncrpc+tcp") {
+  const c = createClient(`${scheme}://127.0.0.1:${port}`, oncrpc ? { protocols: builtinProtocols(oncrpc) } : {});
   cleanups.push(() => c.close());
   return c;
 }
@@ -314,4 +325,103 @@ for (const [name, bytes] of [
     assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024, "no allocation sized by the peer");
     await stillServes(address);
   });
+}
+
+// ---- UDP ---------------------------------------------------------------------------------------
+
+test("over UDP: a farcall client calls a farcall server on the same port number, with credentials", async () => {
+  const { port, address } = await start();
+  const credentials = { flavor: "auth_sys", stamp: 1, machineName: "udp-box", uid: 5, gid: 6, gids: [] } as const;
+  const c = client(port, { oncrpc: { credentials } }, "oncrpc+udp");
+  assert.equal(await c.service(V1).PRINTIME("by datagram"), "Current time is now (by datagram)");
+  assert.deepEqual(await c.service(V1).MOVE({ x: 1, big: -3n }), { x: 2, big: -6n });
+  assert.equal(await c.service(V1).WHO(), "udp-box 5/6 ");
+  const many = await Promise.all(Array.from({ length: 100 }, (_, i) => c.service(V3).SUM({ arg1: i, arg2: 1 })));
+  assert.deepEqual(
+    many,
+    Array.from({ length: 100 }, (_, i) => i + 1),
+  );
+  const mismatch = await rejectsWith(c.service(Missing).V2(), Code.Unimplemented);
+  assert.deepEqual(mismatch.details, [{ low: 1, high: 3 }]);
+  await stillServes(address);
+});
+
+/** A UDP socket of the test's, with the datagrams it received. */
+async function udpPeer() {
+  const socket = createSocket("udp4");
+  const got: number[][] = [];
+  socket.on("message", (m) => {
+    const v = new DataView(m.buffer, m.byteOffset, m.length);
+    got.push(Array.from({ length: Math.floor(m.length / 4) }, (_, i) => v.getUint32(i * 4)));
+  });
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+  cleanups.push(() => new Promise<void>((r) => socket.close(() => r())));
+  return { socket, got };
+}
+
+test("over UDP: a retransmitted call runs once and gets the same reply; bad datagrams get GARBAGE_ARGS or nothing", async () => {
+  const { port, address } = await start();
+  const { socket, got } = await udpPeer();
+  const send = (b: Uint8Array) => socket.send(b, port, "127.0.0.1");
+  const before = counted;
+  const slow = call(31, PROG, 3, 2, u32s(100));
+  send(slow);
+  send(slow);
+  await new Promise((r) => setTimeout(r, 300));
+  send(slow);
+  await until(() => got.length >= 2);
+  assert.equal(counted - before, 1, "the handler ran once");
+  assert.deepEqual(got[0], got[1]);
+  assert.deepEqual(got[0], [...accepted(31, 0), before + 1]);
+  got.length = 0;
+  send(call(32, PROG, 1, 1, u32s(10, 0x61626364)));
+  await until(() => got.length >= 1);
+  assert.deepEqual(got[0], accepted(32, 4), "a string cut short by the datagram's end: GARBAGE_ARGS");
+  got.length = 0;
+  send(u32s(33, 1, 0, 0, 0, 0)); // a REPLY
+  send(Uint8Array.of(1, 2, 3)); // shorter than a header
+  send(call(34, PROG, 3, 3, u32s(70_000)));
+  await until(() => got.length >= 1);
+  assert.deepEqual(got, [accepted(34, 5)], "a reply over 65,507 bytes: SYSTEM_ERR; the REPLY and the scrap: nothing");
+  await stillServes(address);
+});
+
+test("over UDP: a flood from one sender runs at most 64 calls at once; the server still serves", async () => {
+  const { port, address } = await start();
+  const { socket } = await udpPeer();
+  const before = counted;
+  for (let i = 0; i < 500; i++) socket.send(call(1000 + i, PROG, 3, 2, u32s(300)), port, "127.0.0.1");
+  await new Promise((r) => setTimeout(r, 150));
+  assert.ok(counted - before <= 64, `${counted - before} calls started`);
+  assert.ok(counted - before >= 1);
+  await stillServes(address);
+  const c = client(port, undefined, "oncrpc+udp");
+  assert.equal(await c.service(V3).SUM({ arg1: 1, arg2: 1 }), 2);
+});
+
+test("over UDP: the client sends a lost call again with the same xid, and fails at its deadline when nobody answers", async () => {
+  const server = createSocket("udp4");
+  const xids: number[] = [];
+  server.on("message", (m, from) => {
+    const v = new DataView(m.buffer, m.byteOffset, m.length);
+    xids.push(v.getUint32(0));
+    if (xids.length < 3) return; // lose the first two
+    server.send(u32sBytes([v.getUint32(0), 1, 0, 0, 0, 0, 42]), from.port, from.address);
+  });
+  await new Promise<void>((r) => server.bind(0, "127.0.0.1", () => r()));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  const { port } = server.address();
+  const c = client(port, undefined, "oncrpc+udp");
+  assert.equal(await c.service(V3).SUM({ arg1: 0, arg2: 0 }), 42);
+  assert.equal(xids.length, 3);
+  assert.equal(new Set(xids).size, 1, "one xid for every transmission");
+  const silent = createSocket("udp4");
+  await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+  cleanups.push(() => new Promise<void>((r) => silent.close(() => r())));
+  const c2 = client(silent.address().port, undefined, "oncrpc+udp");
+  await rejectsWith(c2.service(V3).SUM({ arg1: 0, arg2: 0 }, { timeoutMs: 600 }), Code.DeadlineExceeded);
+});
+
+function u32sBytes(words: number[]): Uint8Array {
+  return u32s(...words);
 }

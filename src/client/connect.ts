@@ -1,4 +1,5 @@
 import { connect } from "../transport/tcp.js";
+import { dialUdp as dialDatagram } from "../transport/udp.js";
 import { Client, type ClientOptions } from "./client.js";
 import { transportFor } from "./transports.js";
 
@@ -9,6 +10,7 @@ const loadWebSocket = () => import("../transport/websocket.js").then((m) => m.No
  * Creates a client for an address; the scheme picks the protocol (docs/protocols.md):
  * `tcp://host:port`, `unix:///path`, `ws://…` (farcall), `http://…` (HTTP JSON),
  * `jsonrpc+tcp://`, `jsonrpc+http://`, `jsonrpc+ws://` (JSON-RPC 2.0), `gorpc+tcp://` (Go net/rpc),
+ * `oncrpc+tcp://`, `oncrpc+udp://` (ONC RPC),
  * and the schemes of any protocol in `options.protocols`. Nothing connects until the first call.
  * @throws RpcError `invalid_argument` for a scheme no protocol owns
  */
@@ -16,6 +18,6 @@ export function createClient(address: string, options: ClientOptions = {}): Clie
   return new Client(
     address,
     options,
-    transportFor(address, options, { dialStream: connect, loadWebSocket, fetch: globalThis.fetch }),
+    transportFor(address, options, { dialStream: connect, loadWebSocket, fetch: globalThis.fetch, dialDatagram }),
   );
 }

@@ -65,6 +65,11 @@ export function transportFor(address: string, options: ClientOptions, platform: 
       if (f === undefined) throw unsupported();
       return f;
     },
+    dialDatagram(host, port) {
+      const dial = platform.dialDatagram;
+      if (dial === undefined) throw unsupported();
+      return () => dial(host, port);
+    },
     channel: (dial) => new Channel(dial, { backoff, retryPolicy: options.retryPolicy }),
   };
   return dialer(ctx);

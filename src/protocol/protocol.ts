@@ -6,7 +6,9 @@ import type { RpcError } from "../core/rpc-error.js";
 import type { MethodDescriptor } from "../core/service.js";
 import type { ByteStream, ByteStreamHandler } from "./byte-stream.js";
 import type { ServerDispatcher } from "./call-context.js";
+import type { DatagramSocket } from "./datagram.js";
 import type { HttpRequest, HttpResponse } from "./http/exchange.js";
+import type { MessagePipe } from "./message-pipe.js";
 import type { WebSocketCtor, WebSocketLike } from "./websocket-like.js";
 
 // The seam every wire protocol plugs into (docs/architecture.md). A protocol is one folder under
@@ -269,6 +271,8 @@ export interface ClientPlatform {
   /** The WebSocket class, loaded when a WebSocket address is first dialled. */
   readonly loadWebSocket?: (() => Promise<WebSocketCtor>) | undefined;
   readonly fetch?: Fetch | undefined;
+  /** Opens a UDP socket to `host:port` as a pipe of datagrams (Node only). */
+  readonly dialDatagram?: ((host: string, port: number) => Promise<MessagePipe>) | undefined;
 }
 
 /** What a client protocol gets to build the transport for one address. */
@@ -294,6 +298,8 @@ export interface DialContext {
   dialWebSocket(url: string, subprotocol: string): () => Promise<WebSocketLike>;
   /** The platform's fetch; throws `invalid_argument` when it has none. */
   fetch(): Fetch;
+  /** Opens a datagram pipe to `host:port`; throws `invalid_argument` when the platform has no UDP. */
+  dialDatagram(host: string, port: number): () => Promise<MessagePipe>;
   /** A channel over `dial`: lazy connect, reconnect with backoff, drain. */
   channel(dial: Dial): CallTransport;
 }
@@ -312,6 +318,8 @@ export interface Protocol {
   readonly sniff?: (bytes: Uint8Array) => SniffVerdict;
   /** Serves a connection that `sniff` recognised. */
   readonly serve?: (conn: Connection, ctx: ServeContext) => void;
+  /** Serves a datagram socket (UDP) the server was asked to listen on (`listen(address, { udp: true })`). */
+  readonly serveDatagrams?: (socket: DatagramSocket, ctx: ServeContext) => void;
   /** The WebSocket subprotocols it serves. */
   readonly webSocket?: WebSocketService;
   /** The HTTP routes it serves. */

@@ -24,8 +24,10 @@ import {
   type ServerPlatform,
   sniffProtocols,
 } from "../protocol/protocol.js";
+import { parseAddress } from "../transport/address.js";
 import { NodeHttpCarrier } from "../transport/http.js";
 import { type Listener, listen } from "../transport/tcp.js";
+import { bindUdp, type UdpListener } from "../transport/udp.js";
 import { type HandlerFn, Router } from "./router.js";
 
 const encoder = new TextEncoder();
@@ -111,6 +113,11 @@ export interface ListenOptions {
    * HTTP JSON plus JSON-RPC over TCP, HTTP and WebSocket, but no farcall framing.
    */
   protocols?: readonly string[];
+  /**
+   * Also listen on UDP, same host and port (a `tcp://` address only), for the protocols that serve
+   * datagrams (ONC RPC). Default false.
+   */
+  udp?: boolean;
 }
 
 /** The server's own platform: node:http for the HTTP carrier. */
@@ -126,6 +133,7 @@ export class Server {
   private readonly interceptors: readonly Interceptor[];
   private readonly protocols: readonly Protocol[];
   private readonly listeners: Listener[] = [];
+  private readonly datagramSockets: UdpListener[] = [];
   private readonly sessions = new Set<DrainableSession>();
   private readonly handshakeTimeoutMs: number;
   private readonly writeStallTimeoutMs: number;
@@ -202,7 +210,20 @@ export class Server {
       writeStallTimeoutMs: this.writeStallTimeoutMs,
     });
     this.listeners.push(listener);
+    if (options.udp === true) await this.listenUdp(listener.address, ctx);
     return listener.address;
+  }
+
+  /** Binds UDP on a TCP listener's host and port and hands it to the protocols that serve datagrams. */
+  private async listenUdp(address: string, ctx: ServeContext): Promise<void> {
+    const target = parseAddress(address);
+    if (target.kind !== "tcp") throw new TypeError(`udp needs a tcp:// address, not ${address}`);
+    const serving = ctx.protocols.filter((p) => p.serveDatagrams !== undefined);
+    if (serving.length === 0) throw new TypeError("udp: none of this address's protocols serves datagrams");
+    const socket = await bindUdp(target.host, target.port);
+    // Closed once the sessions have drained, so calls in flight still get their replies.
+    this.datagramSockets.push(socket);
+    for (const p of serving) p.serveDatagrams?.(socket, ctx);
   }
 
   /**
@@ -273,6 +294,7 @@ export class Server {
       await gone;
     }
     clearTimeout(timer);
+    await Promise.all(this.datagramSockets.map((s) => s.close()));
     await listenersClosed;
   }
 

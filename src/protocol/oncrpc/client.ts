@@ -12,6 +12,7 @@ import { createMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
 import { IdTable } from "../id-table.js";
+import type { MessagePipe } from "../message-pipe.js";
 import type { AttachableStream, ChannelSession, SessionCallOptions } from "../protocol.js";
 import { writeCredential } from "./auth.js";
 import { oncMaxDepth } from "./call.js";
@@ -151,7 +152,15 @@ export function readReply(
   }
 }
 
+/** UDP retransmission: the first after 250 ms, then each twice as late, at most 4 s apart. */
+export const firstRetransmitMs = 250;
+export const maxRetransmitMs = 4_000;
+/** A UDP call without a deadline gives up after this long without a reply (libtirpc's 25 s). */
+export const udpGiveUpMs = 25_000;
+
 class Pending extends CallWatch {
+  /** UDP: the call's datagram and when it is sent again. */
+  retransmit: ReturnType<typeof setTimeout> | undefined;
   constructor(
     readonly session: OncClientSession,
     readonly id: number,
@@ -166,37 +175,79 @@ class Pending extends CallWatch {
   }
 }
 
-/** ONC RPC client options (`ClientOptions.oncrpc`). */
+/** ONC RPC client options (`builtinProtocols({ oncrpc })`). */
 export interface OncClientOptions {
   /** AUTH_SYS credentials sent with every call; AUTH_NONE without. */
   readonly credentials?: Credentials | undefined;
 }
 
+/** What a session sends its calls over: TCP records or UDP datagrams. */
+interface Carrier {
+  /** Sends one call message. */
+  send(message: Uint8Array): void;
+  /** True for datagrams: calls are sent again until answered. */
+  readonly retransmits: boolean;
+  end(): void;
+  destroy(): void;
+}
+
+/** A TCP connection's carrier: each message one record. */
+export function recordCarrier(stream: AttachableStream, limits: Limits, session: () => OncClientSession): Carrier {
+  const reader = new RecordReader(limits.maxMessageBytes + headerAllowance, stream.transientChunks === true);
+  stream.attach({
+    onData: (chunk) => {
+      const s = session();
+      const why = reader.push(chunk, (record) => {
+        s.onReply(record);
+        return !s.closed;
+      });
+      if (why !== undefined) s.fail(new RpcError(Code.ResourceExhausted, `server sent a ${why}`));
+    },
+    onClose: () => session().closeNow(new RpcError(Code.Unavailable, "connection closed")),
+  });
+  return {
+    send: (message) => stream.write([recordMark(message.length), message]),
+    retransmits: false,
+    end: () => stream.end(),
+    destroy: () => stream.destroy(),
+  };
+}
+
+/** A UDP socket's carrier: each message one datagram. */
+export function datagramCarrier(pipe: MessagePipe, session: () => OncClientSession): Carrier {
+  pipe.attach({
+    onMessage: (message) => session().onReply(message),
+    onClose: () => session().closeNow(new RpcError(Code.Unavailable, "udp socket closed (is the server listening?)")),
+  });
+  return {
+    send: (message) => pipe.send(message),
+    retransmits: true,
+    end: () => pipe.close(),
+    destroy: () => pipe.terminate(),
+  };
+}
+
+/**
+ * One ONC RPC client connection (TCP) or socket (UDP). Over UDP a call is sent again with the same
+ * xid, later each time, until it is answered or its deadline passes (RFC 5531 leaves
+ * retransmission to the client; a server that keeps a reply cache, as farcall's does, then runs it once).
+ */
 export class OncClientSession implements ChannelSession {
   private readonly pending = new IdTable<Pending>();
   /** xids start at a random point, as RFC 5531 §9 advises, so a restarted client's do not repeat. */
   private readonly xidBase = (Math.random() * 0x1_0000_0000) >>> 0;
+  private readonly carrier: Carrier;
   private draining = false;
   closed = false;
   established = false;
 
   constructor(
-    private readonly stream: AttachableStream,
+    carrier: (session: () => OncClientSession) => Carrier,
     private readonly limits: Limits,
     private readonly options: OncClientOptions,
     private readonly onClose: (err: RpcError) => void,
   ) {
-    const reader = new RecordReader(limits.maxMessageBytes + headerAllowance, stream.transientChunks === true);
-    stream.attach({
-      onData: (chunk) => {
-        const why = reader.push(chunk, (record) => {
-          this.onReply(record);
-          return !this.closed;
-        });
-        if (why !== undefined) this.fail(new RpcError(Code.ResourceExhausted, `server sent a ${why}`));
-      },
-      onClose: () => this.closeNow(new RpcError(Code.Unavailable, "connection closed")),
-    });
+    this.carrier = carrier(() => this);
   }
 
   get usable(): boolean {
@@ -220,7 +271,20 @@ export class OncClientSession implements ChannelSession {
     return new Promise((resolve, reject) => {
       const p = new Pending(this, n, id.output, resolve, reject);
       this.pending.set(n, p);
-      this.stream.write([recordMark(body.length), body]);
+      this.carrier.send(body);
+      if (this.carrier.retransmits) {
+        const deadline = options.deadline ?? Date.now() + udpGiveUpMs;
+        const again = (waitMs: number) => {
+          p.retransmit = setTimeout(() => {
+            if (Date.now() >= deadline) {
+              return this.settle(n, new RpcError(Code.DeadlineExceeded, `no reply over udp within ${udpGiveUpMs} ms`));
+            }
+            this.carrier.send(body);
+            again(Math.min(waitMs * 2, maxRetransmitMs));
+          }, waitMs);
+        };
+        again(firstRetransmitMs);
+      }
       p.start(options);
     });
   }
@@ -229,12 +293,17 @@ export class OncClientSession implements ChannelSession {
     return Promise.reject(new RpcError(Code.Unimplemented, "call procedure 0 of a program to ping an ONC RPC server"));
   }
 
-  private onReply(record: Uint8Array): void {
-    const reply = readReply(record, (xid) => this.pending.get((xid - this.xidBase) >>> 0)?.output, this.limits);
-    if (reply === undefined) return this.fail(new RpcError(Code.Internal, "server sent something other than a reply"));
-    this.established = true;
+  /** A reply record or datagram from the server. */
+  onReply(message: Uint8Array): void {
+    const reply = readReply(message, (xid) => this.pending.get((xid - this.xidBase) >>> 0)?.output, this.limits);
+    if (reply === undefined) {
+      // Over UDP a stray datagram is ignored; over TCP the stream is not ONC RPC.
+      if (!this.carrier.retransmits) this.fail(new RpcError(Code.Internal, "server sent something other than a reply"));
+      return;
+    }
     const n = (reply.xid - this.xidBase) >>> 0;
-    if (!this.pending.has(n)) return; // an answer to a call given up on
+    if (!this.pending.has(n)) return; // an answer to a call given up on, or a duplicate
+    this.established = true;
     this.settle(
       n,
       reply.outcome instanceof RpcError ? reply.outcome : { output: reply.outcome, metadata: createMetadata() },
@@ -246,22 +315,23 @@ export class OncClientSession implements ChannelSession {
     if (p === undefined) return;
     this.pending.delete(n);
     p.stop();
+    clearTimeout(p.retransmit);
     if (outcome instanceof RpcError) p.reject(outcome);
     else p.resolve(outcome);
-    if (this.draining && this.pending.size === 0) this.stream.end();
+    if (this.draining && this.pending.size === 0) this.carrier.end();
   }
 
   shutdown(): void {
     this.draining = true;
-    if (this.pending.size === 0) this.stream.end();
+    if (this.pending.size === 0) this.carrier.end();
   }
 
-  private fail(err: RpcError): void {
+  fail(err: RpcError): void {
     this.closeNow(err);
-    this.stream.destroy();
+    this.carrier.destroy();
   }
 
-  private closeNow(err: RpcError): void {
+  closeNow(err: RpcError): void {
     if (this.closed) return;
     this.closed = true;
     for (const n of this.pending.keys()) this.settle(n, err);

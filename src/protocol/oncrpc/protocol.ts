@@ -1,8 +1,9 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import type { Dialer, Protocol } from "../protocol.js";
-import { type OncClientOptions, OncClientSession } from "./client.js";
+import type { DialContext, Dialer, Protocol } from "../protocol.js";
+import { datagramCarrier, type OncClientOptions, OncClientSession, recordCarrier } from "./client.js";
 import { serveOncTcp } from "./server.js";
+import { serveOncUdp } from "./udp-server.js";
 
 /**
  * Recognises ONC RPC over TCP: a record mark whose first byte has the last-fragment bit set (or is
@@ -22,17 +23,34 @@ export type OncRpcProtocolOptions = OncClientOptions;
 
 /** ONC RPC version 2 (RFC 5531): serves methods that carry a program, version and procedure number. */
 export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
+  const hostPort = (ctx: DialContext) => {
+    const m = /^(\[[^\]]+\]|[^:/]+):([0-9]{1,5})$/.exec(ctx.rest);
+    if (m === null) throw new RpcError(Code.InvalidArgument, `${ctx.address}: expected ${ctx.scheme}://host:port`);
+    return { host: (m[1] as string).replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+  };
   const overTcp: Dialer = (ctx) => {
-    if (!/:[0-9]+$/.test(ctx.rest)) {
-      throw new RpcError(Code.InvalidArgument, `${ctx.address}: give the port (oncrpc+tcp://host:port)`);
-    }
+    hostPort(ctx);
     const open = ctx.dialStream(`tcp://${ctx.rest}`);
-    return ctx.channel((hooks) => open().then((s) => new OncClientSession(s, ctx.limits, options, hooks.onClose)));
+    return ctx.channel((hooks) =>
+      open().then(
+        (s) => new OncClientSession((self) => recordCarrier(s, ctx.limits, self), ctx.limits, options, hooks.onClose),
+      ),
+    );
+  };
+  const overUdp: Dialer = (ctx) => {
+    const { host, port } = hostPort(ctx);
+    const open = ctx.dialDatagram(host, port);
+    return ctx.channel((hooks) =>
+      open().then(
+        (pipe) => new OncClientSession((self) => datagramCarrier(pipe, self), ctx.limits, options, hooks.onClose),
+      ),
+    );
   };
   return {
     name: "oncrpc",
     sniff: sniffOncRpc,
     serve: serveOncTcp,
-    schemes: { "oncrpc+tcp": overTcp },
+    serveDatagrams: serveOncUdp,
+    schemes: { "oncrpc+tcp": overTcp, "oncrpc+udp": overUdp },
   };
 }

@@ -1,0 +1,91 @@
+// ONC RPC over UDP on the server: one call per datagram, the reply to the datagram's sender. A
+// retransmitted call (same sender, same xid) is not run again: while it runs the copy is dropped,
+// once answered the same reply is sent again (a duplicate request cache, as NFS servers keep).
+import { Code } from "../../core/code.js";
+import { RpcError } from "../../core/rpc-error.js";
+import type { DatagramSocket } from "../datagram.js";
+import type { ServeContext } from "../protocol.js";
+import type { UnaryCall } from "../unary-call.js";
+import { acceptedReply, answerCall, type CallSite } from "./call.js";
+import { Accept } from "./constants.js";
+
+/** Calls from one sender running at once; more are dropped (the sender retransmits). */
+export const maxCallsPerSender = 64;
+/** Replies remembered for retransmitted calls, the oldest forgotten first. */
+export const replyCacheEntries = 4096;
+
+export function serveOncUdp(socket: DatagramSocket, ctx: ServeContext): void {
+  const cache = new Map<string, Uint8Array | "running">();
+  const perSender = new Map<string, number>();
+  const running = new Set<UnaryCall>();
+  let inflight = 0;
+  let draining = false;
+  let untrack: (() => void) | undefined;
+
+  const remember = (key: string, value: Uint8Array | "running") => {
+    cache.delete(key);
+    cache.set(key, value);
+    if (cache.size > replyCacheEntries) cache.delete(cache.keys().next().value as string);
+  };
+  const finishedOne = (sender: string) => {
+    inflight--;
+    const n = (perSender.get(sender) ?? 1) - 1;
+    if (n === 0) perSender.delete(sender);
+    else perSender.set(sender, n);
+    if (draining && inflight === 0) untrack?.();
+  };
+
+  socket.attach({
+    onDatagram(message, from) {
+      if (draining || ctx.draining || message.length < 8) return;
+      const sender = `${from.address}|${from.port}`;
+      const xid = new DataView(message.buffer, message.byteOffset, 4).getUint32(0);
+      const key = `${sender}|${xid}`;
+      const known = cache.get(key);
+      if (known === "running") return;
+      if (known !== undefined) {
+        socket.send(known, from);
+        return;
+      }
+      if (inflight >= ctx.limits.maxInflight || (perSender.get(sender) ?? 0) >= maxCallsPerSender) return;
+      const site: CallSite = {
+        dispatcher: ctx.dispatcher,
+        peer: from,
+        started: (call) => running.add(call),
+        ended: (call) => running.delete(call),
+      };
+      const outcome = answerCall(message, site);
+      if (outcome === "close") return;
+      inflight++;
+      perSender.set(sender, (perSender.get(sender) ?? 0) + 1);
+      const answer = (reply: Uint8Array) => {
+        const fits = reply.length <= socket.maxDatagramBytes ? reply : acceptedReply(xid, Accept.SYSTEM_ERR);
+        remember(key, fits);
+        socket.send(fits, from);
+      };
+      if (outcome.reply instanceof Uint8Array) {
+        answer(outcome.reply);
+        finishedOne(sender);
+      } else {
+        remember(key, "running");
+        outcome.reply.then(answer).finally(() => finishedOne(sender));
+      }
+    },
+    onClose() {
+      const err = new RpcError(Code.Canceled, "server closed");
+      for (const call of running) call.abort(err);
+      untrack?.();
+    },
+  });
+  untrack = ctx.track({
+    goAway: () => {
+      draining = true;
+      if (inflight === 0) untrack?.();
+    },
+    forceClose: () => {
+      const err = new RpcError(Code.Canceled, "server closed");
+      for (const call of running) call.abort(err);
+      untrack?.();
+    },
+  });
+}
