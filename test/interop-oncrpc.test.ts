@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { TIMEPROG_PRINTIMEVERS } from "../examples/demo/time-prog.js";
 import { compileX } from "../src/idl/index.js";
 import { Code, createClient, createServer, RpcError } from "../src/index.js";
 import { rejectsWith } from "./fixtures.js";
@@ -26,7 +27,6 @@ import {
   type shape,
   shape_kind,
 } from "./gen/rich.js";
-import { TIMEPROG_PRINTIMEVERS } from "./gen/time.js";
 import { trackCleanups } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -42,16 +42,19 @@ before(async () => {
 });
 after(() => rmSync(bin, { recursive: true, force: true }));
 
-test("test/gen/*.ts are what farcall gen writes for interop/oncrpc/*.x", () => {
-  for (const name of ["rich", "time"]) {
+test("test/gen/rich.ts and examples/demo/time-prog.ts are what farcall gen writes for interop/oncrpc/*.x", () => {
+  for (const [name, target] of [
+    ["rich", "test/gen/rich.ts"],
+    ["time", "examples/demo/time-prog.ts"],
+  ] as const) {
     const { code } = compileX(readFileSync(join(src, `${name}.x`), "utf8"), {
       fileName: `${name}.x`,
       importFrom: "../../src/index.js",
     });
     assert.equal(
       code,
-      readFileSync(join(root, `test/gen/${name}.ts`), "utf8"),
-      `regenerate: farcall gen interop/oncrpc/${name}.x --out test/gen --import ../../src/index.js`,
+      readFileSync(join(root, target), "utf8"),
+      `regenerate ${target}: farcall gen interop/oncrpc/${name}.x --import ../../src/index.js`,
     );
   }
 });

@@ -1,10 +1,12 @@
 // The demo server alone: `npm run server -- --host 127.0.0.1 --port 4000` (or `--listen unix:///tmp/farcall.sock`).
 // It serves Arith and Time until stopped (Ctrl-C / SIGTERM), then drains gracefully. Every address
-// answers farcall, JSON-RPC 2.0, Go net/rpc JSON, HTTP JSON and WebSocket clients (docs/protocols.md);
+// answers farcall, JSON-RPC 2.0, Go net/rpc JSON, HTTP JSON, WebSocket and ONC RPC clients (docs/protocols.md;
+// ONC RPC also over UDP on the same port number, `--no-udp` to leave it out);
 // `--cors '*'` (or an origin) lets browser pages on other origins call it over HTTP.
 import { parseArgs } from "node:util";
 import { builtinProtocols, createServer } from "../../src/index.js";
-import { Arith, arithImpl, Time, timeImpl } from "./services.js";
+import { Arith, arithImpl, oncTimeImpl, Time, timeImpl } from "./services.js";
+import { TIMEPROG_PRINTIMEVERS } from "./time-prog.js";
 
 const { values } = parseArgs({
   options: {
@@ -12,6 +14,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "4000" },
     listen: { type: "string", multiple: true },
     cors: { type: "string", multiple: true },
+    "no-udp": { type: "boolean", default: false },
   },
 });
 const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
@@ -27,8 +30,13 @@ const server = createServer({
     Arith,
     arithImpl((line) => console.log(`log: ${line}`)),
   )
-  .add(Time, timeImpl);
-for (const address of addresses) console.log(`farcall demo server listening on ${await server.listen(address)}`);
+  .add(Time, timeImpl)
+  .add(TIMEPROG_PRINTIMEVERS, oncTimeImpl);
+for (const address of addresses) {
+  const udp = address.startsWith("tcp://") && !values["no-udp"];
+  const bound = await server.listen(address, { udp });
+  console.log(`farcall demo server listening on ${bound}${udp ? " (and UDP on the same port, for ONC RPC)" : ""}`);
+}
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

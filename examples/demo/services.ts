@@ -82,6 +82,21 @@ export function arithImpl(logSink: (line: string) => void = () => {}): ServiceIm
   };
 }
 
+/**
+ * The Time program of time.x (ONC RPC program 0x20000001, version 1, `PRINTIME`), for rpcgen's C
+ * clients: the reply names the time as C's `ctime()` writes it.
+ */
+export const oncTimeImpl = {
+  PRINTIME: (message: string) => `Current time is ${ctime(new Date())} (${message})`,
+};
+
+/** A date as C's `ctime()` writes it, without its newline: `Thu Dec  3 16:24:41 2026` (UTC). */
+function ctime(d: Date): string {
+  const [day, month] = [d.toUTCString().slice(0, 3), d.toUTCString().slice(8, 11)];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${day} ${month} ${String(d.getUTCDate()).padStart(2, " ")} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
 /** Handlers for {@link Time}. */
 export const timeImpl: ServiceImpl<typeof Time.specs> = {
   printTime: (message) => `Current time is: ${new Date().toISOString()} (${message})`,

@@ -3,7 +3,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { Code } from "../core/code.js";
-import type { Peer } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { DatagramHandler, DatagramSocket } from "../protocol/datagram.js";
 import type { MessageHandler, MessagePipe } from "../protocol/message-pipe.js";
