@@ -161,3 +161,23 @@ test("comments, % lines and # lines are skipped; numbers keep their base's value
   );
   assert.match(code, /export const A = 31;\nexport const B = 15;\nexport const C = -12;/);
 });
+
+test("language js: the same module without its types loads and has the same descriptors", async () => {
+  const text = readFileSync(join(idlDir, "shapes.x"), "utf8");
+  const { fileName, code } = compileX(text, {
+    fileName: "shapes.x",
+    language: "js",
+    importFrom: new URL("../src/index.js", import.meta.url).href,
+  });
+  assert.equal(fileName, "shapes.js");
+  assert.doesNotMatch(code, /XdrType|interface|export type|as const|unary</);
+  const m = (await import(`data:text/javascript,${encodeURIComponent(code)}`)) as Record<string, unknown>;
+  const list = m.xdr_list as XdrType;
+  const value = { value: 7, next: null };
+  assert.deepEqual(decodeXdr(list, encodeXdr(list, value)), value);
+  const service = m.SHAPES_SHAPES_V2 as { methods: Map<string, { id: number }> };
+  assert.deepEqual(
+    [...service.methods.values()].map((x) => x.id),
+    [1, 2, 3, 4, 5, 6],
+  );
+});

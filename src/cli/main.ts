@@ -2,6 +2,7 @@
 // The `farcall` command. Each command is one module exporting `run(args)`; nothing imports cli/.
 import { argv, exit, stderr, stdout } from "node:process";
 import { RpcError } from "../core/rpc-error.js";
+import { callCommand } from "./call.js";
 import { genCommand } from "./gen.js";
 
 export interface Command {
@@ -11,7 +12,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [genCommand];
+const commands: readonly Command[] = [callCommand, genCommand];
 
 const usage = `usage: farcall <command> [options]
 

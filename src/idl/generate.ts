@@ -9,6 +9,38 @@ export interface GenerateOptions {
   readonly fileName: string;
   /** Where the generated code imports farcall from. Default `farcall`. */
   readonly importFrom?: string | undefined;
+  /** `js`: the same module without its types, to import at run time (`farcall call --idl`). Default `ts`. */
+  readonly language?: "ts" | "js" | undefined;
+}
+
+/**
+ * The module without its TypeScript: the generator's lines have few shapes (type aliases and
+ * interfaces on lines of their own, `: XdrType` annotations, `unary<…>(` and `as const`), so this
+ * is a fixed set of edits, not a parse.
+ */
+function stripTypes(ts: string): string {
+  const out: string[] = [];
+  let inInterface = false;
+  for (const line of ts.split("\n")) {
+    if (inInterface) {
+      inInterface = line !== "}";
+      continue;
+    }
+    if (line.startsWith("export interface ")) {
+      inInterface = !line.endsWith("}");
+      continue;
+    }
+    if (line.startsWith("export type ")) continue;
+    out.push(
+      line
+        .replace(/^(import \{ .*)\btype XdrType, |, type XdrType\b/, "$1")
+        .replace(/^( {2}\w+: unary)<.*>\(\{$/, "$1({")
+        .replaceAll("(): XdrType =>", "() =>")
+        .replace(/^(export const \w+): XdrType = /, "$1 = ")
+        .replace(/ as const;$/, ";"),
+    );
+  }
+  return out.join("\n");
 }
 
 const tsReserved = new Set(
@@ -395,5 +427,6 @@ class Generator {
 
 /** The TypeScript module of a parsed `.x` file. @throws RpcError `invalid_argument` naming file, line and column. */
 export function generateTs(defs: readonly Definition[], options: GenerateOptions): string {
-  return new Generator(defs, options.fileName).generate(options.importFrom ?? "farcall");
+  const ts = new Generator(defs, options.fileName).generate(options.importFrom ?? "farcall");
+  return options.language === "js" ? stripTypes(ts) : ts;
 }

@@ -8,6 +8,8 @@ export interface CompileXOptions {
   readonly fileName?: string;
   /** The module the generated code imports farcall from. Default `farcall`. */
   readonly importFrom?: string;
+  /** `js`: a JavaScript module without the types (for loading a `.x` file at run time). Default `ts`. */
+  readonly language?: "ts" | "js";
 }
 
 export interface CompiledX {
@@ -26,6 +28,7 @@ export function compileX(text: string, options: CompileXOptions = {}): CompiledX
   const code = generateTs(parseX(text, fileName), {
     fileName: fileName.replace(/^.*[/\\]/, ""),
     importFrom: options.importFrom,
+    language: options.language,
   });
-  return { fileName: `${base}.ts`, code };
+  return { fileName: `${base}.${options.language ?? "ts"}`, code };
 }
