@@ -425,3 +425,22 @@ test("over UDP: the client sends a lost call again with the same xid, and fails 
 function u32sBytes(words: number[]): Uint8Array {
   return u32s(...words);
 }
+
+test("raw peer: a record begun and not finished within messageTimeoutMs closes the connection; so does idleness", async () => {
+  const server = createServer({ messageTimeoutMs: 300, idleTimeoutMs: 600 }).add(V3, {
+    SUM: ({ arg1, arg2 }) => arg1 + arg2,
+    COUNT: () => 0,
+    BIG: () => "",
+  });
+  const address = await server.listen("tcp://127.0.0.1:0");
+  cleanups.push(() => server.close({ graceMs: 100 }));
+  const port = Number(address.split(":").pop());
+  const slow = await RawPeer.open(port);
+  const whole = record(call(41, PROG, 3, 1, u32s(1, 2)));
+  slow.send(whole.subarray(0, 20));
+  await slow.closedByServer(); // within 3 s, against 30 s by default
+  const idle = await RawPeer.open(port);
+  idle.send(whole);
+  assert.deepEqual(await idle.reply(), [...accepted(41, 0), 3]);
+  await idle.closedByServer();
+});
