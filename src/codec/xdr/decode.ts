@@ -4,7 +4,8 @@ import { RpcError } from "../../core/rpc-error.js";
 import { malformed, tooDeep } from "../codec.js";
 import { armOf, enumNames, resolveType, type XdrType } from "./types.js";
 
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the string as sent, not a mark to drop.
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const bad = (detail: string) => malformed("xdr", detail);
 
@@ -89,6 +90,43 @@ export class XdrReader {
   }
 }
 
+const minSizes = new WeakMap<XdrType, number>();
+
+/** The fewest bytes a value of `type` takes (0 for void; a lazy type counts as 0, its size unknown here). */
+export function minBytes(type: XdrType): number {
+  const known = minSizes.get(type);
+  if (known !== undefined) return known;
+  let n: number;
+  switch (type.kind) {
+    case "void":
+    case "lazy":
+      n = 0;
+      break;
+    case "hyper":
+    case "uhyper":
+    case "double":
+      n = 8;
+      break;
+    case "quadruple":
+      n = 16;
+      break;
+    case "opaque":
+      n = type.fixed !== undefined ? (type.fixed + 3) & ~3 : 4;
+      break;
+    case "array":
+      n = type.fixed !== undefined ? Math.min(type.fixed * minBytes(type.of), 2 ** 32) : 4;
+      break;
+    case "struct":
+      n = 0;
+      for (const [, ft] of type.fields) n += minBytes(ft);
+      break;
+    default:
+      n = 4;
+  }
+  minSizes.set(type, n);
+  return n;
+}
+
 /** Reads one value of `type`; `depth` counts the structs, unions, arrays and optional data around it. */
 export function readXdr(r: XdrReader, type: XdrType, maxDepth: number, depth = 0): unknown {
   const t = resolveType(type);
@@ -138,11 +176,12 @@ export function readXdr(r: XdrReader, type: XdrType, maxDepth: number, depth = 0
         n = r.u32("array length");
         if (t.max !== undefined && n > t.max) throw bad(`array of ${n} elements exceeds the maximum ${t.max}`);
       }
-      // Every element takes at least 4 bytes, except void ones, which cannot be counted on to end.
+      // The count is checked against what the elements need at least, so it cannot make the
+      // decoder loop or allocate beyond the bytes received; elements that take no bytes at all
+      // (void, opaque[0]) are allowed no more than the bytes left plus 1,024.
       const of = resolveType(t.of);
-      if (of.kind === "void") {
-        if (n > r.left + 1024) throw bad(`array of ${n} void elements`);
-      } else if (n > r.left / 4) throw bad(`array of ${n} elements in ${r.left} bytes`);
+      const least = minBytes(of);
+      if (least === 0 ? n > r.left + 1024 : n > r.left / least) throw bad(`array of ${n} elements in ${r.left} bytes`);
       const out: unknown[] = [];
       for (let i = 0; i < n; i++) out.push(readXdr(r, of, maxDepth, depth + 1));
       return out;

@@ -46,6 +46,9 @@ export function xdrToJson(type: XdrType, value: unknown): unknown {
   }
 }
 
+const textEncoder = new TextEncoder();
+const utf8Length = (s: string) => textEncoder.encode(s).length;
+
 function integer(json: unknown, min: number, max: number, path: string): number {
   if (typeof json !== "number" || !Number.isInteger(json) || json < min || json > max) {
     throw misfit(path, `expected an integer from ${min} to ${max}`);
@@ -102,9 +105,12 @@ export function xdrFromJson(type: XdrType, json: unknown, path = ""): unknown {
         throw misfit(path, `${bytes.length} bytes exceed the maximum ${t.max}`);
       return bytes;
     }
-    case "string":
+    case "string": {
       if (typeof json !== "string") throw misfit(path, "expected a string");
+      const n = t.max === undefined ? 0 : utf8Length(json);
+      if (t.max !== undefined && n > t.max) throw misfit(path, `a string of ${n} bytes exceeds the maximum ${t.max}`);
       return json;
+    }
     case "array": {
       if (!Array.isArray(json)) throw misfit(path, "expected an array");
       if (t.fixed !== undefined && json.length !== t.fixed)
