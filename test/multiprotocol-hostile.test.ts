@@ -77,7 +77,12 @@ describe("sniffing stage", () => {
 
   test("an unknown first byte is refused with a message naming it, then closed", async () => {
     const s = await start();
-    assert.equal(await rawExchange(s.port, "\x00\x01"), "farcall: unrecognised protocol (first byte 0x00)\n");
+    assert.equal(await rawExchange(s.port, "\x01\x02"), "farcall: unrecognised protocol (first byte 0x01)\n");
+    // 00 and 80-FF may start an ONC RPC record: refused once bytes 8-11 are not CALL or REPLY.
+    assert.equal(
+      await rawExchange(s.port, "\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07"),
+      "farcall: unrecognised protocol (first byte 0x00)\n",
+    );
     assert.equal(
       await rawExchange(s.port, "get / HTTP/1.1\r\n\r\n"),
       "farcall: unrecognised protocol (first byte 0x67)\n",

@@ -35,7 +35,8 @@ const server = createServer({
 for (const address of addresses) {
   const udp = address.startsWith("tcp://") && !values["no-udp"];
   const bound = await server.listen(address, { udp });
-  console.log(`farcall demo server listening on ${bound}${udp ? " (and UDP on the same port, for ONC RPC)" : ""}`);
+  console.log(`farcall demo server listening on ${bound}`);
+  if (udp) console.log(`farcall demo server listening on udp://${bound.slice("tcp://".length)} (ONC RPC)`);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -83,7 +83,6 @@ const authNames = [
 export function readReply(
   message: Uint8Array,
   output: (xid: number) => XdrType | undefined,
-  limits: Limits,
 ): { xid: number; outcome: unknown | RpcError } | undefined {
   const r = new XdrReader(message);
   try {
@@ -115,7 +114,7 @@ export function readReply(
     const stat = r.u32();
     switch (stat) {
       case Accept.SUCCESS:
-        return { xid, outcome: decodeXdr(type, message.subarray(r.pos), Math.min(limits.maxDepth * 16, oncMaxDepth)) };
+        return { xid, outcome: decodeXdr(type, message.subarray(r.pos), oncMaxDepth) };
       case Accept.PROG_UNAVAIL:
         return { xid, outcome: new RpcError(Code.Unimplemented, "program unavailable (PROG_UNAVAIL)") };
       case Accept.PROG_MISMATCH: {
@@ -243,7 +242,6 @@ export class OncClientSession implements ChannelSession {
 
   constructor(
     carrier: (session: () => OncClientSession) => Carrier,
-    private readonly limits: Limits,
     private readonly options: OncClientOptions,
     private readonly onClose: (err: RpcError) => void,
   ) {
@@ -295,7 +293,7 @@ export class OncClientSession implements ChannelSession {
 
   /** A reply record or datagram from the server. */
   onReply(message: Uint8Array): void {
-    const reply = readReply(message, (xid) => this.pending.get((xid - this.xidBase) >>> 0)?.output, this.limits);
+    const reply = readReply(message, (xid) => this.pending.get((xid - this.xidBase) >>> 0)?.output);
     if (reply === undefined) {
       // Over UDP a stray datagram is ignored; over TCP the stream is not ONC RPC.
       if (!this.carrier.retransmits) this.fail(new RpcError(Code.Internal, "server sent something other than a reply"));

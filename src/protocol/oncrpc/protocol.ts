@@ -33,7 +33,7 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
     const open = ctx.dialStream(`tcp://${ctx.rest}`);
     return ctx.channel((hooks) =>
       open().then(
-        (s) => new OncClientSession((self) => recordCarrier(s, ctx.limits, self), ctx.limits, options, hooks.onClose),
+        (s) => new OncClientSession((self) => recordCarrier(s, ctx.limits, self), options, hooks.onClose),
       ),
     );
   };
@@ -42,7 +42,7 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
     const open = ctx.dialDatagram(host, port);
     return ctx.channel((hooks) =>
       open().then(
-        (pipe) => new OncClientSession((self) => datagramCarrier(pipe, self), ctx.limits, options, hooks.onClose),
+        (pipe) => new OncClientSession((self) => datagramCarrier(pipe, self), options, hooks.onClose),
       ),
     );
   };
