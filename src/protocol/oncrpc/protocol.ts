@@ -32,18 +32,14 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
     hostPort(ctx);
     const open = ctx.dialStream(`tcp://${ctx.rest}`);
     return ctx.channel((hooks) =>
-      open().then(
-        (s) => new OncClientSession((self) => recordCarrier(s, ctx.limits, self), options, hooks.onClose),
-      ),
+      open().then((s) => new OncClientSession((self) => recordCarrier(s, ctx.limits, self), options, hooks.onClose)),
     );
   };
   const overUdp: Dialer = (ctx) => {
     const { host, port } = hostPort(ctx);
     const open = ctx.dialDatagram(host, port);
     return ctx.channel((hooks) =>
-      open().then(
-        (pipe) => new OncClientSession((self) => datagramCarrier(pipe, self), options, hooks.onClose),
-      ),
+      open().then((pipe) => new OncClientSession((self) => datagramCarrier(pipe, self), options, hooks.onClose)),
     );
   };
   return {
