@@ -120,6 +120,16 @@ export const defaultMessageTimeoutMs = 30_000;
 export interface ServerPlatform {
   /** An HTTP/1.1 server over sniffed connections; absent where the runtime has none. */
   readonly httpCarrier?: (handlers: HttpHandlers, options: HttpCarrierOptions) => HttpCarrier;
+  /** Opens a `tcp://` or `unix://` connection (for a protocol that talks to a local service, such as rpcbind). */
+  readonly dialStream?: (address: string, timeoutMs: number) => Promise<AttachableStream>;
+}
+
+/** Where a listener was bound, for {@link Protocol.listening}. */
+export interface ListeningOn {
+  readonly host: string;
+  readonly port: number;
+  /** UDP was bound on the same port too. */
+  readonly udp: boolean;
 }
 
 /**
@@ -318,6 +328,11 @@ export interface Protocol {
   readonly sniff?: (bytes: Uint8Array) => SniffVerdict;
   /** Serves a connection that `sniff` recognised. */
   readonly serve?: (conn: Connection, ctx: ServeContext) => void;
+  /**
+   * Called once a listener is bound (ONC RPC registers with the host's rpcbind here). The function
+   * it resolves to runs when the server has drained, before it closes (to unregister).
+   */
+  readonly listening?: (where: ListeningOn, ctx: ServeContext) => Promise<(() => Promise<void>) | undefined>;
   /** Serves a datagram socket (UDP) the server was asked to listen on (`listen(address, { udp: true })`). */
   readonly serveDatagrams?: (socket: DatagramSocket, ctx: ServeContext) => void;
   /** The WebSocket subprotocols it serves. */

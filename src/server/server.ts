@@ -26,7 +26,7 @@ import {
 } from "../protocol/protocol.js";
 import { parseAddress } from "../transport/address.js";
 import { NodeHttpCarrier } from "../transport/http.js";
-import { type Listener, listen } from "../transport/tcp.js";
+import { connect, type Listener, listen } from "../transport/tcp.js";
 import { bindUdp, type UdpListener } from "../transport/udp.js";
 import { type HandlerFn, Router } from "./router.js";
 
@@ -121,7 +121,10 @@ export interface ListenOptions {
 }
 
 /** The server's own platform: node:http for the HTTP carrier. */
-const nodePlatform: ServerPlatform = { httpCarrier: (handlers, options) => new NodeHttpCarrier(handlers, options) };
+const nodePlatform: ServerPlatform = {
+  httpCarrier: (handlers, options) => new NodeHttpCarrier(handlers, options),
+  dialStream: (address, timeoutMs) => connect(address, timeoutMs),
+};
 
 /**
  * A farcall server: a method table, listeners, and the sessions on them.
@@ -134,6 +137,8 @@ export class Server {
   private readonly protocols: readonly Protocol[];
   private readonly listeners: Listener[] = [];
   private readonly datagramSockets: UdpListener[] = [];
+  /** What protocols asked to run once the server has drained (unregistering from rpcbind). */
+  private readonly onClosed: (() => Promise<void>)[] = [];
   private readonly sessions = new Set<DrainableSession>();
   private readonly handshakeTimeoutMs: number;
   private readonly writeStallTimeoutMs: number;
@@ -210,7 +215,15 @@ export class Server {
       writeStallTimeoutMs: this.writeStallTimeoutMs,
     });
     this.listeners.push(listener);
-    if (options.udp === true) await this.listenUdp(listener.address, ctx);
+    const udp = options.udp === true;
+    if (udp) await this.listenUdp(listener.address, ctx);
+    const target = parseAddress(listener.address);
+    if (target.kind === "tcp") {
+      for (const p of ctx.protocols) {
+        const undo = await p.listening?.({ host: target.host, port: target.port, udp }, ctx);
+        if (undo !== undefined) this.onClosed.push(undo);
+      }
+    }
     return listener.address;
   }
 
@@ -294,6 +307,7 @@ export class Server {
       await gone;
     }
     clearTimeout(timer);
+    await Promise.allSettled(this.onClosed.map((undo) => undo()));
     await Promise.all(this.datagramSockets.map((s) => s.close()));
     await listenersClosed;
   }
