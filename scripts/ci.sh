@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Real peers for the interop tests: Python 3 (stdlib clients), Go 1.19 (net/rpc/jsonrpc client and
 # server), chromium (the browser test, driven by playwright-core), curl; rpcgen, libtirpc and a C
-# compiler for the ONC RPC peers that interop/oncrpc/build.sh builds.
+# compiler for the ONC RPC peers that interop/oncrpc/build.sh builds; rpcbind.
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
@@ -15,6 +15,10 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v rpcgen >/dev/null 2>&1 || need_apt+=(rpcsvc-proto)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 [ -f /usr/include/tirpc/rpc/rpc.h ] || need_apt+=(libtirpc-dev)
+# rpcbind and rpcinfo, run by the tests only inside a network namespace (unshare, ip).
+command -v rpcbind >/dev/null 2>&1 || need_apt+=(rpcbind)
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq

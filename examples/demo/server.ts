@@ -1,7 +1,8 @@
 // The demo server alone: `npm run server -- --host 127.0.0.1 --port 4000` (or `--listen unix:///tmp/farcall.sock`).
 // It serves Arith and Time until stopped (Ctrl-C / SIGTERM), then drains gracefully. Every address
 // answers farcall, JSON-RPC 2.0, Go net/rpc JSON, HTTP JSON, WebSocket and ONC RPC clients (docs/protocols.md;
-// ONC RPC also over UDP on the same port number, `--no-udp` to leave it out);
+// ONC RPC also over UDP on the same port number, `--no-udp` to leave it out; `--portmap` registers
+// the Time program with the host's rpcbind and takes it back on drain);
 // `--cors '*'` (or an origin) lets browser pages on other origins call it over HTTP.
 import { parseArgs } from "node:util";
 import { builtinProtocols, createServer } from "../../src/index.js";
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     listen: { type: "string", multiple: true },
     cors: { type: "string", multiple: true },
     "no-udp": { type: "boolean", default: false },
+    portmap: { type: "boolean", default: false },
   },
 });
 const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
@@ -24,6 +26,7 @@ const server = createServer({
   onError: (err, method) => console.error(`handler ${method.path} failed:`, err),
   protocols: builtinProtocols({
     http: { corsOrigins: cors === undefined ? undefined : cors.includes("*") ? "*" : cors },
+    oncrpc: { register: values.portmap },
   }),
 })
   .add(

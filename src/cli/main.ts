@@ -4,6 +4,7 @@ import { argv, exit, stderr, stdout } from "node:process";
 import { RpcError } from "../core/rpc-error.js";
 import { callCommand } from "./call.js";
 import { genCommand } from "./gen.js";
+import { rpcinfoCommand } from "./rpcinfo.js";
 
 export interface Command {
   readonly name: string;
@@ -12,7 +13,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [callCommand, genCommand];
+const commands: readonly Command[] = [callCommand, genCommand, rpcinfoCommand];
 
 const usage = `usage: farcall <command> [options]
 

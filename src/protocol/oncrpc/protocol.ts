@@ -2,8 +2,8 @@ import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { CallTransport, DialContext, Dialer, Protocol } from "../protocol.js";
 import { programTable } from "./call.js";
-import { lookupPort, portmapPort, registerWithRpcbind } from "./rpcbind.js";
 import { datagramCarrier, type OncClientOptions, OncClientSession, oncIdentity, recordCarrier } from "./client.js";
+import { lookupPort, portmapPort, registerWithRpcbind } from "./rpcbind.js";
 import { serveOncTcp } from "./server.js";
 import { serveOncUdp } from "./udp-server.js";
 
@@ -37,7 +37,11 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
   /** host and port of the address; port undefined when it has none (the port mapper is asked). */
   const hostPort = (ctx: DialContext) => {
     const m = /^(\[[^\]]+\]|[^:/[\]]+)(?::([0-9]{1,5}))?$/.exec(ctx.rest);
-    if (m === null) throw new RpcError(Code.InvalidArgument, `${ctx.address}: expected ${ctx.scheme}://host:port or ${ctx.scheme}://host`);
+    if (m === null)
+      throw new RpcError(
+        Code.InvalidArgument,
+        `${ctx.address}: expected ${ctx.scheme}://host:port or ${ctx.scheme}://host`,
+      );
     return { host: (m[1] as string).replace(/^\[|\]$/g, ""), port: m[2] === undefined ? undefined : Number(m[2]) };
   };
   const session = (ctx: DialContext, proto: "tcp" | "udp", host: string, port: number): CallTransport => {
@@ -58,7 +62,10 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
       const { host, port } = hostPort(ctx);
       if (port !== undefined) return session(ctx, proto, host, port);
       const mapper = ctx.dialStream(`tcp://${host.includes(":") ? `[${host}]` : host}:${portmapper}`);
-      return viaPortmapper((prog, vers) => lookupPort(mapper, prog, vers, proto), (p) => session(ctx, proto, host, p));
+      return viaPortmapper(
+        (prog, vers) => lookupPort(mapper, prog, vers, proto),
+        (p) => session(ctx, proto, host, p),
+      );
     };
   return {
     name: "oncrpc",
@@ -85,7 +92,10 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
  * host's port mapper (once, then cached; again after the port stops answering), and the call goes
  * to a channel for that port.
  */
-function viaPortmapper(lookup: (prog: number, vers: number) => Promise<number>, open: (port: number) => CallTransport): CallTransport {
+function viaPortmapper(
+  lookup: (prog: number, vers: number) => Promise<number>,
+  open: (port: number) => CallTransport,
+): CallTransport {
   const ports = new Map<string, Promise<number>>();
   const channels = new Map<number, CallTransport>();
   return {
@@ -112,7 +122,8 @@ function viaPortmapper(lookup: (prog: number, vers: number) => Promise<number>, 
         throw err;
       }
     },
-    ping: () => Promise.reject(new RpcError(Code.Unimplemented, "call procedure 0 of a program to ping an ONC RPC server")),
+    ping: () =>
+      Promise.reject(new RpcError(Code.Unimplemented, "call procedure 0 of a program to ping an ONC RPC server")),
     async close() {
       await Promise.all([...channels.values()].map((c) => c.close()));
     },

@@ -1,10 +1,10 @@
 // The host's port mapper (program 100000, RFC 1833): version 2's mappings by protocol number and
 // port, versions 3 and 4's by netid and universal address. A server registers what it serves
 // (SET) and takes it back (UNSET); a client asks where a program version listens (GETPORT).
-import { xdr, type XdrType } from "../../codec/xdr/types.js";
+import { type XdrType, xdr } from "../../codec/xdr/types.js";
 import { Code } from "../../core/code.js";
-import { RpcError } from "../../core/rpc-error.js";
 import { defaultLimits } from "../../core/limits.js";
+import { RpcError } from "../../core/rpc-error.js";
 import { defineService, type MethodDescriptor, unary } from "../../core/service.js";
 import type { AttachableStream } from "../protocol.js";
 import { OncClientSession, recordCarrier } from "./client.js";
@@ -90,7 +90,8 @@ export function parseUniversalAddress(uaddr: string): { host: string; port: numb
   const m = /^(.+)\.(\d{1,3})\.(\d{1,3})$/.exec(uaddr);
   const hi = Number(m?.[2]);
   const lo = Number(m?.[3]);
-  if (m === null || hi > 255 || lo > 255) throw new RpcError(Code.InvalidArgument, `not a universal address: ${JSON.stringify(uaddr)}`);
+  if (m === null || hi > 255 || lo > 255)
+    throw new RpcError(Code.InvalidArgument, `not a universal address: ${JSON.stringify(uaddr)}`);
   return { host: m[1] as string, port: (hi << 8) | lo };
 }
 
@@ -107,9 +108,18 @@ export const programNames: Readonly<Record<number, string>> = Object.freeze({
 export type OpenStream = () => Promise<AttachableStream>;
 
 /** One call over a fresh TCP connection, which is closed after it (talking to a port mapper). */
-export async function callOnce<O>(open: OpenStream, method: MethodDescriptor, input: unknown, timeoutMs = 5_000): Promise<O> {
+export async function callOnce<O>(
+  open: OpenStream,
+  method: MethodDescriptor,
+  input: unknown,
+  timeoutMs = 5_000,
+): Promise<O> {
   const stream = await open();
-  const session = new OncClientSession((self) => recordCarrier(stream, defaultLimits, self), {}, () => {});
+  const session = new OncClientSession(
+    (self) => recordCarrier(stream, defaultLimits, self),
+    {},
+    () => {},
+  );
   try {
     const { output } = await session.call(method, input, { deadline: Date.now() + timeoutMs });
     return output as O;
@@ -141,16 +151,30 @@ export async function registerWithRpcbind(
   let v4 = true;
   const set = async (e: (typeof entries)[number], on: boolean): Promise<boolean> => {
     if (v4) {
-      const rpcb: Rpcb = { r_prog: e.prog, r_vers: e.vers, r_netid: e.netid, r_addr: universalAddress(host, where.port), r_owner: "farcall" };
+      const rpcb: Rpcb = {
+        r_prog: e.prog,
+        r_vers: e.vers,
+        r_netid: e.netid,
+        r_addr: universalAddress(host, where.port),
+        r_owner: "farcall",
+      };
       try {
-        return await callOnce<boolean>(open, (Rpcbind4.methods.get(on ? "RPCBPROC_SET" : "RPCBPROC_UNSET") as MethodDescriptor), rpcb);
+        return await callOnce<boolean>(
+          open,
+          Rpcbind4.methods.get(on ? "RPCBPROC_SET" : "RPCBPROC_UNSET") as MethodDescriptor,
+          rpcb,
+        );
       } catch (err) {
         if (!(err instanceof RpcError && err.code === Code.Unimplemented)) throw err;
         v4 = false; // a port mapper of version 2 only
       }
     }
     const mapping: Mapping = { prog: e.prog, vers: e.vers, prot: e.prot, port: on ? where.port : 0 };
-    return callOnce<boolean>(open, (Portmap2.methods.get(on ? "PMAPPROC_SET" : "PMAPPROC_UNSET") as MethodDescriptor), mapping);
+    return callOnce<boolean>(
+      open,
+      Portmap2.methods.get(on ? "PMAPPROC_SET" : "PMAPPROC_UNSET") as MethodDescriptor,
+      mapping,
+    );
   };
   const done: typeof entries = [];
   const unregister = async () => {
@@ -161,7 +185,10 @@ export async function registerWithRpcbind(
       // A stale entry of an earlier run would make SET fail: take it back first, as rpcgen's mains do.
       await set(e, false);
       if (!(await set(e, true))) {
-        throw new RpcError(Code.AlreadyExists, `rpcbind refused to register program ${e.prog} version ${e.vers} (${e.netid})`);
+        throw new RpcError(
+          Code.AlreadyExists,
+          `rpcbind refused to register program ${e.prog} version ${e.vers} (${e.netid})`,
+        );
       }
       done.push(e);
     }
@@ -176,13 +203,23 @@ export async function registerWithRpcbind(
  * Asks a host's port mapper where a program version listens over TCP or UDP (version 2
  * GETPORT, which every port mapper answers). @throws RpcError `not_found` when it is not registered.
  */
-export async function lookupPort(open: OpenStream, prog: number, vers: number, proto: "tcp" | "udp", timeoutMs?: number): Promise<number> {
+export async function lookupPort(
+  open: OpenStream,
+  prog: number,
+  vers: number,
+  proto: "tcp" | "udp",
+  timeoutMs?: number,
+): Promise<number> {
   const port = await callOnce<number>(
     open,
     Portmap2.methods.get("PMAPPROC_GETPORT") as MethodDescriptor,
     { prog, vers, prot: proto === "tcp" ? ipprotoTcp : ipprotoUdp, port: 0 },
     timeoutMs,
   );
-  if (port === 0) throw new RpcError(Code.NotFound, `program ${prog} version ${vers} is not registered for ${proto} with the port mapper`);
+  if (port === 0)
+    throw new RpcError(
+      Code.NotFound,
+      `program ${prog} version ${vers} is not registered for ${proto} with the port mapper`,
+    );
   return port;
 }
