@@ -4,6 +4,7 @@ import { argv, exit, stderr, stdout } from "node:process";
 import { RpcError } from "../core/rpc-error.js";
 import { callCommand } from "./call.js";
 import { genCommand } from "./gen.js";
+import { portmapCommand } from "./portmap.js";
 import { rpcinfoCommand } from "./rpcinfo.js";
 
 export interface Command {
@@ -13,7 +14,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [callCommand, genCommand, rpcinfoCommand];
+const commands: readonly Command[] = [callCommand, genCommand, portmapCommand, rpcinfoCommand];
 
 const usage = `usage: farcall <command> [options]
 
