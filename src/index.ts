@@ -18,6 +18,7 @@ export {
   xdrCodec,
   xdrFromJson,
   xdrToJson,
+  xdrWire,
 } from "./codec/xdr/index.js";
 export * from "./core/public.js";
 export { type BuiltinProtocolOptions, builtinProtocols } from "./protocol/builtin.js";

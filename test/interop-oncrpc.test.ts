@@ -248,3 +248,55 @@ for (const scheme of ["oncrpc+tcp", "oncrpc+udp"]) {
     assert.ok(long instanceof RpcError && /maximum 32/.test(long.rawMessage));
   });
 }
+
+test("an XDR-defined service called through HTTP JSON and JSON-RPC takes and gives docs/xdr.md's JSON mapping", async () => {
+  const port = await farcallServer();
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  const record = {
+    id: "AQIDBAUGBwg=",
+    title: "json",
+    blob: "/wD+",
+    small: [1, -2],
+    counts: [4294967295],
+    triple: [1, 2, 3],
+    big: "-9223372036854775808",
+    ubig: "18446744073709551615",
+    flag: false,
+    ratio: 0.5,
+    weight: -1.5,
+    mask: 7,
+    kind: "SHAPE_TEXT",
+    s: { kind: "SHAPE_TEXT", label: "default arm" },
+    area: { min: { x: 0, y: 0 }, max: { x: 1, y: 1 } },
+    origin: { x: 5, y: 6 },
+  };
+  assert.deepEqual(await post("/RICHPROG.RICHVERS_2/ECHO_RECORD", record), { status: 200, body: record });
+  assert.deepEqual(await post("/RICHPROG.RICHVERS_2/MULADD", { arg1: "9007199254740993", arg2: 3, arg3: -1 }), {
+    status: 200,
+    body: "27021597764222978",
+  });
+  const bad = await post("/RICHPROG.RICHVERS_2/DESCRIBE", { kind: "SHAPE_OVAL" });
+  assert.equal(bad.status, 400);
+  assert.match((bad.body as { message: string }).message, /^\.kind: expected one of SHAPE_NONE, /);
+  const rpc = await post("/", {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "RICHPROG.RICHVERS_2.DESCRIBE",
+    params: { kind: "SHAPE_CIRCLE", radius: 4 },
+  });
+  assert.deepEqual(rpc.body, { jsonrpc: "2.0", id: 1, result: "circle of radius 4" });
+  const shape = await post("/", {
+    jsonrpc: "2.0",
+    id: 2,
+    method: "RICHPROG.RICHVERS_2.ECHO_SHAPE",
+    params: { kind: "SHAPE_RECT", bounds: record.area },
+  });
+  assert.deepEqual(shape.body, { jsonrpc: "2.0", id: 2, result: { kind: "SHAPE_RECT", bounds: record.area } });
+});

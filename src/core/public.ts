@@ -29,5 +29,6 @@ export {
   type ServiceDescriptor,
   serverStream,
   unary,
+  type WireJson,
   type WireTypes,
 } from "./service.js";

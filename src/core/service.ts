@@ -13,6 +13,30 @@ export type MethodKind = "unary" | "server_stream" | "client_stream" | "bidi_str
 export interface WireTypes {
   readonly input?: unknown;
   readonly output?: unknown;
+  /**
+   * For protocols that carry JSON (JSON-RPC, HTTP JSON): the messages' JSON as the values handlers
+   * see, and back (for XDR types, docs/xdr.md's mapping: hyper as a decimal string, opaque as
+   * base64, enums by name). `fromJson` throws `invalid_argument` on JSON that does not fit.
+   */
+  readonly json?: WireJson | undefined;
+}
+
+/** How a method's messages map to JSON and back (`WireTypes.json`). */
+export interface WireJson {
+  fromJson(json: unknown, message: "input" | "output"): unknown;
+  toJson(value: unknown, message: "input" | "output"): unknown;
+}
+
+/** A request's JSON as the value its handler takes (unchanged unless the method maps its JSON). */
+export function inputFromJson(method: MethodIdentity, json: unknown): unknown {
+  const map = method.wire?.json;
+  return map === undefined ? json : map.fromJson(json, "input");
+}
+
+/** A handler's result as the JSON to send (unchanged unless the method maps its JSON). */
+export function outputToJson(method: MethodIdentity, value: unknown): unknown {
+  const map = method.wire?.json;
+  return map === undefined ? value : map.toJson(value, "output");
 }
 
 /** What a method is, besides its messages: the facts protocols and the cluster layer need. */

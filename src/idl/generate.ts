@@ -366,8 +366,8 @@ class Generator {
           break;
       }
     });
-    const imports = ["type XdrType", "xdr", ...(usesService ? ["defineService", "unary"] : [])].sort((a, b) =>
-      a.replace("type ", "").localeCompare(b.replace("type ", "")),
+    const imports = ["type XdrType", "xdr", ...(usesService ? ["defineService", "unary", "xdrWire"] : [])].sort(
+      (a, b) => a.replace("type ", "").localeCompare(b.replace("type ", "")),
     );
     const used = out.some((l) => l.includes("XdrType")) || this.usesLazy;
     const head = [
@@ -417,7 +417,7 @@ class Generator {
         return (
           `  ${p.name}: unary<${input.ts}, ${result.ts}>({\n` +
           `    program: ${def.name},\n    version: ${v.name},\n    id: ${id},\n` +
-          `    wire: { input: ${input.desc}, output: ${result.desc} },\n  }),`
+          `    wire: xdrWire(${input.desc}, ${result.desc}),\n  }),`
         );
       });
       this.lines.push(`export const ${service} = defineService("${def.name}.${v.name}", {`, ...methods, "});");

@@ -7,7 +7,7 @@ import type { XdrType } from "./types.js";
 
 export { decodeXdr, readXdr, XdrReader } from "./decode.js";
 export { encodeXdr, writeXdr, XdrWriter } from "./encode.js";
-export { xdrFromJson, xdrToJson } from "./json.js";
+export { xdrFromJson, xdrToJson, xdrWire } from "./json.js";
 export * from "./types.js";
 
 function typeOf(type: unknown): XdrType {

@@ -2,6 +2,7 @@
 // JSON-RPC and HTTP JSON carry for a method whose messages are XDR types.
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
+import type { WireTypes } from "../../core/service.js";
 import { fromBase64, toBase64 } from "../base64.js";
 import { armOf, enumNames, resolveType, type XdrType } from "./types.js";
 
@@ -139,4 +140,20 @@ export function xdrFromJson(type: XdrType, json: unknown, path = ""): unknown {
     case "optional":
       return json === null || json === undefined ? null : xdrFromJson(t.of, json, path);
   }
+}
+
+/**
+ * A method's wire types for XDR messages: the descriptors, and their JSON mapping for the
+ * protocols that carry JSON (`WireTypes.json`). What `farcall gen` writes for each procedure.
+ */
+export function xdrWire(input: XdrType, output: XdrType): WireTypes {
+  const typeOf = (message: "input" | "output") => (message === "input" ? input : output);
+  return Object.freeze({
+    input,
+    output,
+    json: Object.freeze({
+      fromJson: (json: unknown, message: "input" | "output") => xdrFromJson(typeOf(message), json),
+      toJson: (value: unknown, message: "input" | "output") => xdrToJson(typeOf(message), value),
+    }),
+  });
 }

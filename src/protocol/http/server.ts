@@ -2,7 +2,7 @@ import { fromJsonText, toJsonText, utf8Text } from "../../codec/json.js";
 import { Code } from "../../core/code.js";
 import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
 import { RpcError } from "../../core/rpc-error.js";
-import type { MethodDescriptor } from "../../core/service.js";
+import { inputFromJson, type MethodDescriptor, outputToJson } from "../../core/service.js";
 import { ServerCallContext } from "../call-context.js";
 import type { HttpRoute } from "../protocol.js";
 import { UnaryCall } from "../unary-call.js";
@@ -38,7 +38,10 @@ function call(post: Post, method: MethodDescriptor): void {
   }
   let input: unknown;
   try {
-    input = body.length === 0 ? undefined : fromJsonText(utf8Text(body), post.route.serve.limits);
+    input = inputFromJson(
+      method,
+      body.length === 0 ? undefined : fromJsonText(utf8Text(body), post.route.serve.limits),
+    );
   } catch (err) {
     return fail(res, RpcError.from(err, Code.InvalidArgument), cors);
   }
@@ -52,7 +55,8 @@ function call(post: Post, method: MethodDescriptor): void {
     if (method.kind === "oneway") return;
     let text: string;
     try {
-      text = toJsonText(output === undefined ? null : output);
+      const json = outputToJson(method, output);
+      text = toJsonText(json === undefined ? null : json);
     } catch (err) {
       return fail(res, RpcError.from(err, Code.Internal), cors);
     }

@@ -5,6 +5,7 @@ import type { Peer } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
+import { inputFromJson, outputToJson } from "../../core/service.js";
 import type { ServerDispatcher } from "../call-context.js";
 import { CallGate, type GatedCall, tooManyCalls } from "../call-gate.js";
 import { arraySpans, rawElements, rawMember } from "../json/raw-json.js";
@@ -254,6 +255,20 @@ export class JsonRpcResponder {
     if (this.running.size >= limit) return errorText(dialect, id, tooManyCalls(limit));
     let input = inputOf(params);
     if (dialect === "go" && this.options.goFieldNames === "lowerCamel") input = camelKeys(input);
+    try {
+      input = inputFromJson(method, input);
+    } catch (err) {
+      return errorText(dialect, id, RpcError.from(err, Code.InvalidArgument));
+    }
+    const result = (value: unknown): string => {
+      let json: unknown;
+      try {
+        json = outputToJson(method, value);
+      } catch (err) {
+        return errorText(dialect, id, RpcError.from(err, Code.Internal));
+      }
+      return resultText(dialect, id, json);
+    };
     const call = new UnaryCall(method, extras.metadata ?? noMetadata, this.peer, extras.deadline);
     // Running and waiting calls are both in `running`, so abortAll reaches the waiting ones too.
     this.running.add(call);
@@ -267,12 +282,12 @@ export class JsonRpcResponder {
       }
       if (!isPromise(out)) {
         this.finished(call);
-        return resultText(dialect, id, out);
+        return result(out);
       }
       return out.then(
         (value) => {
           this.finished(call);
-          return resultText(dialect, id, value);
+          return result(value);
         },
         (err: RpcError) => {
           this.finished(call);
