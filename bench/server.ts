@@ -24,7 +24,7 @@ process.on("disconnect", () => process.exit(0));
 process.on("message", (message: Request) => {
   switch (message.type) {
     case "cpu":
-      send({ type: "cpu", id: message.id, cpu: process.cpuUsage() });
+      send({ type: "cpu", id: message.id, cpu: server.cpu?.() ?? process.cpuUsage() });
       break;
     case "usage":
       send({ type: "usage", id: message.id, peakRssMiB: peakRssMiB() });

@@ -7,6 +7,8 @@ import type { WorkloadName } from "./workloads.js";
 export interface BenchServer {
   /** Where clients connect: `tcp://127.0.0.1:<port>` or `127.0.0.1:<port>`, as the system spells it. */
   address: string;
+  /** The server's CPU so far, where it is not the server child's own (a server in another process). */
+  cpu?(): NodeJS.CpuUsage;
   close(): Promise<void>;
 }
 

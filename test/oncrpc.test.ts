@@ -444,3 +444,19 @@ test("raw peer: a record begun and not finished within messageTimeoutMs closes t
   assert.deepEqual(await idle.reply(), [...accepted(41, 0), 3]);
   await idle.closedByServer();
 });
+
+test("drain: a call in flight over TCP still gets its reply, then the connection ends", async () => {
+  const server = createServer().add(V3, {
+    SUM: ({ arg1, arg2 }) => arg1 + arg2,
+    COUNT: (ms) => new Promise((r) => setTimeout(() => r(ms), ms)),
+    BIG: () => "",
+  });
+  const address = await server.listen("tcp://127.0.0.1:0");
+  const p = await RawPeer.open(Number(address.split(":").pop()));
+  p.send(record(call(51, PROG, 3, 2, u32s(200))));
+  await new Promise((r) => setTimeout(r, 50));
+  const closing = server.close({ graceMs: 2_000 });
+  assert.deepEqual(await p.reply(), [...accepted(51, 0), 200]);
+  await p.closedByServer();
+  await closing;
+});

@@ -13,6 +13,8 @@ const loaders: Record<string, () => Promise<BenchSystem>> = {
   "grpc-js": async () => (await import("./grpc-js.js")).grpcJs,
   jayson: async () => (await import("./jayson.js")).jaysonTcp,
   "farcall-jsonrpc": async () => (await import("./farcall-jsonrpc.js")).farcallJsonRpc,
+  "oncrpc-c": async () => (await import("./oncrpc.js")).oncrpcC,
+  "oncrpc-farcall": async () => (await import("./oncrpc.js")).oncrpcFarcall,
 };
 
 export const systemNames: readonly string[] = Object.keys(loaders);

@@ -23,9 +23,19 @@ export function serveOncTcp(conn: Connection, ctx: ServeContext): void {
   let recordSince = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
+  // Replies finished in one tick go out as one write.
+  let queued: Uint8Array[] = [];
+  const flush = () => {
+    const chunks = queued;
+    queued = [];
+    if (!closed && chunks.length > 0) stream.write(chunks);
+  };
   const send = (reply: Uint8Array) => {
     if (closed) return;
-    stream.write([recordMark(reply.length), reply]);
+    if (queued.length === 0) stream.schedule(flush);
+    queued.push(recordMark(reply.length), reply);
+    // Every 16 records written at once, so the peer starts on them early (docs/architecture.md).
+    if (queued.length >= 32) flush();
     if (stream.needDrain && !paused) {
       paused = true;
       stream.pause();
@@ -37,7 +47,8 @@ export function serveOncTcp(conn: Connection, ctx: ServeContext): void {
   };
   const settle = () => {
     inflight--;
-    if (draining && inflight === 0) stream.end();
+    // After the queued replies' flush, which was scheduled first.
+    if (draining && inflight === 0) stream.schedule(() => stream.end());
   };
   const site: CallSite = {
     dispatcher: ctx.dispatcher,
