@@ -106,7 +106,7 @@ export function serveOncTcp(conn: Connection, ctx: ServeContext): void {
     goAway: () => {
       draining = true;
       stream.pause();
-      if (inflight === 0) stream.end();
+      if (inflight === 0) stream.schedule(() => stream.end());
     },
     forceClose: () => stream.destroy(),
   });
