@@ -1,6 +1,7 @@
 // ONC RPC over UDP on the server: one call per datagram, the reply to the datagram's sender. A
 // retransmitted call (same sender, same xid) is not run again: while it runs the copy is dropped,
-// once answered the same reply is sent again (a duplicate request cache, as NFS servers keep).
+// once answered the same reply is sent again (a duplicate request cache, as NFS servers keep,
+// keyed by sender, xid, program, version and procedure).
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { DatagramSocket } from "../datagram.js";
@@ -39,8 +40,12 @@ export function serveOncUdp(socket: DatagramSocket, ctx: ServeContext): void {
     onDatagram(message, from) {
       if (draining || ctx.draining || message.length < 8) return;
       const sender = `${from.address}|${from.port}`;
-      const xid = new DataView(message.buffer, message.byteOffset, 4).getUint32(0);
-      const key = `${sender}|${xid}`;
+      const view = new DataView(message.buffer, message.byteOffset, message.length);
+      const xid = view.getUint32(0);
+      // The call's program, version and procedure are part of the key, as NFS servers' caches
+      // compare them: a sender that reuses an xid for another call gets that call run.
+      const head = message.length >= 24 ? `${view.getUint32(12)}|${view.getUint32(16)}|${view.getUint32(20)}` : "";
+      const key = `${sender}|${xid}|${head}`;
       const known = cache.get(key);
       if (known === "running") return;
       if (known !== undefined) {
