@@ -61,3 +61,36 @@ for (const mapper of ["rpcbind", "farcall portmap"]) {
     }
   });
 }
+
+test("rpcinfo -p, -s and -l print the same for farcall portmap as for rpcbind; -m reads its statistics", async () => {
+  const out: Record<string, string> = {};
+  for (const mapper of ["rpcbind", "farcall portmap"]) {
+    const start =
+      mapper === "rpcbind" ? "rpcbind -f -w" : `node ${join(root, "dist/src/cli/main.js")} portmap >/dev/null`;
+    const script = [
+      "mount -t tmpfs tmpfs /run",
+      "ip link set lo up",
+      `${start} & PM=$!`,
+      "for i in $(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.1; done",
+      "sleep 0.3",
+      "echo '--- p'; rpcinfo -p 127.0.0.1",
+      "echo '--- s'; rpcinfo -s 127.0.0.1",
+      "echo '--- l'; rpcinfo -l 127.0.0.1 100000 4",
+      "echo '--- m'; rpcinfo -m 127.0.0.1",
+      "kill $PM; wait $PM || true",
+    ].join("\n");
+    out[mapper] = (await run("unshare", ["-n", "-m", "sh", "-c", script], { timeout: 60_000 })).stdout;
+  }
+  const part = (text: string, name: string) => text.split(`--- ${name}\n`)[1]?.split("\n--- ")[0] ?? "";
+  for (const name of ["p", "s", "l"]) {
+    assert.equal(part(out["farcall portmap"] as string, name), part(out.rpcbind as string, name), `rpcinfo -${name}`);
+  }
+  const m = part(out["farcall portmap"] as string, "m");
+  for (const heading of [
+    "PORTMAP (version 2) statistics",
+    "RPCBIND (version 3) statistics",
+    "RPCBIND (version 4) statistics",
+  ]) {
+    assert.ok(m.includes(heading), `rpcinfo -m shows ${heading}:\n${m}`);
+  }
+});

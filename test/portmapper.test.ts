@@ -66,3 +66,32 @@ test("SET and UNSET from another machine are refused; CALLIT, BCAST and INDIRECT
     }
   }
 });
+
+test("version 4's GETVERSADDR, GETADDRLIST, GETSTAT, and the address conversions of versions 3 and 4", async () => {
+  const pm = await createPortmapper({ listen: ["tcp://127.0.0.1:0"] });
+  cleanups.push(() => pm.close());
+  const port = Number(pm.addresses[0]?.split(":").pop());
+  const client = createClient(`oncrpc+udp://127.0.0.1:${port}`);
+  cleanups.push(() => client.close());
+  const v4 = client.service(Rpcbind4);
+  const me = { r_prog: 100000, r_vers: 4, r_netid: "tcp", r_addr: "", r_owner: "" };
+  const uaddr = `127.0.0.1.${port >> 8}.${port & 0xff}`;
+  assert.equal(await v4.RPCBPROC_GETVERSADDR(me), uaddr);
+  const list: string[] = [];
+  for (let l = await v4.RPCBPROC_GETADDRLIST(me); l !== null; l = l.rpcb_entry_next) {
+    const e = l.rpcb_entry_map;
+    list.push(`${e.r_nc_netid} ${e.r_nc_protofmly} ${e.r_nc_proto} ${e.r_nc_semantics} ${e.r_maddr}`);
+  }
+  assert.deepEqual(list, [`tcp inet tcp 3 ${uaddr}`, `udp inet udp 1 ${uaddr}`]);
+  const taddr = await v4.RPCBPROC_UADDR2TADDR("127.0.0.1.0.111");
+  assert.deepEqual([taddr.maxlen, [...taddr.buf]], [16, [2, 0, 0, 111, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]]);
+  assert.equal(await v4.RPCBPROC_TADDR2UADDR(taddr), "127.0.0.1.0.111");
+  assert.equal((await v4.RPCBPROC_UADDR2TADDR("not an address")).maxlen, 0);
+  const stats = await v4.RPCBPROC_GETSTAT();
+  assert.equal(stats.length, 3);
+  assert.equal(stats[2]?.info[9], 1, "one GETVERSADDR counted in version 4");
+  assert.deepEqual(
+    [stats[2]?.addrinfo?.prog, stats[2]?.addrinfo?.vers, stats[2]?.addrinfo?.netid, stats[2]?.addrinfo?.success],
+    [100000, 4, "tcp", 1],
+  );
+});

@@ -65,20 +65,110 @@ export const Portmap2 = defineService("PMAP_PROG.PMAP_VERS", {
 });
 export type PmapList = { map: Mapping; next: PmapList } | null;
 
-/** rpcbind versions 3 and 4 (RFC 1833 §2): the procedures both have. */
-function rpcbService(version: 3 | 4) {
-  return defineService(`RPCBPROG.RPCBVERS${version === 4 ? "4" : ""}`, {
-    RPCBPROC_NULL: m<void, void>(version, 0, xdr.void, xdr.void),
-    RPCBPROC_SET: m<Rpcb, boolean>(version, 1, xdrRpcb, xdr.bool),
-    RPCBPROC_UNSET: m<Rpcb, boolean>(version, 2, xdrRpcb, xdr.bool),
-    RPCBPROC_GETADDR: m<Rpcb, string>(version, 3, xdrRpcb, xdr.string()),
-    RPCBPROC_DUMP: m<void, RpcbList>(version, 4, xdr.void, xdrRpcbList),
-    RPCBPROC_GETTIME: m<void, number>(version, 6, xdr.void, xdr.uint),
-  });
-}
 export type RpcbList = { rpcb_map: Rpcb; rpcb_next: RpcbList } | null;
-export const Rpcbind3 = rpcbService(3);
-export const Rpcbind4 = rpcbService(4);
+
+export interface Netbuf {
+  maxlen: number;
+  buf: Uint8Array;
+}
+export const xdrNetbuf: XdrType = xdr.struct("netbuf", [
+  ["maxlen", xdr.uint],
+  ["buf", xdr.varOpaque()],
+]);
+export interface RpcbEntry {
+  r_maddr: string;
+  r_nc_netid: string;
+  r_nc_semantics: number;
+  r_nc_protofmly: string;
+  r_nc_proto: string;
+}
+export type RpcbEntryList = { rpcb_entry_map: RpcbEntry; rpcb_entry_next: RpcbEntryList } | null;
+const rpcbEntryList: XdrType = xdr.struct("rpcb_entry_list", [
+  [
+    "rpcb_entry_map",
+    xdr.struct("rpcb_entry", [
+      ["r_maddr", xdr.string()],
+      ["r_nc_netid", xdr.string()],
+      ["r_nc_semantics", xdr.uint],
+      ["r_nc_protofmly", xdr.string()],
+      ["r_nc_proto", xdr.string()],
+    ]),
+  ],
+  ["rpcb_entry_next", xdr.optional(xdr.lazy(() => rpcbEntryList))],
+]);
+/** Procedures counted per version by GETSTAT (`RPCBSTAT_HIGHPROC`). */
+export const statProcs = 13;
+export type RpcbsAddrList = {
+  prog: number;
+  vers: number;
+  success: number;
+  failure: number;
+  netid: string;
+  next: RpcbsAddrList;
+} | null;
+export interface RpcbStat {
+  info: number[];
+  setinfo: number;
+  unsetinfo: number;
+  addrinfo: RpcbsAddrList;
+  rmtinfo: null;
+}
+const addrList: XdrType = xdr.struct("rpcbs_addrlist", [
+  ["prog", xdr.uint],
+  ["vers", xdr.uint],
+  ["success", xdr.int],
+  ["failure", xdr.int],
+  ["netid", xdr.string()],
+  ["next", xdr.optional(xdr.lazy(() => addrList))],
+]);
+const rmtCallList: XdrType = xdr.struct("rpcbs_rmtcalllist", [
+  ["prog", xdr.uint],
+  ["vers", xdr.uint],
+  ["proc", xdr.uint],
+  ["success", xdr.int],
+  ["failure", xdr.int],
+  ["indirect", xdr.int],
+  ["netid", xdr.string()],
+  ["next", xdr.optional(xdr.lazy(() => rmtCallList))],
+]);
+/** GETSTAT's result: one `rpcb_stat` for each of versions 2, 3 and 4 (RFC 1833 §2.1). */
+export const xdrStatByVers: XdrType = xdr.array(
+  xdr.struct("rpcb_stat", [
+    ["info", xdr.array(xdr.int, statProcs)],
+    ["setinfo", xdr.int],
+    ["unsetinfo", xdr.int],
+    ["addrinfo", xdr.optional(addrList)],
+    ["rmtinfo", xdr.optional(rmtCallList)],
+  ]),
+  3,
+);
+
+/** rpcbind version 3 (RFC 1833 §2.2), CALLIT left out. */
+export const Rpcbind3 = defineService("RPCBPROG.RPCBVERS", {
+  RPCBPROC_NULL: m<void, void>(3, 0, xdr.void, xdr.void),
+  RPCBPROC_SET: m<Rpcb, boolean>(3, 1, xdrRpcb, xdr.bool),
+  RPCBPROC_UNSET: m<Rpcb, boolean>(3, 2, xdrRpcb, xdr.bool),
+  RPCBPROC_GETADDR: m<Rpcb, string>(3, 3, xdrRpcb, xdr.string()),
+  RPCBPROC_DUMP: m<void, RpcbList>(3, 4, xdr.void, xdrRpcbList),
+  RPCBPROC_GETTIME: m<void, number>(3, 6, xdr.void, xdr.uint),
+  RPCBPROC_UADDR2TADDR: m<string, Netbuf>(3, 7, xdr.string(), xdrNetbuf),
+  RPCBPROC_TADDR2UADDR: m<Netbuf, string>(3, 8, xdrNetbuf, xdr.string()),
+});
+
+/** rpcbind version 4 (RFC 1833 §2.2), BCAST and INDIRECT left out. */
+export const Rpcbind4 = defineService("RPCBPROG.RPCBVERS4", {
+  RPCBPROC_NULL: m<void, void>(4, 0, xdr.void, xdr.void),
+  RPCBPROC_SET: m<Rpcb, boolean>(4, 1, xdrRpcb, xdr.bool),
+  RPCBPROC_UNSET: m<Rpcb, boolean>(4, 2, xdrRpcb, xdr.bool),
+  RPCBPROC_GETADDR: m<Rpcb, string>(4, 3, xdrRpcb, xdr.string()),
+  RPCBPROC_DUMP: m<void, RpcbList>(4, 4, xdr.void, xdrRpcbList),
+  RPCBPROC_GETTIME: m<void, number>(4, 6, xdr.void, xdr.uint),
+  RPCBPROC_UADDR2TADDR: m<string, Netbuf>(4, 7, xdr.string(), xdrNetbuf),
+  RPCBPROC_TADDR2UADDR: m<Netbuf, string>(4, 8, xdrNetbuf, xdr.string()),
+  RPCBPROC_GETVERSADDR: m<Rpcb, string>(4, 9, xdrRpcb, xdr.string()),
+  RPCBPROC_GETADDRLIST: m<Rpcb, RpcbEntryList>(4, 11, xdrRpcb, xdr.optional(rpcbEntryList)),
+  RPCBPROC_GETSTAT: m<void, RpcbStat[]>(4, 12, xdr.void, xdrStatByVers),
+});
 
 /** A universal address (RFC 5665 §5.2.3.3 for IPv4, §5.2.3.4 for IPv6): `h1.h2.h3.h4.p1.p2`. */
 export function universalAddress(host: string, port: number): string {
