@@ -41,6 +41,7 @@ export class Router implements ServerDispatcher {
     if (typeof fn !== "function") throw new TypeError(`handler for ${method.path} is not a function`);
     this.routes.set(method.path, { ...method, run: this.wrap(method, fn) });
     this.byName = undefined;
+    this.all = undefined;
   }
 
   /** Paths of every registered method. */
@@ -48,8 +49,12 @@ export class Router implements ServerDispatcher {
     return [...this.routes.keys()];
   }
 
+  /** Built on first use and dropped when a route is added (ONC RPC asks for it on every call). */
+  private all: readonly MethodDescriptor[] | undefined;
+
   methods(): readonly MethodDescriptor[] {
-    return [...this.routes.values()];
+    this.all ??= [...this.routes.values()];
+    return this.all;
   }
 
   resolve(path: string): MethodDescriptor | undefined {

@@ -2,7 +2,7 @@
 // header read and checked in RFC 5531's order, the method found by program, version and procedure,
 // its arguments decoded, the handler run through the shared dispatcher, and the reply written.
 import { decodeXdr, XdrReader } from "../../codec/xdr/decode.js";
-import { encodeXdr, XdrWriter } from "../../codec/xdr/encode.js";
+import { writeXdr, XdrWriter } from "../../codec/xdr/encode.js";
 import type { XdrType } from "../../codec/xdr/types.js";
 import { Code } from "../../core/code.js";
 import type { Credentials, Peer } from "../../core/interceptor.js";
@@ -26,7 +26,11 @@ import {
   rpcVersion,
 } from "./constants.js";
 
-/** Depth XDR arguments may nest to: linked lists of up to 512 items (docs/xdr.md). */
+/**
+ * Depth XDR arguments may nest to: linked lists of up to 512 items (docs/xdr.md), which ONC RPC
+ * services return (rpcbind's DUMP is one), at the decoder's own ceiling (`maxDepthCapacity`), far
+ * from the stack limit; the default 64 would refuse a 33-item list.
+ */
 export const oncMaxDepth = 1024;
 
 type Versions = Map<number, Map<number, MethodDescriptor>>;
@@ -168,15 +172,14 @@ export function answerCall(message: Uint8Array, site: CallSite): CallOutcome {
   const call = new UnaryCall(method, createMetadata(), site.peer, undefined);
   call.credentials = credentials;
   const output = wire.output;
+  // The result is written straight after the reply header, into the same buffer.
   const succeed = (out: unknown): Uint8Array => {
-    let bytes: Uint8Array;
     try {
-      bytes = encodeXdr(output, out);
+      return acceptedReply(xid, Accept.SUCCESS, (w) => writeXdr(w, output, out));
     } catch (err) {
       site.dispatcher.toWire(err, method);
       return acceptedReply(xid, Accept.SYSTEM_ERR);
     }
-    return acceptedReply(xid, Accept.SUCCESS, (w) => w.bytes(bytes));
   };
   const fail = (err: unknown) => acceptedReply(xid, acceptStatOf(RpcError.from(err)));
   let out: unknown;

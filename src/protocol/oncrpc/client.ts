@@ -151,7 +151,11 @@ export function readReply(
   }
 }
 
-/** UDP retransmission: the first after 250 ms, then each twice as late, at most 4 s apart. */
+/**
+ * UDP retransmission: the first after 250 ms (loopback and LAN round trips are well under it, so a
+ * lost datagram costs little), then each twice as late, at most 4 s apart, so a slow or lossy path
+ * is not flooded (RFC 5531 leaves the policy to the client; libtirpc waits a fixed 5 s).
+ */
 export const firstRetransmitMs = 250;
 export const maxRetransmitMs = 4_000;
 /** A UDP call without a deadline gives up after this long without a reply (libtirpc's 25 s). */

@@ -10,9 +10,19 @@ import type { UnaryCall } from "../unary-call.js";
 import { acceptedReply, answerCall, type CallSite } from "./call.js";
 import { Accept } from "./constants.js";
 
-/** Calls from one sender running at once; more are dropped (the sender retransmits). */
+/**
+ * Calls from one sender running at once; more are dropped (the sender retransmits). UDP senders
+ * cannot be told to slow down, and a forged source address costs nothing, so one sender must not
+ * fill `maxInflight` (20,000) alone; 64 is the in-flight depth farcall's own clients use, and
+ * NFS clients keep fewer outstanding per socket.
+ */
 export const maxCallsPerSender = 64;
-/** Replies remembered for retransmitted calls, the oldest forgotten first. */
+/**
+ * Replies remembered for retransmitted calls, the oldest forgotten first. A client retransmits
+ * within its call's timeout (libtirpc: 25 s); 4,096 replies cover that at ~160 calls/s of
+ * non-repeated traffic, and hold at most 4,096 × 65,507 bytes only if every reply is a full
+ * datagram (typical replies are tens of bytes).
+ */
 export const replyCacheEntries = 4096;
 
 export function serveOncUdp(socket: DatagramSocket, ctx: ServeContext): void {
