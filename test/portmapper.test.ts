@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createPortmapper, PortmapTable } from "../src/discovery/portmapper.js";
+import { createPortmapper, maxPortmapEntries, PortmapTable } from "../src/discovery/portmapper.js";
 import { Code, createClient, defineService, unary, xdr } from "../src/index.js";
 import { Portmap2, Rpcbind4 } from "../src/protocol/oncrpc/rpcbind.js";
 import { rejectsWith } from "./fixtures.js";
@@ -49,6 +49,12 @@ test("SET and UNSET from another machine are refused; CALLIT, BCAST and INDIRECT
   assert.equal(table.v2.PMAPPROC_SET(m, local), true);
   assert.equal(table.v2.PMAPPROC_UNSET(m, remote), false);
   assert.equal(table.v2.PMAPPROC_GETPORT(m), 70);
+  // A local process looping on SET fills the table to its bound, no further.
+  let accepted = 1;
+  for (let prog = 1000; prog < 1000 + maxPortmapEntries + 10; prog++) {
+    if (table.v2.PMAPPROC_SET({ prog, vers: 1, prot: 6, port: 1 }, local)) accepted++;
+  }
+  assert.equal(accepted, maxPortmapEntries);
   const pm = await createPortmapper({ listen: ["tcp://127.0.0.1:0"] });
   cleanups.push(() => pm.close());
   const port = Number(pm.addresses[0]?.split(":").pop());

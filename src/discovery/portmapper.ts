@@ -25,6 +25,13 @@ import {
 } from "../protocol/oncrpc/rpcbind.js";
 import { createServer, type Server } from "../server/server.js";
 
+/**
+ * Registrations a port mapper holds; a SET beyond it is refused. A host runs tens of RPC services
+ * (an NFS server registers about 20 entries), so this is far above real use, and it bounds what a
+ * local process looping on SET can make the port mapper hold (each lookup scans the list).
+ */
+export const maxPortmapEntries = 4096;
+
 /** One registration: what rpcbind version 3 and 4 list. */
 export type PortmapEntry = Rpcb;
 
@@ -46,6 +53,7 @@ export class PortmapTable {
   }
 
   set(entry: PortmapEntry): boolean {
+    if (this.entries.length >= maxPortmapEntries) return false;
     if (this.find(entry.r_prog, entry.r_vers, entry.r_netid) !== undefined) return false;
     this.entries.push({ ...entry });
     return true;
