@@ -166,7 +166,7 @@ function read(depth: number): unknown {
       const hi = dv().getUint32(pos - 8);
       const lo = dv().getUint32(pos - 4);
       // 30 bits of nanoseconds, then 34 bits of seconds.
-      return new Date(((hi & 0x3) * 0x1_0000_0000 + lo) * 1000 + Math.floor((hi >>> 2) / 1e6));
+      return timestamp((hi & 0x3) * 0x1_0000_0000 + lo, hi >>> 2);
     }
     case 0xd9:
       need(1);
@@ -309,6 +309,27 @@ function readExt(n: number): unknown {
   pos += 1 + n;
   // 96-bit timestamp: u32 nanoseconds, then i64 seconds.
   const ns = dv().getUint32(pos - 12);
-  const seconds = Number(dv().getBigInt64(pos - 8));
-  return new Date(seconds * 1000 + Math.floor(ns / 1e6));
+  const seconds = dv().getBigInt64(pos - 8);
+  // Beyond Date's range, which the check in timestamp() then refuses; Number() would round first.
+  if (seconds > maxDateSeconds || seconds < -maxDateSeconds) throw badTimestamp();
+  return timestamp(Number(seconds), ns);
+}
+
+/** Date's range is ±8.64e15 ms (ECMA-262 §21.4.1.1), ±8.64e12 s. */
+const maxDateSeconds = 8_640_000_000_000n;
+
+function badTimestamp() {
+  return malformed("msgpack", "timestamp outside the range of a Date, or nanoseconds over 999999999");
+}
+
+/**
+ * A timestamp extension's value as a Date. The spec bounds nanoseconds to 0..999,999,999; a
+ * time beyond Date's range would become an Invalid Date, which no encoder writes back as a
+ * timestamp (msgpackr writes `d4 ff ff`, which this decoder refuses), so both are refused.
+ */
+function timestamp(seconds: number, ns: number): Date {
+  if (ns > 999_999_999) throw badTimestamp();
+  const ms = seconds * 1000 + Math.floor(ns / 1e6);
+  if (!(Math.abs(ms) <= 8.64e15)) throw badTimestamp();
+  return new Date(ms);
 }
