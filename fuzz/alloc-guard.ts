@@ -8,8 +8,10 @@
  *
  * The wrappers are installed once per process ({@link installAllocGuard}) and cost a proxy trap per
  * allocation; code that captured a constructor before installation is not seen (farcall's source
- * looks the globals up at each call). Views (`subarray`) and `slice()` copies are not counted:
- * they are made through the original constructors and are never larger than what they copy.
+ * looks the globals up at each call). `Array.prototype.constructor` is set to the wrapper, so a
+ * check such as `value.constructor === Array` holds as without it. Typed-array views (`subarray`)
+ * and `slice()` copies are not counted: they are made through the original constructors and are
+ * never larger than what they copy.
  */
 
 let installed = false;
@@ -57,6 +59,14 @@ export function installAllocGuard(): void {
   wrapConstructor("Float64Array", 8);
   wrapConstructor("ArrayBuffer", 1);
   wrapConstructor("Array", 8);
+  // Code that tells plain arrays by `value.constructor === Array` (the MessagePack encoder) must
+  // still see the global it compares with.
+  Object.defineProperty(Array.prototype, "constructor", {
+    value: (globalThis as { Array: unknown }).Array,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   const buffer = (globalThis as unknown as { Buffer?: Record<string, unknown> }).Buffer;
   if (buffer !== undefined) {
     for (const fn of ["alloc", "allocUnsafe", "allocUnsafeSlow"]) {

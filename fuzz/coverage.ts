@@ -1,7 +1,7 @@
 /**
  * Coverage feedback from V8's precise block coverage, read through `node:inspector` in the same
  * thread (the inspector answers a session of its own thread synchronously). A feature is one
- * block (or function) range of farcall's compiled source (`dist/src/`) that ran at least once;
+ * block (or function) range of farcall's compiled source (`src/` beside the compiled fuzz/) that ran once;
  * taking the coverage resets V8's counters, so each take says what ran since the last one.
  */
 import { Session } from "node:inspector";
@@ -22,7 +22,8 @@ export class BlockCoverage {
   private readonly session = new Session();
   private readonly seen = new Set<string>();
 
-  constructor(private readonly scope = "/dist/src/") {}
+  /** `scope`: the URL prefix of the scripts that count; default the compiled src/ next to this file's folder. */
+  constructor(private readonly scope = new URL("../src/", import.meta.url).href) {}
 
   private post<T>(method: string, params?: object): T {
     let result: T | undefined;
@@ -64,7 +65,7 @@ export class BlockCoverage {
     const { result } = this.post<{ result: ScriptCoverage[] }>("Profiler.takePreciseCoverage");
     let fresh = 0;
     for (const script of result) {
-      if (!script.url.includes(this.scope)) continue;
+      if (!script.url.startsWith(this.scope)) continue;
       for (const fn of script.functions) {
         for (const r of fn.ranges) {
           if (r.count === 0) continue;

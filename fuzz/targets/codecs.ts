@@ -19,6 +19,19 @@ function jsonCarried(value: unknown): unknown {
   return out;
 }
 
+/**
+ * What MessagePack carries of a number: -0 is written as the integer 0, by farcall's encoder and
+ * by msgpackr for the values it leaves to it (src/codec/msgpack-encode.test.ts pins `-0` → `00`).
+ */
+function msgpackCarried(value: unknown): unknown {
+  if (Object.is(value, -0)) return 0;
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map(msgpackCarried);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = msgpackCarried(v);
+  return out;
+}
+
 /** JSON codec: bytes decode or are refused; what decodes encodes and decodes back to itself. */
 export const jsonTarget: FuzzTarget = {
   name: "json",
@@ -86,7 +99,7 @@ export const msgpackTarget: FuzzTarget = {
     } catch (err) {
       throw new CheckFailed(`decoded value ${show(value)} does not survive encode → decode: ${String(err)}`);
     }
-    check(sameValue(value, again), () => `round trip changed ${show(value)} into ${show(again)}`);
+    check(sameValue(msgpackCarried(value), again), () => `round trip changed ${show(value)} into ${show(again)}`);
   },
 };
 
