@@ -12,6 +12,8 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# openssl makes the TLS tests' certificates (scripts/make-certs.sh).
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v rpcgen >/dev/null 2>&1 || need_apt+=(rpcsvc-proto)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 [ -f /usr/include/tirpc/rpc/rpc.h ] || need_apt+=(libtirpc-dev)

@@ -29,6 +29,7 @@ export type {
   RetryDecision,
   RetryPolicy,
 } from "./protocol/protocol.js";
+export type { ClientTlsOptions, ServerTlsOptions, TlsMaterial } from "./protocol/tls.js";
 export {
   createServer,
   type ListenOptions,

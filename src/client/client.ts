@@ -8,6 +8,7 @@ import { RpcError } from "../core/rpc-error.js";
 import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
 import type { FramedCodec } from "../protocol/farcall/codecs.js";
 import type { CallTransport, ChannelState, KeepaliveOptions, Protocol, RetryPolicy } from "../protocol/protocol.js";
+import type { ClientTlsOptions } from "../protocol/tls.js";
 import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
 
@@ -47,6 +48,12 @@ export interface ClientOptions {
    * by a draining server goes once more on a fresh connection (`retryRefusedWhileDraining`).
    */
   retryPolicy?: RetryPolicy;
+  /**
+   * Whom `tls://`, `https://`, `wss://`, `jsonrpc+tls://` … trust (`ca`, default the system's
+   * CAs), the client certificate they show for mTLS (`cert`, `key`) and the name to check
+   * (`servername`, default the address's host). Node only: browsers use their own.
+   */
+  tls?: ClientTlsOptions;
 }
 
 const noMetadata = Object.freeze(createMetadata());

@@ -50,10 +50,10 @@ export function transportFor(address: string, options: ClientOptions, platform: 
     keepalive: keepaliveOf(options.keepalive),
     codec: options.codec,
     methodName: options.methodName,
-    dialStream(target, reuseReadBuffer = false) {
+    dialStream(target, dialOptions) {
       const dial = platform.dialStream;
       if (dial === undefined) throw unsupported();
-      return () => dial(target, connectTimeoutMs, reuseReadBuffer);
+      return () => dial(target, connectTimeoutMs, dialOptions);
     },
     dialWebSocket(url, subprotocol) {
       const load = platform.loadWebSocket;

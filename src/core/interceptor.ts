@@ -8,6 +8,42 @@ export interface Peer {
   /** IP address, socket path, or a name. */
   readonly address: string;
   readonly port?: number | undefined;
+  /** Set when the connection is TLS (`tls://`, `https://`, `wss://` …): the session and the peer's certificate. */
+  readonly tls?: PeerTls | undefined;
+}
+
+/** A TLS connection as a handler sees it. */
+export interface PeerTls {
+  /** `TLSv1.2` or `TLSv1.3`. */
+  readonly protocol: string;
+  /** The cipher suite's standard name, e.g. `TLS_AES_256_GCM_SHA384`. */
+  readonly cipher: string;
+  /** The ALPN name agreed, if any (`farcall`, `http/1.1` …). */
+  readonly alpn: string | undefined;
+  /**
+   * On a server: the client presented a certificate that chains to the server's `ca` (mTLS). On a
+   * client: the server's certificate was verified.
+   */
+  readonly authorized: boolean;
+  /** The certificate the peer presented, if it presented one. */
+  readonly certificate: PeerCertificate | undefined;
+}
+
+/** A peer's X.509 certificate, as far as authorization decisions need it. */
+export interface PeerCertificate {
+  /** The subject's distinguished name, e.g. `CN=billing, O=example`. */
+  readonly subject: string;
+  readonly commonName: string | undefined;
+  /** Subject alternative names as OpenSSL prints them: `DNS:api.example`, `URI:spiffe://…`, `IP Address:127.0.0.1`. */
+  readonly subjectAltNames: readonly string[];
+  readonly issuer: string;
+  readonly serialNumber: string;
+  /** SHA-256 of the DER certificate, as colon-separated hex. */
+  readonly fingerprint256: string;
+  /** Epoch ms. */
+  readonly validFrom: number;
+  /** Epoch ms. */
+  readonly validTo: number;
 }
 
 /**

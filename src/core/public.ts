@@ -8,6 +8,8 @@ export {
   type HandlerContext,
   type Interceptor,
   type Peer,
+  type PeerCertificate,
+  type PeerTls,
   type RpcRequest,
   type RpcResponse,
 } from "./interceptor.js";

@@ -9,6 +9,7 @@ import type { ServerDispatcher } from "./call-context.js";
 import type { DatagramSocket } from "./datagram.js";
 import type { HttpRequest, HttpResponse } from "./http/exchange.js";
 import type { MessagePipe } from "./message-pipe.js";
+import type { TlsDial } from "./tls.js";
 import type { WebSocketCtor, WebSocketLike } from "./websocket-like.js";
 
 // The seam every wire protocol plugs into (docs/architecture.md). A protocol is one folder under
@@ -274,15 +275,26 @@ export type Fetch = typeof globalThis.fetch;
 /** What the runtime offers a client: Node has all three, a browser no raw sockets. */
 export interface ClientPlatform {
   /**
-   * Opens `tcp://` or `unix://` (Node only). With `reuseReadBuffer`, chunks are read into one
-   * buffer and valid only during `onData` (`transientChunks`): for sessions that copy what they keep.
+   * Opens `tcp://` or `unix://` (Node only), over TLS with `options.tls` (the client's TLS
+   * settings and the protocol's ALPN names). See {@link StreamDialOptions}.
    */
-  readonly dialStream?: (address: string, timeoutMs: number, reuseReadBuffer?: boolean) => Promise<AttachableStream>;
+  readonly dialStream?: (address: string, timeoutMs: number, options?: StreamDialOptions) => Promise<AttachableStream>;
   /** The WebSocket class, loaded when a WebSocket address is first dialled. */
   readonly loadWebSocket?: (() => Promise<WebSocketCtor>) | undefined;
   readonly fetch?: Fetch | undefined;
   /** Opens a UDP socket to `host:port` as a pipe of datagrams (Node only). */
   readonly dialDatagram?: ((host: string, port: number) => Promise<MessagePipe>) | undefined;
+}
+
+/** How a protocol asks for a byte stream. */
+export interface StreamDialOptions {
+  /**
+   * Chunks are read into one buffer and valid only during `onData` (`transientChunks`): for
+   * sessions that copy what they keep. Plain TCP and unix sockets only.
+   */
+  readonly reuseReadBuffer?: boolean | undefined;
+  /** Connect over TLS, asking for these ALPN names; the client's `tls` option says whom to trust. */
+  readonly tls?: TlsDial | undefined;
 }
 
 /** What a client protocol gets to build the transport for one address. */
@@ -303,7 +315,7 @@ export interface DialContext {
   /** The client's `methodName` option (JSON-RPC, Go). */
   readonly methodName: ((method: MethodDescriptor) => string) | undefined;
   /** Opens a byte stream; throws `invalid_argument` when the platform has no sockets. */
-  dialStream(address: string, reuseReadBuffer?: boolean): () => Promise<AttachableStream>;
+  dialStream(address: string, options?: StreamDialOptions): () => Promise<AttachableStream>;
   /** Opens a WebSocket with a subprotocol; throws `invalid_argument` when the platform has none. */
   dialWebSocket(url: string, subprotocol: string): () => Promise<WebSocketLike>;
   /** The platform's fetch; throws `invalid_argument` when it has none. */
@@ -324,6 +336,11 @@ export type Dialer = (ctx: DialContext) => CallTransport;
 export interface Protocol {
   /** Its name in `listen(address, { protocols })`, e.g. `farcall`. Unique among a server's protocols. */
   readonly name: string;
+  /**
+   * Its ALPN names (RFC 7301), offered by a TLS server and asked for by its TLS clients, e.g.
+   * `farcall`, `http/1.1`. The protocol inside a TLS connection is still sniffed.
+   */
+  readonly alpn?: readonly string[];
   /** Recognises the protocol from a connection's first bytes. */
   readonly sniff?: (bytes: Uint8Array) => SniffVerdict;
   /** Serves a connection that `sniff` recognised. */

@@ -1,6 +1,8 @@
 import { concatBytes } from "../core/bytes.js";
-import type { HandlerContext, Interceptor } from "../core/interceptor.js";
+import { Code } from "../core/code.js";
+import type { HandlerContext, Interceptor, Peer } from "../core/interceptor.js";
 import { type Limits, resolveLimits } from "../core/limits.js";
+import { RpcError } from "../core/rpc-error.js";
 import {
   type AnySpec,
   defineService,
@@ -24,9 +26,12 @@ import {
   type ServerPlatform,
   sniffProtocols,
 } from "../protocol/protocol.js";
+import type { ServerTlsOptions } from "../protocol/tls.js";
 import { parseAddress } from "../transport/address.js";
 import { NodeHttpCarrier } from "../transport/http.js";
+import { SocketStream } from "../transport/socket-stream.js";
 import { connect, type Listener, listen } from "../transport/tcp.js";
+import { TlsTerminator, tlsHandshakeByte } from "../transport/tls.js";
 import { bindUdp, type UdpListener } from "../transport/udp.js";
 import { type HandlerFn, Router } from "./router.js";
 
@@ -103,6 +108,18 @@ export interface ServerOptions {
    * `builtinProtocols({ http: { corsOrigins: "*" } })`).
    */
   protocols?: readonly Protocol[];
+  /**
+   * TLS on every listener (docs/security.md): a connection whose first byte is a TLS handshake
+   * record is decrypted and then sniffed like any other, so one port serves TLS and plaintext
+   * clients of every protocol, unless `plaintext: false`. `setTls` replaces the certificates.
+   */
+  tls?: ServerTlsOptions;
+  /**
+   * Sees every connection turned away before a protocol took it: a failed TLS handshake (with the
+   * reason: no client certificate, unknown CA …), plaintext on a TLS-only port, bytes no protocol
+   * recognises. The peer has been told what it can be told; this is for logs.
+   */
+  onConnectionError?: (error: RpcError, peer: Peer) => void;
 }
 
 /** Options for {@link Server.listen}. */
@@ -118,6 +135,8 @@ export interface ListenOptions {
    * datagrams (ONC RPC). Default false.
    */
   udp?: boolean;
+  /** With the server's `tls` option: `false` serves this address in plaintext only. Default true. */
+  tls?: boolean;
 }
 
 /** The server's own platform: node:http for the HTTP carrier. */
@@ -142,7 +161,10 @@ export class Server {
   private readonly sessions = new Set<DrainableSession>();
   private readonly handshakeTimeoutMs: number;
   private readonly writeStallTimeoutMs: number;
-  private readonly pending = new Set<AttachableStream>();
+  private readonly pending = new Set<AttachableStream | { destroy(): void }>();
+  private tls: TlsTerminator | undefined;
+  /** Each listener's TLS handshaker, made at its first TLS connection. */
+  private readonly handshakers = new WeakMap<ServeContext, ReturnType<TlsTerminator["handshaker"]>>();
   private closing: Promise<void> | undefined;
   private sessionsGone: (() => void) | undefined;
 
@@ -156,6 +178,7 @@ export class Server {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
     this.writeStallTimeoutMs = options.writeStallTimeoutMs ?? defaultWriteStallTimeoutMs;
     this.protocols = [...(options.protocols ?? builtinProtocols())];
+    if (options.tls !== undefined) this.setTls(options.tls);
     const names = new Set<string>();
     for (const p of this.protocols) {
       if (names.has(p.name)) throw new TypeError(`protocol ${p.name} is given twice`);
@@ -198,6 +221,18 @@ export class Server {
     return this.add(defineService(name, specs), object as ServiceImpl<Record<string, AnySpec>>);
   }
 
+  /**
+   * Sets or replaces the TLS certificate, key and client CAs: connections from now on use the new
+   * ones, open connections keep theirs. No restart, nothing dropped.
+   * @throws TypeError when the PEM does not parse or the key does not match; the old ones stay.
+   */
+  setTls(options: ServerTlsOptions): void {
+    if (this.tls === undefined) {
+      const alpn = [...new Set(this.protocols.flatMap((p) => p.alpn ?? []))];
+      this.tls = new TlsTerminator(options, alpn, this.handshakeTimeoutMs);
+    } else this.tls.reload(options);
+  }
+
   /** Paths of every registered method, e.g. `Arith/add`. */
   methods(): string[] {
     return this.router.paths();
@@ -211,7 +246,8 @@ export class Server {
   async listen(address: string, options: ListenOptions = {}): Promise<string> {
     if (this.closing !== undefined) throw new Error("server is closed");
     const ctx = this.serveContext(this.protocolsNamed(options.protocols));
-    const listener = await listen(address, (stream) => this.accept(stream, ctx), {
+    const tls = options.tls !== false;
+    const listener = await listen(address, (stream) => this.accept(stream, ctx, tls), {
       writeStallTimeoutMs: this.writeStallTimeoutMs,
     });
     this.listeners.push(listener);
@@ -245,7 +281,7 @@ export class Server {
    * @throws TypeError for a protocol name the server does not have
    */
   serveStream(stream: AttachableStream, options: ListenOptions = {}): void {
-    this.accept(stream, this.serveContext(this.protocolsNamed(options.protocols)));
+    this.accept(stream, this.serveContext(this.protocolsNamed(options.protocols)), options.tls !== false);
   }
 
   /** Addresses listened on. */
@@ -314,24 +350,40 @@ export class Server {
 
   /**
    * Holds a new connection until the listener's protocols recognise its first bytes, then hands it
-   * to that protocol. The handshake timer runs until the protocol says its handshake is done.
+   * to that protocol. The handshake timer runs until the protocol says its handshake is done. With
+   * TLS (`tls`, not yet inside it), a first byte 0x16 starts the TLS handshake, and the decrypted
+   * stream is sniffed anew.
    */
-  private accept(stream: AttachableStream, ctx: ServeContext): void {
+  private accept(stream: AttachableStream, ctx: ServeContext, tls: boolean): void {
     if (this.closing !== undefined) return stream.destroy();
     this.pending.add(stream);
     const timer = setTimeout(() => stream.destroy(), this.handshakeTimeoutMs);
     let seen: Uint8Array = new Uint8Array(0);
+    const refuse = (why: string) => {
+      clearTimeout(timer);
+      this.options.onConnectionError?.(new RpcError(Code.Unavailable, why), stream.peer);
+      stream.write([encoder.encode(`farcall: ${why}\n`)]);
+      stream.end();
+    };
     stream.attach({
       onData: (chunk) => {
         seen = seen.length === 0 ? chunk : concatBytes([seen, chunk]);
+        const terminator = tls ? this.tls : undefined;
+        if (terminator !== undefined) {
+          if (seen[0] === tlsHandshakeByte) {
+            this.pending.delete(stream);
+            clearTimeout(timer);
+            return this.startTls(terminator, stream, seen, ctx);
+          }
+          if (!terminator.plaintext) {
+            this.pending.delete(stream);
+            return refuse("this port takes TLS connections only");
+          }
+        }
         const found = sniffProtocols(ctx.protocols, seen);
         if (found === undefined) return;
         this.pending.delete(stream);
-        if (typeof found === "string") {
-          clearTimeout(timer);
-          stream.write([encoder.encode(`farcall: unrecognised protocol (${found})\n`)]);
-          return stream.end();
-        }
+        if (typeof found === "string") return refuse(`unrecognised protocol (${found})`);
         const conn: Connection = { stream, first: seen, handshakeDone: () => clearTimeout(timer) };
         found.serve(conn, ctx);
       },
@@ -340,6 +392,32 @@ export class Server {
         this.pending.delete(stream);
       },
     });
+  }
+
+  /** Runs the TLS handshake on a sniffed socket, then sniffs the protocol inside. */
+  private startTls(terminator: TlsTerminator, stream: AttachableStream, seen: Uint8Array, ctx: ServeContext): void {
+    if (!(stream instanceof SocketStream)) {
+      this.options.onConnectionError?.(new RpcError(Code.Unavailable, "TLS is served on sockets only"), stream.peer);
+      return stream.destroy();
+    }
+    let handshake = this.handshakers.get(ctx);
+    if (handshake === undefined) {
+      handshake = terminator.handshaker(
+        (inner, raw) => {
+          if (raw !== undefined) this.pending.delete(raw);
+          this.accept(inner, ctx, false);
+        },
+        (error, raw, peer) => {
+          if (raw !== undefined) this.pending.delete(raw);
+          this.options.onConnectionError?.(error, peer);
+        },
+        this.writeStallTimeoutMs,
+      );
+      this.handshakers.set(ctx, handshake);
+    }
+    const raw = handshake(stream, seen);
+    this.pending.add(raw);
+    raw.once("close", () => this.pending.delete(raw));
   }
 
   /** Tracks a session until it closes. */

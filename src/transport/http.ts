@@ -2,16 +2,11 @@ import { createServer, type IncomingMessage, type Server as NodeHttpServer, type
 import type { Socket } from "node:net";
 import type { WebSocketServer } from "ws";
 import { Code } from "../core/code.js";
-import type { Peer } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { HttpResponse } from "../protocol/http/exchange.js";
 import type { AttachableStream, HttpCarrier, HttpCarrierOptions, HttpHandlers } from "../protocol/protocol.js";
 import type { WebSocketLike } from "../protocol/websocket-like.js";
-import { SocketStream } from "./socket-stream.js";
-
-function peerOf(socket: Socket, transport: "http" | "websocket"): Peer {
-  return { transport, address: socket.remoteAddress ?? "unknown", port: socket.remotePort };
-}
+import { peerOfSocket, SocketStream } from "./socket-stream.js";
 
 function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = Object.create(null);
@@ -140,7 +135,7 @@ export class NodeHttpCarrier implements HttpCarrier {
             method: req.method ?? "GET",
             url: req.url ?? "/",
             headers: headersOf(req),
-            peer: peerOf(socket, "http"),
+            peer: peerOfSocket(socket, "http"),
             body: (maxBytes) => readBody(req, maxBytes),
             chunks: () => bodyChunks(req),
             trailers: () => req.trailers,
@@ -179,7 +174,7 @@ export class NodeHttpCarrier implements HttpCarrier {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
       }
-      const peer = peerOf(socket, "websocket");
+      const peer = peerOfSocket(socket, "websocket");
       // A WebSocket client sends nothing before the 101 answer, so no byte is lost while `ws` loads.
       this.wss ??= webSocketServer();
       this.wss.then(

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { Peer } from "../core/interceptor.js";
 import {
   type ByteStream,
@@ -6,11 +7,25 @@ import {
   defaultWriteStallTimeoutMs,
   maxBufferedBytes,
 } from "../protocol/byte-stream.js";
+import { describeTlsError } from "../protocol/tls.js";
+import { peerTlsOf } from "./tls-info.js";
 
 /** How long an ended socket may wait for the peer's close before it is destroyed. */
 const lingerMs = 5_000;
 /** Silence before the kernel's first keepalive probe (the same as farcall's PING interval). */
 const tcpKeepaliveMs = 30_000;
+
+/**
+ * Who is on the other end of a socket: its address (or a unix socket's path), and for a TLS socket
+ * the session and the peer's certificate.
+ */
+export function peerOfSocket(socket: Socket, transport: string): Peer {
+  const peer: Peer =
+    socket.remoteAddress === undefined
+      ? { transport, address: socket.localAddress ?? "unix" }
+      : { transport, address: socket.remoteAddress, port: socket.remotePort };
+  return socket instanceof TLSSocket ? { ...peer, tls: peerTlsOf(socket) } : peer;
+}
 
 /**
  * Adapts a `net.Socket` to a {@link ByteStream}. Batches go out corked, so several chunks become
@@ -27,6 +42,8 @@ export class SocketStream implements ByteStream {
   private drainWaiters: (() => void)[] = [];
   private error: Error | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Something was read (a TLS peer that closes before that may have refused our certificate). */
+  private received = false;
 
   /**
    * @param writeStallTimeoutMs the peer must take our output below {@link maxBufferedBytes} within
@@ -43,10 +60,7 @@ export class SocketStream implements ByteStream {
     // TCP keepalive probes after 30 s of silence: a peer that vanished without a FIN is noticed by
     // the kernel even on protocols that cannot PING (JSON-RPC, HTTP), which then see the close.
     socket.setKeepAlive(true, tcpKeepaliveMs);
-    this.peer =
-      socket.remoteAddress !== undefined
-        ? { transport: "tcp", address: socket.remoteAddress, port: socket.remotePort }
-        : { transport: "unix", address: socket.localAddress ?? "unix" };
+    this.peer = peerOfSocket(socket, socket.remoteAddress !== undefined ? "tcp" : "unix");
     socket.on("error", this.onError);
     socket.on("drain", this.onDrainEvent);
     socket.on("close", this.onCloseEvent);
@@ -54,13 +68,20 @@ export class SocketStream implements ByteStream {
   }
 
   private readonly onError = (err: Error) => {
-    this.error = err;
+    const code = (err as NodeJS.ErrnoException).code;
+    // A TLS alert after the handshake (TLS 1.3 servers check client certificates then) says why.
+    this.error = code?.startsWith("ERR_SSL") ? new Error(`TLS: ${describeTlsError(err)}`, { cause: err }) : err;
   };
   private readonly onDrainEvent = () => {
     this.clearStall();
     this.releaseDrain();
   };
   private readonly onCloseEvent = () => {
+    if (this.error === undefined && !this.received && this.socket instanceof TLSSocket) {
+      this.error = new Error(
+        "TLS: the peer closed the connection before sending anything (a TLS 1.3 server does so when it rejects the client certificate)",
+      );
+    }
     this.clearStall();
     this.releaseDrain();
     this.handler?.onClose(this.error);
@@ -70,8 +91,10 @@ export class SocketStream implements ByteStream {
     if (this.handler?.onEnd !== undefined) this.handler.onEnd();
     else this.end();
   };
-  private readonly onSocketData = (chunk: Buffer) =>
+  private readonly onSocketData = (chunk: Buffer) => {
+    this.received = true;
     this.handler?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  };
 
   /** The `onread` callback: `n` bytes were read into the read buffer. */
   deliver(n: number): void {

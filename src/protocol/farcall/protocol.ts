@@ -50,8 +50,18 @@ function channelOver(ctx: DialContext, options: ResolvedOptions, open: () => Pro
 
 /** The farcall reader copies what it keeps, so a socket can read into one reused buffer. */
 function dialSocket(options: ResolvedOptions): Dialer {
-  return (ctx) => channelOver(ctx, options, ctx.dialStream(`${ctx.scheme}://${ctx.rest}`, true));
+  return (ctx) =>
+    channelOver(
+      ctx,
+      options,
+      ctx.scheme === "tls"
+        ? ctx.dialStream(`tcp://${ctx.rest}`, { tls: { alpn } })
+        : ctx.dialStream(`${ctx.scheme}://${ctx.rest}`, { reuseReadBuffer: true }),
+    );
 }
+
+/** farcall's ALPN name over TLS. */
+const alpn = ["farcall"];
 
 function dialWebSocket(options: ResolvedOptions): Dialer {
   return (ctx) => {
@@ -79,7 +89,7 @@ type ResolvedOptions = Required<{ [K in keyof FarcallProtocolOptions]: NonNullab
 /**
  * farcall's own framing (docs/protocol.md): recognised by its first byte `7F`; served on byte
  * streams and inside WebSocket binary messages (subprotocol `farcall`); dialled at `tcp://`,
- * `unix://`, `ws://` and `wss://`.
+ * `unix://`, `tls://`, `ws://` and `wss://`.
  * @throws RangeError for a codec farcall cannot name or a window outside 1 to 2^32 - 1 bytes
  */
 export function farcallProtocol(options: FarcallProtocolOptions = {}): Protocol {
@@ -97,12 +107,13 @@ export function farcallProtocol(options: FarcallProtocolOptions = {}): Protocol 
   return {
     name: "farcall",
     // One byte decides: the session checks the rest of the magic and fails the connection with a reason.
+    alpn,
     sniff: (bytes) => (bytes[0] === magic[0] ? "yes" : "no"),
     serve: (conn, ctx) => serveStream(conn.stream, conn.first, ctx, resolved, () => conn.handshakeDone()),
     webSocket: {
       subprotocols: ["farcall"],
       serve: (ws, peer, ctx) => serveStream(new WebSocketByteStream(ws, peer), new Uint8Array(0), ctx, resolved),
     },
-    schemes: { tcp: socket, unix: socket, ws: webSocket, wss: webSocket },
+    schemes: { tcp: socket, unix: socket, tls: socket, ws: webSocket, wss: webSocket },
   };
 }

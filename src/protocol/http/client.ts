@@ -8,6 +8,7 @@ import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { JsonSplitter } from "../json/json-splitter.js";
 import type { CallTransport, Fetch } from "../protocol.js";
+import { describeFetchError } from "../tls.js";
 import { codeOfHttpStatus, metadataHeaderPrefix, timeoutHeader } from "./status.js";
 
 /**
@@ -175,7 +176,7 @@ export class HttpJsonTransport implements CallTransport {
         });
       } catch (err) {
         if (s.signal.aborted) throw s.reason();
-        throw new RpcError(Code.Unavailable, `cannot reach ${this.base}: ${(err as Error).message}`, {
+        throw new RpcError(Code.Unavailable, `cannot reach ${this.base}: ${describeFetchError(err)}`, {
           safeToRetry: true,
           cause: err,
         });

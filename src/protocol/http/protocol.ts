@@ -101,6 +101,7 @@ export function httpProtocol(options: HttpProtocolOptions = {}): Protocol {
   };
   return {
     name: "http",
+    alpn: ["http/1.1"],
     sniff: (bytes) => ((bytes[0] as number) >= 0x41 && (bytes[0] as number) <= 0x5a ? "yes" : "no"),
     serve(conn, ctx) {
       // node's header timeout takes over from the handshake timer.

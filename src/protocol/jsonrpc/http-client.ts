@@ -7,6 +7,7 @@ import { RpcError } from "../../core/rpc-error.js";
 import { headersFor, readBody, requestSignal } from "../http/client.js";
 import { codeOfHttpStatus } from "../http/status.js";
 import type { CallTransport, Fetch } from "../protocol.js";
+import { describeFetchError } from "../tls.js";
 import { type JsonRpcDialect, replyOutcome, requestText } from "./client-session.js";
 
 /** JSON-RPC 2.0 over HTTP POST: one request per call; oneway calls are notifications. */
@@ -40,7 +41,7 @@ export class JsonRpcHttpTransport implements CallTransport {
         signal: s.signal,
       }).catch((err: unknown) => {
         if (s.signal.aborted) throw s.reason();
-        throw new RpcError(Code.Unavailable, `cannot reach ${this.url}: ${(err as Error).message}`, {
+        throw new RpcError(Code.Unavailable, `cannot reach ${this.url}: ${describeFetchError(err)}`, {
           safeToRetry: true,
           cause: err,
         });

@@ -57,10 +57,13 @@ function session(ctx: DialContext, dialect: JsonRpcDialect, onClose: () => void)
     new JsonRpcClientSession(pipe, { dialect, limits: ctx.limits, methodName: ctx.methodName, onClose });
 }
 
+/** JSON-RPC's ALPN name over TLS (not registered with IANA; Go's net/rpc has none). */
+const alpn = ["jsonrpc"];
+
 const overTcp =
-  (dialect: JsonRpcDialect): Dialer =>
+  (dialect: JsonRpcDialect, tls: boolean): Dialer =>
   (ctx) => {
-    const open = ctx.dialStream(`tcp://${ctx.rest}`);
+    const open = ctx.dialStream(`tcp://${ctx.rest}`, tls ? { tls: { alpn: dialect === "go" ? [] : alpn } } : {});
     return ctx.channel((hooks) =>
       open().then((s) =>
         clientOverStream(
@@ -92,13 +95,15 @@ const overHttp: Dialer = (ctx) =>
  * JSON-RPC 2.0 and Go's net/rpc JSON dialect (docs/protocols.md): recognised by a JSON value's
  * first byte (`{` or `[`, after up to 64 blanks); served on byte streams, on WebSockets
  * (subprotocol `jsonrpc`, or none) and at HTTP `POST /` and `POST /jsonrpc`; dialled at
- * `jsonrpc+tcp://`, `jsonrpc+http(s)://`, `jsonrpc+ws(s)://` and `gorpc+tcp://`.
+ * `jsonrpc+tcp://`, `jsonrpc+tls://`, `jsonrpc+http(s)://`, `jsonrpc+ws(s)://`, `gorpc+tcp://`
+ * and `gorpc+tls://`.
  */
 export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol {
   const settings = settingsOf(options);
   const endpointOptions = (ctx: ServeContext): JsonRpcServerOptions => ({ ...settings, limits: ctx.limits });
   return {
     name: "jsonrpc",
+    alpn,
     sniff(bytes) {
       const at = firstNonBlank(bytes);
       if (at > maxLeadingBlanks) return "no";
@@ -121,8 +126,10 @@ export function jsonRpcProtocol(options: JsonRpcProtocolOptions = {}): Protocol 
     },
     http: jsonRpcRoute(settings),
     schemes: {
-      "jsonrpc+tcp": overTcp("2.0"),
-      "gorpc+tcp": overTcp("go"),
+      "jsonrpc+tcp": overTcp("2.0", false),
+      "jsonrpc+tls": overTcp("2.0", true),
+      "gorpc+tcp": overTcp("go", false),
+      "gorpc+tls": overTcp("go", true),
       "jsonrpc+ws": overWebSocket,
       "jsonrpc+wss": overWebSocket,
       "jsonrpc+http": overHttp,
