@@ -22,6 +22,7 @@ export {
 } from "./codec/xdr/index.js";
 export * from "./core/public.js";
 export { type BuiltinProtocolOptions, builtinProtocols } from "./protocol/builtin.js";
+export type { IncomingCall } from "./protocol/call-context.js";
 export type {
   CallTransport,
   ChannelState,
@@ -30,7 +31,9 @@ export type {
   RetryPolicy,
 } from "./protocol/protocol.js";
 export type { ClientTlsOptions, ServerTlsOptions, TlsMaterial } from "./protocol/tls.js";
+export type { Authenticate, Authorize } from "./server/guard.js";
 export {
+  type AddOptions,
   createServer,
   type ListenOptions,
   Server,
@@ -38,3 +41,4 @@ export {
   type ServerOptions,
   type ServiceImpl,
 } from "./server/server.js";
+export { bearerToken, bearerTokens, type JwtVerifierOptions, jwtVerifier } from "./server/tokens.js";

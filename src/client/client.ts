@@ -54,9 +54,25 @@ export interface ClientOptions {
    * (`servername`, default the address's host). Node only: browsers use their own.
    */
   tls?: ClientTlsOptions;
+  /**
+   * A bearer token sent with every call as `authorization: Bearer <token>` (HTTP's Authorization
+   * header), or a function asked for it before each call (to refresh it). A call's own
+   * `authorization` metadata wins.
+   */
+  token?: string | (() => string | Promise<string>);
 }
 
 const noMetadata = Object.freeze(createMetadata());
+
+/** Adds `authorization: Bearer <token>` to calls that do not carry their own. */
+function bearer(token: string | (() => string | Promise<string>)): Interceptor {
+  return (next) => async (req) => {
+    if (req.metadata.authorization !== undefined) return next(req);
+    const value = typeof token === "string" ? token : await token();
+    const metadata = Object.assign(createMetadata(), req.metadata, { authorization: `Bearer ${value}` });
+    return next({ ...req, metadata });
+  };
+}
 
 /**
  * A connection to one farcall server: hands out typed stubs and carries their calls over one
@@ -71,7 +87,8 @@ export class Client {
     private readonly transport: CallTransport,
   ) {
     const terminal: Handler = (req) => this.transport.call(req);
-    this.handler = compose(options.interceptors ?? [], terminal);
+    const interceptors = options.token === undefined ? [] : [bearer(options.token)];
+    this.handler = compose([...interceptors, ...(options.interceptors ?? [])], terminal);
   }
 
   /** A typed stub for a service defined with `defineService`. */

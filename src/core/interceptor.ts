@@ -75,6 +75,8 @@ export interface HandlerContext {
   readonly credentials?: Credentials | undefined;
   /** Metadata sent back with the reply (or with the end of a stream, or with an error). */
   readonly responseMetadata: Metadata;
+  /** Who the server's `authenticate` hook said the caller is; undefined without one. */
+  readonly principal?: unknown;
 }
 
 /**

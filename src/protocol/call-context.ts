@@ -14,6 +14,8 @@ export class ServerCallContext implements HandlerContext {
   slot = -1;
   /** Set by protocols that carry credentials, before the handler runs. */
   credentials: Credentials | undefined = undefined;
+  /** Who the server's `authenticate` said the caller is (undefined without one). */
+  principal: unknown = undefined;
   private controller: AbortController | undefined;
   private reason: RpcError | undefined;
   private md: Metadata | undefined;
@@ -66,6 +68,35 @@ export class ServerCallContext implements HandlerContext {
 }
 
 /**
+ * A call as `authenticate` sees it: after its header, before its body is decoded (docs/security.md §2).
+ */
+export interface IncomingCall {
+  /** The method called; undefined for a JSON-RPC message, whose body names its methods. */
+  readonly method: MethodDescriptor | undefined;
+  readonly metadata: Readonly<Metadata>;
+  readonly peer: Peer;
+  /** The timeout the caller sent, in ms (undefined: none). */
+  readonly timeoutMs: number | undefined;
+  /**
+   * The body as received: farcall's message bytes, HTTP's request body, a JSON-RPC message's
+   * text; empty for the opening of a stream of requests.
+   */
+  readonly body: Uint8Array;
+  /** What the caller claims on protocols that carry credentials (ONC RPC's AUTH_SYS). */
+  readonly credentials?: Credentials | undefined;
+}
+
+/**
+ * The server's checks before a call runs: `authenticate` says who is calling (or rejects with
+ * `unauthenticated`), `authorize` whether they may call the method (or rejects with
+ * `permission_denied`). Absent when the server has neither: protocols then skip the step.
+ */
+export interface CallGuard {
+  authenticate(call: IncomingCall): Promise<unknown>;
+  authorize(principal: unknown, method: MethodDescriptor, call: IncomingCall): Promise<void>;
+}
+
+/**
  * What a protocol session needs from the server: find a method by its path, run a call, and turn
  * failures into errors fit for the peer. `dispatch` returns the handler's output (an iterable for
  * streaming replies) or a native Promise of it (never another thenable); it may throw or reject
@@ -78,6 +109,15 @@ export interface ServerDispatcher {
   /** Every method called `name` (the part after the slash), in any service. */
   methodsNamed(name: string): readonly MethodDescriptor[];
   dispatch(method: MethodDescriptor, input: unknown, ctx: ServerCallContext): unknown;
+  /** Authentication and authorization, when the server has them. */
+  readonly guard?: CallGuard | undefined;
   /** Turns what a handler (or its reply stream) threw into the error the peer may see. */
   toWire(err: unknown, method: MethodDescriptor): RpcError;
+}
+
+/** Both steps of the guard for a call whose method is known: resolves with the principal. */
+export async function admitCall(guard: CallGuard, call: IncomingCall & { method: MethodDescriptor }): Promise<unknown> {
+  const principal = await guard.authenticate(call);
+  await guard.authorize(principal, call.method, call);
+  return principal;
 }

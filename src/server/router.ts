@@ -3,7 +3,8 @@ import { compose, type Handler, type Interceptor, type RpcRequest } from "../cor
 import { RpcError } from "../core/rpc-error.js";
 import { runSchema, type StandardSchemaV1 } from "../core/schema.js";
 import type { MethodDescriptor } from "../core/service.js";
-import type { ServerCallContext, ServerDispatcher } from "../protocol/call-context.js";
+import type { CallGuard, ServerCallContext, ServerDispatcher } from "../protocol/call-context.js";
+import type { Authorize } from "./guard.js";
 
 /** A server-side method implementation: `(input, ctx) => output`. */
 export type HandlerFn = (input: unknown, ctx: ServerCallContext) => unknown;
@@ -11,6 +12,8 @@ export type HandlerFn = (input: unknown, ctx: ServerCallContext) => unknown;
 /** A method as registered: its descriptor plus what runs it (returning a value or a promise). */
 export interface Route extends MethodDescriptor {
   readonly run: (input: unknown, ctx: ServerCallContext) => unknown;
+  /** The authorization of the method's service (`server.add(service, impl, { authorize })`). */
+  readonly authorize: Authorize | undefined;
 }
 
 /** How the router reports and redacts handler failures. */
@@ -29,6 +32,8 @@ export class Router implements ServerDispatcher {
   private routes = new Map<string, Route>();
   /** Routes by method name, built on first use and dropped when a route is added. */
   private byName: Map<string, Route[]> | undefined;
+  /** Set by the server when it authenticates or authorizes calls. */
+  guard: CallGuard | undefined = undefined;
 
   constructor(
     private readonly interceptors: () => readonly Interceptor[],
@@ -36,10 +41,10 @@ export class Router implements ServerDispatcher {
   ) {}
 
   /** Adds a method. @throws TypeError on a duplicate path. */
-  add(method: MethodDescriptor, fn: HandlerFn): void {
+  add(method: MethodDescriptor, fn: HandlerFn, authorize?: Authorize): void {
     if (this.routes.has(method.path)) throw new TypeError(`method ${method.path} is already registered`);
     if (typeof fn !== "function") throw new TypeError(`handler for ${method.path} is not a function`);
-    this.routes.set(method.path, { ...method, run: this.wrap(method, fn) });
+    this.routes.set(method.path, { ...method, run: this.wrap(method, fn), authorize });
     this.byName = undefined;
     this.all = undefined;
   }
@@ -55,6 +60,11 @@ export class Router implements ServerDispatcher {
   methods(): readonly MethodDescriptor[] {
     this.all ??= [...this.routes.values()];
     return this.all;
+  }
+
+  /** The authorization a method's service was added with. */
+  authorizeOf(method: MethodDescriptor): Authorize | undefined {
+    return this.routes.get(method.path)?.authorize;
   }
 
   resolve(path: string): MethodDescriptor | undefined {

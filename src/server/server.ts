@@ -33,6 +33,7 @@ import { SocketStream } from "../transport/socket-stream.js";
 import { connect, type Listener, listen } from "../transport/tcp.js";
 import { TlsTerminator, tlsHandshakeByte } from "../transport/tls.js";
 import { bindUdp, type UdpListener } from "../transport/udp.js";
+import { type Authenticate, type Authorize, createGuard } from "./guard.js";
 import { type HandlerFn, Router } from "./router.js";
 
 const encoder = new TextEncoder();
@@ -120,6 +121,23 @@ export interface ServerOptions {
    * recognises. The peer has been told what it can be told; this is for logs.
    */
   onConnectionError?: (error: RpcError, peer: Peer) => void;
+  /**
+   * Says who is calling, before a call's body is decoded, on every protocol: returns a principal
+   * (handlers see it as `ctx.principal`) or throws `unauthenticated`. `bearerTokens`, `jwtVerifier`
+   * and `hmacVerifier` make ready ones (docs/security.md).
+   */
+  authenticate?: Authenticate;
+  /**
+   * Whether a principal may call a method, after `authenticate`; false is `permission_denied`.
+   * A service added with its own `authorize` must pass both.
+   */
+  authorize?: Authorize;
+}
+
+/** Options for {@link Server.add}. */
+export interface AddOptions {
+  /** Whether a principal may call this service's methods (besides the server's `authorize`). */
+  authorize?: Authorize;
 }
 
 /** Options for {@link Server.listen}. */
@@ -179,6 +197,7 @@ export class Server {
     this.writeStallTimeoutMs = options.writeStallTimeoutMs ?? defaultWriteStallTimeoutMs;
     this.protocols = [...(options.protocols ?? builtinProtocols())];
     if (options.tls !== undefined) this.setTls(options.tls);
+    if (options.authenticate !== undefined || options.authorize !== undefined) this.guardCalls();
     const names = new Set<string>();
     for (const p of this.protocols) {
       if (names.has(p.name)) throw new TypeError(`protocol ${p.name} is given twice`);
@@ -190,12 +209,20 @@ export class Server {
    * Adds a service defined with {@link defineService}.
    * @throws TypeError when a method has no handler or is registered twice.
    */
-  add<M extends Record<string, AnySpec>>(service: ServiceDescriptor<M>, impl: ServiceImpl<M>): this {
+  add<M extends Record<string, AnySpec>>(
+    service: ServiceDescriptor<M>,
+    impl: ServiceImpl<M>,
+    options: AddOptions = {},
+  ): this {
     for (const [name, method] of service.methods) {
       const fn = (impl as Record<string, unknown>)[name];
       if (typeof fn !== "function") throw new TypeError(`no handler for ${method.path}`);
-      this.router.add(method, fn.bind(impl) as HandlerFn);
     }
+    for (const [name, method] of service.methods) {
+      const fn = (impl as Record<string, unknown>)[name] as HandlerFn;
+      this.router.add(method, fn.bind(impl) as HandlerFn, options.authorize);
+    }
+    if (options.authorize !== undefined) this.guardCalls();
     return this;
   }
 
@@ -219,6 +246,12 @@ export class Server {
       }
     }
     return this.add(defineService(name, specs), object as ServiceImpl<Record<string, AnySpec>>);
+  }
+
+  /** Turns on the guard: from now on every call is authenticated and authorized before it runs. */
+  private guardCalls(): void {
+    const router = this.router;
+    router.guard ??= createGuard(this.options.authenticate, this.options.authorize, (m) => router.authorizeOf(m));
   }
 
   /**

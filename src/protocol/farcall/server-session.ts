@@ -6,7 +6,7 @@ import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metad
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor, MethodKind } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
-import { ServerCallContext, type ServerDispatcher } from "../call-context.js";
+import { admitCall, type CallGuard, ServerCallContext, type ServerDispatcher } from "../call-context.js";
 import { CallGate, tooManyCalls } from "../call-gate.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
@@ -287,6 +287,8 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     let timeoutMs: number | undefined;
     let metadata: Metadata = emptyMetadata;
     let input: unknown;
+    let message: Uint8Array = new Uint8Array(0);
+    const guard = this.dispatcher.guard;
     try {
       if ((flags & Flag.Deadline) !== 0) {
         timeoutMs = r.u32("timeout");
@@ -294,10 +296,10 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
         if (timeoutMs > maxTimerMs) timeoutMs = undefined;
       }
       if ((flags & Flag.Metadata) !== 0) metadata = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
-      const message = r.rest();
+      message = r.rest();
       if ((flags & Flag.Stream) !== 0) {
         if (message.length !== 0) throw protocolError("streaming REQUEST carries a message");
-      } else input = this.decodeMessage(message, method.wire?.input);
+      } else if (guard === undefined) input = this.decodeMessage(message, method.wire?.input);
     } catch (err) {
       return this.refuse(oneway, id, RpcError.from(err, Code.InvalidArgument));
     }
@@ -319,11 +321,47 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
       );
     }
     if (kind === "server_stream" || kind === "bidi_stream") call.credit = new SendCredit(this.peer.streamWindowBytes);
+    if (guard !== undefined) {
+      if (!oneway) this.calls.set(id, call);
+      return this.guarded(guard, call, message.slice(), timeoutMs, (flags & Flag.Stream) !== 0);
+    }
     this.gate.admit(call, this.endsChunk(payload));
     // A call answered synchronously (started at once: alone or last in its read) is over before
     // any other frame can name it: it never enters the table, which spares an insert and a delete
     // on the commonest path. A call held to the end of its read is in it, for a CANCEL to find.
     if (!oneway && !call.done) this.calls.set(id, call);
+  }
+
+  /**
+   * A call on a server with a guard: authenticated and authorized on its header and body bytes,
+   * then decoded and started; a refusal ends it unrun. It is in the call table meanwhile, so a
+   * CANCEL or its deadline ends it while it waits.
+   */
+  private guarded(
+    guard: CallGuard,
+    call: ServerCall,
+    body: Uint8Array,
+    timeoutMs: number | undefined,
+    streaming: boolean,
+  ): void {
+    const incoming = { method: call.method, metadata: call.metadata, peer: call.peer, timeoutMs, body };
+    admitCall(guard, incoming).then(
+      (principal) => {
+        if (call.done || this.closed) return;
+        call.principal = principal;
+        if (!streaming) {
+          try {
+            call.payload = this.decodeMessage(body, call.method.wire?.input);
+          } catch (err) {
+            return this.failCall(call, RpcError.from(err, Code.InvalidArgument));
+          }
+        }
+        this.gate.admit(call);
+      },
+      (err: unknown) => {
+        if (!call.done) this.failCall(call, RpcError.from(err, Code.Unauthenticated));
+      },
+    );
   }
 
   /** Answers a REQUEST that will not run with ERROR (nothing for a oneway call). */

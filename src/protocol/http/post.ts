@@ -42,7 +42,9 @@ export function fail(
 ): void {
   // After a 413 the rest of the body is not read, so the connection cannot carry another request.
   const close: Record<string, string> = status === 413 ? { connection: "close" } : {};
-  res.head(status, { ...headers, ...jsonType, ...metadataHeaders(err.metadata), ...close });
+  // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+  const challenge: Record<string, string> = status === 401 ? { "www-authenticate": 'Bearer realm="farcall"' } : {};
+  res.head(status, { ...headers, ...jsonType, ...metadataHeaders(err.metadata), ...close, ...challenge });
   res.end(errorBody(err));
 }
 
@@ -65,6 +67,8 @@ export interface Post {
   readonly route: HttpRouteContext;
   readonly metadata: Metadata;
   readonly deadline: number | undefined;
+  /** The timeout the client sent (`farcall-timeout-ms`). */
+  readonly timeoutMs: number | undefined;
   readonly body: Uint8Array;
 }
 
@@ -88,6 +92,7 @@ export function readPost(
     return fail(res, err, cors, 415);
   }
   let deadline: number | undefined;
+  let timeoutMs: number | undefined;
   const timeout = req.headers[timeoutHeader];
   if (timeout !== undefined) {
     const ms = /^\d{1,12}$/.test(timeout) ? Number(timeout) : Number.NaN;
@@ -96,6 +101,7 @@ export function readPost(
       return fail(res, err, cors);
     }
     deadline = deadlineFromTimeout(ms);
+    timeoutMs = ms;
   }
   const metadata = createMetadata();
   for (const name in req.headers) {
@@ -104,7 +110,7 @@ export function readPost(
   }
   if (req.headers.authorization !== undefined) metadata.authorization = req.headers.authorization;
   req.body(route.serve.limits.maxMessageBytes).then(
-    (body) => run({ req, res, route, metadata, deadline, body }),
+    (body) => run({ req, res, route, metadata, deadline, timeoutMs, body }),
     (err: unknown) => {
       const e = RpcError.from(err, Code.Internal);
       fail(res, e, cors, e.code === Code.ResourceExhausted ? 413 : undefined);

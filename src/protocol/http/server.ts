@@ -3,7 +3,7 @@ import { Code } from "../../core/code.js";
 import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { inputFromJson, type MethodDescriptor, outputToJson } from "../../core/service.js";
-import { ServerCallContext } from "../call-context.js";
+import { admitCall, ServerCallContext } from "../call-context.js";
 import type { HttpRoute } from "../protocol.js";
 import { UnaryCall } from "../unary-call.js";
 import { errorBody, fail, jsonType as json, metadataHeaders, type Post, readPost } from "./post.js";
@@ -29,13 +29,25 @@ function decodePath(path: string): string {
 }
 
 function call(post: Post, method: MethodDescriptor): void {
-  const { req, res, metadata, deadline, body } = post;
+  const { req, res, metadata, body } = post;
   const cors = post.route.cors;
-  const dispatcher = post.route.serve.dispatcher;
   if (method.kind === "client_stream" || method.kind === "bidi_stream") {
     const why = `${method.path} takes a stream of requests, which HTTP JSON cannot carry; use tcp:// or ws://`;
     return fail(res, new RpcError(Code.Unimplemented, why), cors);
   }
+  const guard = post.route.serve.dispatcher.guard;
+  if (guard === undefined) return run(post, method, undefined);
+  admitCall(guard, { method, metadata, peer: req.peer, timeoutMs: post.timeoutMs, body }).then(
+    (principal) => run(post, method, principal),
+    (err: unknown) => fail(res, RpcError.from(err, Code.Unauthenticated), cors),
+  );
+}
+
+/** Decodes and runs a call that may run. */
+function run(post: Post, method: MethodDescriptor, principal: unknown): void {
+  const { req, res, metadata, deadline, body } = post;
+  const cors = post.route.cors;
+  const dispatcher = post.route.serve.dispatcher;
   let input: unknown;
   try {
     input = inputFromJson(
@@ -46,10 +58,11 @@ function call(post: Post, method: MethodDescriptor): void {
     return fail(res, RpcError.from(err, Code.InvalidArgument), cors);
   }
   if (method.kind === "server_stream") {
-    void stream(post, method, input);
+    void stream(post, method, input, principal);
     return;
   }
   const ctx = new UnaryCall(method, metadata, req.peer, deadline);
+  ctx.principal = principal;
   res.onAbort(() => ctx.abort(new RpcError(Code.Canceled, "client went away")));
   const ok = (output: unknown) => {
     if (method.kind === "oneway") return;
@@ -82,11 +95,12 @@ function call(post: Post, method: MethodDescriptor): void {
 }
 
 /** A server stream as NDJSON: `{"value":…}` lines, then `{"end":true}` or `{"error":…}`. */
-async function stream(post: Post, method: MethodDescriptor, input: unknown): Promise<void> {
+async function stream(post: Post, method: MethodDescriptor, input: unknown, principal: unknown): Promise<void> {
   const { req, res, metadata, deadline } = post;
   const cors = post.route.cors;
   const dispatcher = post.route.serve.dispatcher;
   const ctx = new ServerCallContext(method, metadata, req.peer, deadline);
+  ctx.principal = principal;
   let stop: ((err: RpcError) => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
     stop = (err) => {

@@ -1,6 +1,7 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { jsonType, readPost } from "../http/post.js";
+import { httpStatusOf } from "../http/status.js";
 import type { HttpRoute } from "../protocol.js";
 import { JsonRpcResponder, type JsonRpcSettings } from "./server.js";
 
@@ -12,7 +13,7 @@ export function jsonRpcRoute(settings: JsonRpcSettings): HttpRoute {
   return (req, res, route) => {
     const path = req.url.split("?", 1)[0] ?? "/";
     if (path !== "/" && path !== "/jsonrpc") return false;
-    readPost(req, res, route, ({ metadata, deadline, body }) => {
+    readPost(req, res, route, ({ metadata, deadline, timeoutMs, body }) => {
       const responder = new JsonRpcResponder(
         route.serve.dispatcher,
         { ...settings, limits: route.serve.limits },
@@ -28,9 +29,26 @@ export function jsonRpcRoute(settings: JsonRpcSettings): HttpRoute {
           res.end(text);
         }
       };
-      const out = responder.handle(body, { metadata, deadline });
-      if (out instanceof Promise) out.then(answer);
-      else answer(out);
+      const guard = route.serve.dispatcher.guard;
+      if (guard === undefined) {
+        const out = responder.handle(body, { metadata, deadline });
+        if (out instanceof Promise) out.then(answer);
+        else answer(out);
+        return;
+      }
+      // Refused before any call is read: 401 with the JSON-RPC error, so HTTP clients see it too.
+      responder.authenticate(guard, body, { metadata, timeoutMs }).then(
+        (principal) =>
+          Promise.resolve(responder.handle(body, { metadata, deadline, principal: { value: principal } })).then(answer),
+        (err: RpcError) => {
+          res.head(httpStatusOf(err.code), {
+            ...route.cors,
+            ...jsonType,
+            "www-authenticate": 'Bearer realm="farcall"',
+          });
+          res.end(responder.malformed(err));
+        },
+      );
     });
     return true;
   };

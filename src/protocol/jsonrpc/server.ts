@@ -6,7 +6,7 @@ import type { Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { inputFromJson, outputToJson } from "../../core/service.js";
-import type { ServerDispatcher } from "../call-context.js";
+import type { CallGuard, ServerDispatcher } from "../call-context.js";
 import { CallGate, type GatedCall, tooManyCalls } from "../call-gate.js";
 import { arraySpans, rawElements, rawMember } from "../json/raw-json.js";
 import { SlotSet } from "../slot-set.js";
@@ -37,6 +37,10 @@ export const defaultMaxBatchLength = 1_000;
 export interface CallExtras {
   readonly metadata?: Readonly<Metadata>;
   readonly deadline?: number | undefined;
+  /** The timeout the client sent, in ms (for `authenticate`). */
+  readonly timeoutMs?: number | undefined;
+  /** Set once the message was authenticated (the server's guard): who sent it. */
+  readonly principal?: { readonly value: unknown } | undefined;
 }
 
 /** The answer to one JSON text: its reply text, nothing (notifications only), or a promise of either. */
@@ -131,8 +135,19 @@ export class JsonRpcResponder {
     return this.running.size;
   }
 
-  /** Answers one JSON text (a request, a notification, or a batch). */
+  /**
+   * Answers one JSON text (a request, a notification, or a batch). On a server with a guard the
+   * message is authenticated first (once for a whole batch, on its bytes), then each call authorized.
+   */
   handle(bytes: Uint8Array, extras: CallExtras = {}): Answer {
+    const guard = this.dispatcher.guard;
+    if (guard !== undefined && extras.principal === undefined) {
+      const body = bytes.slice();
+      return this.authenticate(guard, body, extras).then(
+        (principal) => this.handle(body, { ...extras, principal: { value: principal } }),
+        (err: RpcError) => errorText(this.dialect, "null", err),
+      );
+    }
     let text: string;
     let message: unknown;
     let spans: number[] | undefined;
@@ -159,8 +174,22 @@ export class JsonRpcResponder {
     return this.batch(message, text, spans, extras);
   }
 
+  /** Who sent a message, by the guard's `authenticate`; rejects with the refusal. */
+  authenticate(guard: CallGuard, body: Uint8Array, extras: CallExtras): Promise<unknown> {
+    const call = {
+      method: undefined,
+      metadata: extras.metadata ?? noMetadata,
+      peer: this.peer,
+      timeoutMs: extras.timeoutMs,
+      body,
+    };
+    return guard.authenticate(call).catch((err: unknown) => {
+      throw RpcError.from(err, Code.Unauthenticated);
+    });
+  }
+
   /** The error reply, id null, for a message that could not be read. */
-  malformed(err: RpcError, malformation: Malformation): string {
+  malformed(err: RpcError, malformation?: Malformation): string {
     return errorText(this.dialect, "null", err, malformation);
   }
 
@@ -244,12 +273,33 @@ export class JsonRpcResponder {
     return undefined;
   }
 
-  private call(dialect: Dialect, name: string, params: unknown, id: string, extras: CallExtras): Answer {
+  private call(
+    dialect: Dialect,
+    name: string,
+    params: unknown,
+    id: string,
+    extras: CallExtras,
+    authorized = false,
+  ): Answer {
     const method = findMethod(this.dispatcher, name, dialect);
     if (typeof method === "string") return errorText(dialect, id, new RpcError(Code.Unimplemented, method));
     if (method.kind !== "unary" && method.kind !== "oneway") {
       const why = `${method.path} is a ${method.kind.replace("_", " ")} method; JSON-RPC carries unary and oneway calls`;
       return errorText(dialect, id, new RpcError(Code.Unimplemented, why));
+    }
+    const guard = this.dispatcher.guard;
+    if (guard !== undefined && !authorized) {
+      const incoming = {
+        method,
+        metadata: extras.metadata ?? noMetadata,
+        peer: this.peer,
+        timeoutMs: extras.timeoutMs,
+        body: new Uint8Array(0),
+      };
+      return guard.authorize(extras.principal?.value, method, incoming).then(
+        () => this.call(dialect, name, params, id, extras, true),
+        (err: unknown) => errorText(dialect, id, RpcError.from(err, Code.PermissionDenied)),
+      );
     }
     const limit = this.options.limits.maxInflight;
     if (this.running.size >= limit) return errorText(dialect, id, tooManyCalls(limit));
@@ -270,6 +320,7 @@ export class JsonRpcResponder {
       return resultText(dialect, id, json);
     };
     const call = new UnaryCall(method, extras.metadata ?? noMetadata, this.peer, extras.deadline);
+    call.principal = extras.principal?.value;
     // Running and waiting calls are both in `running`, so abortAll reaches the waiting ones too.
     this.running.add(call);
     const run = (): Answer => {

@@ -9,7 +9,7 @@ import type { Credentials, Peer } from "../../core/interceptor.js";
 import { createMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
-import type { ServerDispatcher } from "../call-context.js";
+import { admitCall, type ServerDispatcher } from "../call-context.js";
 import { UnaryCall } from "../unary-call.js";
 import { readAuthSys } from "./auth.js";
 import {
@@ -161,16 +161,49 @@ export function answerCall(message: Uint8Array, site: CallSite): CallOutcome {
       };
     return { reply: acceptedReply(xid, Accept.PROC_UNAVAIL) };
   }
+  const guard = site.dispatcher.guard;
+  if (guard === undefined) return { reply: run(xid, method, args, credentials, undefined, site) };
+  const incoming = {
+    method,
+    metadata: createMetadata(),
+    peer: site.peer,
+    timeoutMs: undefined,
+    body: args.slice(),
+    credentials,
+  };
+  return {
+    // RFC 5531 §9: AUTH_REJECTEDCRED for credentials not accepted, AUTH_TOOWEAK for "rejected for security reasons".
+    reply: admitCall(guard, incoming).then(
+      (principal) => run(xid, method, incoming.body, credentials, principal, site),
+      (err: unknown) =>
+        authErrorReply(
+          xid,
+          RpcError.from(err).code === Code.PermissionDenied ? AuthStat.AUTH_TOOWEAK : AuthStat.AUTH_REJECTEDCRED,
+        ),
+    ),
+  };
+}
+
+/** Decodes and runs a call that may run: its reply, now or later. */
+function run(
+  xid: number,
+  method: MethodDescriptor,
+  args: Uint8Array,
+  credentials: Credentials | undefined,
+  principal: unknown,
+  site: CallSite,
+): Uint8Array | Promise<Uint8Array> {
   const wire = method.wire as { input?: XdrType; output?: XdrType } | undefined;
-  if (wire?.input === undefined || wire.output === undefined) return { reply: acceptedReply(xid, Accept.SYSTEM_ERR) };
+  if (wire?.input === undefined || wire.output === undefined) return acceptedReply(xid, Accept.SYSTEM_ERR);
   let input: unknown;
   try {
     input = decodeXdr(wire.input, args, oncMaxDepth);
   } catch {
-    return { reply: acceptedReply(xid, Accept.GARBAGE_ARGS) };
+    return acceptedReply(xid, Accept.GARBAGE_ARGS);
   }
   const call = new UnaryCall(method, createMetadata(), site.peer, undefined);
   call.credentials = credentials;
+  call.principal = principal;
   const output = wire.output;
   // The result is written straight after the reply header, into the same buffer.
   const succeed = (out: unknown): Uint8Array => {
@@ -186,11 +219,9 @@ export function answerCall(message: Uint8Array, site: CallSite): CallOutcome {
   try {
     out = call.run(site.dispatcher, input);
   } catch (err) {
-    return { reply: fail(err) };
+    return fail(err);
   }
-  if (!(out instanceof Promise)) return { reply: succeed(out) };
+  if (!(out instanceof Promise)) return succeed(out);
   site.started?.(call);
-  return {
-    reply: out.then(succeed, fail).finally(() => site.ended?.(call)),
-  };
+  return out.then(succeed, fail).finally(() => site.ended?.(call));
 }
