@@ -33,6 +33,13 @@ export type {
 export type { ClientTlsOptions, ServerTlsOptions, TlsMaterial } from "./protocol/tls.js";
 export type { Authenticate, Authorize } from "./server/guard.js";
 export {
+  defaultHmacWindowMs,
+  defaultMaxNonces,
+  type HmacPrincipal,
+  type HmacVerifierOptions,
+  hmacVerifier,
+} from "./server/hmac.js";
+export {
   type AddOptions,
   createServer,
   type ListenOptions,

@@ -60,6 +60,11 @@ export interface ClientOptions {
    * `authorization` metadata wins.
    */
   token?: string | (() => string | Promise<string>);
+  /**
+   * Signs every call with HMAC-SHA256 under this key (docs/security.md §3): farcall framing, HTTP
+   * JSON and JSON-RPC over HTTP. Node only.
+   */
+  hmac?: { readonly keyId: string; readonly secret: Uint8Array | string };
 }
 
 const noMetadata = Object.freeze(createMetadata());

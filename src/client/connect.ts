@@ -5,6 +5,7 @@ import { connect } from "../transport/tcp.js";
 import { connectTls } from "../transport/tls.js";
 import { dialUdp as dialDatagram } from "../transport/udp.js";
 import { Client, type ClientOptions } from "./client.js";
+import { hmacSigner } from "./hmac.js";
 import { transportFor } from "./transports.js";
 
 // `ws` is loaded only by clients that dial a WebSocket address: it adds ~7 MiB to a process's RSS.
@@ -38,6 +39,7 @@ export function createClient(address: string, options: ClientOptions = {}): Clie
       loadWebSocket: loadWebSocket(tls),
       fetch: tls === undefined ? globalThis.fetch : fetchWithTls(tls),
       dialDatagram,
+      hmacSigner,
     }),
   );
 }

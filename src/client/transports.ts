@@ -41,7 +41,13 @@ export function transportFor(address: string, options: ClientOptions, platform: 
   const limits = resolveLimits(options.limits);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const backoff = { ...defaultBackoff, ...options.backoff };
+  let signer: DialContext["signer"];
+  if (options.hmac !== undefined) {
+    if (platform.hmacSigner === undefined) throw unsupported();
+    signer = platform.hmacSigner(options.hmac);
+  }
   const ctx: DialContext = {
+    signer,
     address,
     scheme,
     rest,

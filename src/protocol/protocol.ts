@@ -7,6 +7,7 @@ import type { MethodDescriptor } from "../core/service.js";
 import type { ByteStream, ByteStreamHandler } from "./byte-stream.js";
 import type { ServerDispatcher } from "./call-context.js";
 import type { DatagramSocket } from "./datagram.js";
+import type { CallSigner } from "./hmac.js";
 import type { HttpRequest, HttpResponse } from "./http/exchange.js";
 import type { MessagePipe } from "./message-pipe.js";
 import type { TlsDial } from "./tls.js";
@@ -282,6 +283,8 @@ export interface ClientPlatform {
   /** The WebSocket class, loaded when a WebSocket address is first dialled. */
   readonly loadWebSocket?: (() => Promise<WebSocketCtor>) | undefined;
   readonly fetch?: Fetch | undefined;
+  /** Makes the signer of the client's `hmac` option (Node only). */
+  readonly hmacSigner?: ((key: { keyId: string; secret: Uint8Array | string }) => CallSigner) | undefined;
   /** Opens a UDP socket to `host:port` as a pipe of datagrams (Node only). */
   readonly dialDatagram?: ((host: string, port: number) => Promise<MessagePipe>) | undefined;
 }
@@ -312,6 +315,8 @@ export interface DialContext {
   readonly keepalive: KeepaliveOptions | undefined;
   /** The client's `codec` option (farcall framing): a built-in's name or object, or `{ id, codec }`. */
   readonly codec: string | Codec | { readonly id: number; readonly codec: Codec } | undefined;
+  /** Signs every call (the client's `hmac` option); undefined: unsigned. */
+  readonly signer: CallSigner | undefined;
   /** The client's `methodName` option (JSON-RPC, Go). */
   readonly methodName: ((method: MethodDescriptor) => string) | undefined;
   /** Opens a byte stream; throws `invalid_argument` when the platform has no sockets. */

@@ -7,6 +7,7 @@ import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
+import type { CallSigner } from "../hmac.js";
 import { IdTable } from "../id-table.js";
 import type { ChannelHooks, SessionCallOptions } from "../protocol.js";
 import { type FramedCodec, framedCodec } from "./codecs.js";
@@ -103,6 +104,8 @@ export class ClientSession extends FramedSession {
     limits: SessionLimits,
     private readonly hooks: ClientSessionHooks = {},
     timers?: SessionTimers,
+    /** Signs each call (HMAC, docs/security.md §3) once its body is encoded. */
+    private readonly signer?: CallSigner,
   ) {
     super(stream, limits, timers);
     this.framed = framedCodec(codec);
@@ -171,7 +174,13 @@ export class ClientSession extends FramedSession {
     let md: Uint8Array | undefined;
     try {
       if (!streamIn) message = this.encodeMessage(input, method.wire?.input);
-      if (options.metadata !== undefined && !isEmptyMetadata(options.metadata)) {
+      const signer = this.signer;
+      if (signer !== undefined) {
+        const body =
+          message === undefined ? [] : message.head === undefined ? [message.body] : [message.head, message.body];
+        const signature = signer({ method: method.path, timeoutMs, metadata: options.metadata, body });
+        md = encodeMetadata(Object.assign(createMetadata(), options.metadata, signature), this.peer.maxMetadataBytes);
+      } else if (options.metadata !== undefined && !isEmptyMetadata(options.metadata)) {
         md = encodeMetadata(options.metadata, this.peer.maxMetadataBytes);
       }
     } catch (err) {

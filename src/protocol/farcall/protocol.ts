@@ -41,7 +41,14 @@ function channelOver(ctx: DialContext, options: ResolvedOptions, open: () => Pro
   const limits = { ...ctx.limits, streamWindowBytes: options.streamWindowBytes };
   return ctx.channel((hooks) =>
     open().then((s) => {
-      const session = new ClientSession(s, codec, limits, hooks, { liveness: livenessOf(ctx.keepalive, 0) });
+      const session = new ClientSession(
+        s,
+        codec,
+        limits,
+        hooks,
+        { liveness: livenessOf(ctx.keepalive, 0) },
+        ctx.signer,
+      );
       s.attach(session);
       return session;
     }),

@@ -6,6 +6,7 @@ import type { RpcRequest, RpcResponse } from "../../core/interceptor.js";
 import type { DecodeLimits, Limits } from "../../core/limits.js";
 import { createMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
+import type { CallSigner } from "../hmac.js";
 import { JsonSplitter } from "../json/json-splitter.js";
 import type { CallTransport, Fetch } from "../protocol.js";
 import { describeFetchError } from "../tls.js";
@@ -62,12 +63,22 @@ export async function readBody(res: Response, maxBytes: number): Promise<Uint8Ar
   return concatBytes(parts);
 }
 
-export function headersFor(req: RpcRequest): Record<string, string> {
+export function headersFor(
+  req: RpcRequest,
+  signed?: { signer: CallSigner; method: string; body: string },
+): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const ms = remainingMs(req.deadline);
-  if (ms !== Number.POSITIVE_INFINITY) headers[timeoutHeader] = String(Math.ceil(ms));
-  for (const key in req.metadata) {
-    headers[key === "authorization" ? key : metadataHeaderPrefix + key] = req.metadata[key] as string;
+  const timeoutMs = ms === Number.POSITIVE_INFINITY ? undefined : Math.max(0, Math.ceil(ms));
+  if (timeoutMs !== undefined) headers[timeoutHeader] = String(timeoutMs);
+  let metadata: Readonly<Metadata> = req.metadata;
+  if (signed !== undefined) {
+    const body = [new TextEncoder().encode(signed.body)];
+    const signature = signed.signer({ method: signed.method, timeoutMs, metadata, body });
+    metadata = Object.assign(createMetadata(), metadata, signature);
+  }
+  for (const key in metadata) {
+    headers[key === "authorization" ? key : metadataHeaderPrefix + key] = metadata[key] as string;
   }
   return headers;
 }
@@ -153,6 +164,7 @@ export class HttpJsonTransport implements CallTransport {
     private readonly base: string,
     private readonly limits: Limits,
     private readonly fetch: Fetch,
+    private readonly signer?: CallSigner,
   ) {}
 
   async call(req: RpcRequest): Promise<RpcResponse> {
@@ -168,10 +180,12 @@ export class HttpJsonTransport implements CallTransport {
     try {
       let res: Response;
       try {
+        const body = req.input === undefined ? "" : toJsonText(req.input);
+        const sign = this.signer === undefined ? undefined : { signer: this.signer, method: req.method.path, body };
         res = await this.fetch(`${this.base}/${req.method.path}`, {
           method: "POST",
-          headers: headersFor(req),
-          body: req.input === undefined ? "" : toJsonText(req.input),
+          headers: headersFor(req, sign),
+          body,
           signal: s.signal,
         });
       } catch (err) {

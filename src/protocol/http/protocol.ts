@@ -110,8 +110,8 @@ export function httpProtocol(options: HttpProtocolOptions = {}): Protocol {
     },
     http: httpJsonRoute,
     schemes: {
-      http: (ctx) => new HttpJsonTransport(ctx.address.replace(/\/+$/, ""), ctx.limits, ctx.fetch()),
-      https: (ctx) => new HttpJsonTransport(ctx.address.replace(/\/+$/, ""), ctx.limits, ctx.fetch()),
+      http: (ctx) => new HttpJsonTransport(ctx.address.replace(/\/+$/, ""), ctx.limits, ctx.fetch(), ctx.signer),
+      https: (ctx) => new HttpJsonTransport(ctx.address.replace(/\/+$/, ""), ctx.limits, ctx.fetch(), ctx.signer),
     },
   };
 }

@@ -4,6 +4,7 @@ import type { RpcRequest, RpcResponse } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
 import { createMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
+import type { CallSigner } from "../hmac.js";
 import { headersFor, readBody, requestSignal } from "../http/client.js";
 import { codeOfHttpStatus } from "../http/status.js";
 import type { CallTransport, Fetch } from "../protocol.js";
@@ -19,6 +20,7 @@ export class JsonRpcHttpTransport implements CallTransport {
     private readonly limits: Limits,
     private readonly fetch: Fetch,
     private readonly methodName: ((m: RpcRequest["method"]) => string) | undefined,
+    private readonly signer?: CallSigner,
   ) {}
 
   async call(req: RpcRequest): Promise<RpcResponse> {
@@ -34,10 +36,12 @@ export class JsonRpcHttpTransport implements CallTransport {
     const id = kind === "oneway" ? undefined : this.nextId++;
     const s = requestSignal(req);
     try {
+      const text = requestText(dialect, name, req.input, id);
+      const sign = this.signer === undefined ? undefined : { signer: this.signer, method: "", body: text };
       const res = await this.fetch(this.url, {
         method: "POST",
-        headers: headersFor(req),
-        body: requestText(dialect, name, req.input, id),
+        headers: headersFor(req, sign),
+        body: text,
         signal: s.signal,
       }).catch((err: unknown) => {
         if (s.signal.aborted) throw s.reason();

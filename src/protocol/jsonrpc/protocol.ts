@@ -1,6 +1,7 @@
 import { concatBytes } from "../../core/bytes.js";
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
+import { refuseSigner } from "../hmac.js";
 import { webSocketMessages } from "../message-pipe.js";
 import type { AttachableStream, DialContext, Dialer, Protocol, ServeContext } from "../protocol.js";
 import { firstNonBlank, maxLeadingBlanks } from "../protocol.js";
@@ -63,6 +64,7 @@ const alpn = ["jsonrpc"];
 const overTcp =
   (dialect: JsonRpcDialect, tls: boolean): Dialer =>
   (ctx) => {
+    refuseSigner(ctx.signer, ctx.address);
     const open = ctx.dialStream(`tcp://${ctx.rest}`, tls ? { tls: { alpn: dialect === "go" ? [] : alpn } } : {});
     return ctx.channel((hooks) =>
       open().then((s) =>
@@ -76,6 +78,7 @@ const overTcp =
   };
 
 const overWebSocket: Dialer = (ctx) => {
+  refuseSigner(ctx.signer, ctx.address);
   const url = ctx.address.slice("jsonrpc+".length);
   const open = ctx.dialWebSocket(url, "jsonrpc");
   return ctx.channel((hooks) =>
@@ -89,7 +92,7 @@ const overWebSocket: Dialer = (ctx) => {
 };
 
 const overHttp: Dialer = (ctx) =>
-  new JsonRpcHttpTransport(ctx.address.slice("jsonrpc+".length), ctx.limits, ctx.fetch(), ctx.methodName);
+  new JsonRpcHttpTransport(ctx.address.slice("jsonrpc+".length), ctx.limits, ctx.fetch(), ctx.methodName, ctx.signer);
 
 /**
  * JSON-RPC 2.0 and Go's net/rpc JSON dialect (docs/protocols.md): recognised by a JSON value's

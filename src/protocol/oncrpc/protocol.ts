@@ -1,5 +1,6 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
+import { refuseSigner } from "../hmac.js";
 import type { CallTransport, DialContext, Dialer, Protocol } from "../protocol.js";
 import { programTable } from "./call.js";
 import { datagramCarrier, type OncClientOptions, OncClientSession, oncIdentity, recordCarrier } from "./client.js";
@@ -59,6 +60,7 @@ export function oncRpcProtocol(options: OncRpcProtocolOptions = {}): Protocol {
   const dialer =
     (proto: "tcp" | "udp"): Dialer =>
     (ctx) => {
+      refuseSigner(ctx.signer, ctx.address);
       const { host, port } = hostPort(ctx);
       if (port !== undefined) return session(ctx, proto, host, port);
       const mapper = ctx.dialStream(`tcp://${host.includes(":") ? `[${host}]` : host}:${portmapper}`);

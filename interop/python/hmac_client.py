@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Signs calls to a farcall server with HMAC-SHA256, as docs/security.md section 3 describes,
+using only the standard library (hmac, hashlib, secrets, urllib).
+
+Usage: hmac_client.py PORT KEY_ID SECRET_HEX
+Calls Arith/add over HTTP JSON and Arith.add over JSON-RPC at http://127.0.0.1:PORT, signed, and
+prints one line per result: "http 5", "jsonrpc 9", then replays the first request and prints
+"replay <status>".
+"""
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+
+PREFIX = "farcall-md-"  # metadata travels in HTTP headers with this prefix
+
+
+def sign(key_id, secret, method, timeout_ms, metadata, body):
+    timestamp = str(int(time.time() * 1000))
+    nonce = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+    names = sorted(metadata)
+    lines = [
+        "farcall-hmac-v1",
+        key_id,
+        timestamp,
+        nonce,
+        method,
+        "" if timeout_ms is None else str(timeout_ms),
+        ",".join(names),
+    ]
+    lines += [f"{name}:{metadata[name]}" for name in names]
+    lines.append(hashlib.sha256(body).hexdigest())
+    text = "\n".join(lines).encode()
+    mac = hmac.new(secret, text, hashlib.sha256).digest()
+    return {
+        "farcall-hmac-key": key_id,
+        "farcall-hmac-ts": timestamp,
+        "farcall-hmac-nonce": nonce,
+        "farcall-hmac-signed": ",".join(names),
+        "farcall-hmac-sig": base64.urlsafe_b64encode(mac).rstrip(b"=").decode(),
+    }
+
+
+def post(url, body, headers):
+    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, res.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def main():
+    port, key_id, secret = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3])
+    base = f"http://127.0.0.1:{port}"
+    metadata = {"tenant": "blue"}
+    timeout_ms = 5000
+
+    body = json.dumps({"a": 2, "b": 3}).encode()
+    signed = sign(key_id, secret, "Arith/add", timeout_ms, metadata, body)
+    headers = {"content-type": "application/json", "farcall-timeout-ms": str(timeout_ms)}
+    headers.update({PREFIX + k: v for k, v in {**metadata, **signed}.items()})
+    status, reply = post(f"{base}/Arith/add", body, headers)
+    print("http", json.loads(reply) if status == 200 else status, flush=True)
+
+    rpc = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "Arith.add", "params": {"a": 4, "b": 5}}).encode()
+    signed_rpc = sign(key_id, secret, "", None, metadata, rpc)
+    rpc_headers = {"content-type": "application/json"}
+    rpc_headers.update({PREFIX + k: v for k, v in {**metadata, **signed_rpc}.items()})
+    status, reply = post(f"{base}/jsonrpc", rpc, rpc_headers)
+    print("jsonrpc", json.loads(reply)["result"] if status == 200 else status, flush=True)
+
+    status, _ = post(f"{base}/Arith/add", body, headers)
+    print("replay", status, flush=True)
+
+
+if __name__ == "__main__":
+    main()
