@@ -389,3 +389,255 @@ export async function checkReadmeCurl(port: number): Promise<void> {
     assert.equal(out.trim().split("\n").join(" "), expected, command);
   }
 }
+
+// -----------------------------------------------------------------------------------------------
+// The same peers over TLS (test/interop-tls.test.ts): each trusts the test CA from a file and may
+// present a client certificate.
+
+/** PEM files a peer reads: the CA, and a client certificate with its key for mTLS. */
+export interface TlsFiles {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** What the TLS tests' `Tls.whoami` tells of the connection it came on. */
+export interface WhoamiReply {
+  commonName: string | null;
+  authorized: boolean;
+  protocol: string;
+  alpn: string | null;
+  subjectAltNames: string[];
+}
+
+/** What a peer must be told by `Tls.whoami`: the client certificate's name and whether it verified. */
+export interface TlsExpect {
+  commonName: string | null;
+  authorized: boolean;
+}
+
+/** Runs a program that must fail (non-zero status, in time); resolves with what it printed. */
+export async function runFails(file: string, args: string[], timeoutMs: number): Promise<Ran> {
+  const result = await run(file, args, { timeoutMs });
+  const detail = describeRun([file, ...args].join(" "), result);
+  assert.equal(result.timedOut, false, `did not finish within ${timeoutMs} ms\n${detail}`);
+  assert.notEqual(result.code, 0, `expected a failure\n${detail}`);
+  return result;
+}
+
+/** curl's arguments for trusting the CA and presenting the client certificate, if any. */
+function curlTlsArgs(files: TlsFiles): string[] {
+  const args = ["--cacert", files.ca];
+  if (files.cert !== undefined) args.push("--cert", files.cert);
+  if (files.key !== undefined) args.push("--key", files.key);
+  return args;
+}
+
+/**
+ * The README's curl examples over `https://localhost:<port>` instead of `http://127.0.0.1:4000`,
+ * curl trusting the CA (and presenting the client certificate): each must print what the README says.
+ */
+export async function checkReadmeCurlTls(port: number, files: TlsFiles): Promise<void> {
+  const examples = curlExamples();
+  assert.ok(examples.length >= 4, `found ${examples.length} examples`);
+  for (const [command, expected] of examples) {
+    assert.ok(command.includes("http://127.0.0.1:4000"), command);
+    const [file, ...args] = argv(command.replaceAll("http://127.0.0.1:4000", `https://localhost:${port}`));
+    assert.equal(file, "curl", command);
+    const out = await curl(...curlTlsArgs(files), ...args);
+    assert.equal(out.trim().split("\n").join(" "), expected, `over TLS: ${command}`);
+  }
+}
+
+/**
+ * curl over HTTPS: `POST /Arith/add`, JSON-RPC 2.0 on `POST /jsonrpc`, an error's status and
+ * body, and `POST /Tls/whoami`, which must tell of TLS 1.3 with ALPN http/1.1 (curl offers h2
+ * too) and of the client certificate as `expect` says. curl's `-d` alone sends a form content
+ * type, which the server refuses (415), so the calls name JSON.
+ */
+export async function checkCurlTls(port: number, files: TlsFiles, expect: TlsExpect): Promise<void> {
+  const base = `https://localhost:${port}`;
+  const tlsArgs = curlTlsArgs(files);
+  const json = ["-H", "content-type: application/json"];
+  assert.equal(await curl("-sS", ...tlsArgs, ...json, `${base}/Arith/add`, "-d", '{"a":1,"b":2}'), "3");
+  const form = await curl("-sS", ...tlsArgs, "-o", "/dev/null", "-w", "%{http_code}", `${base}/Arith/add`, "-d", "{}");
+  assert.equal(form, "415", "a body sent as application/x-www-form-urlencoded");
+
+  const rpc = await curl(
+    "-sS",
+    ...tlsArgs,
+    ...json,
+    `${base}/jsonrpc`,
+    "-d",
+    '{"jsonrpc":"2.0","id":7,"method":"Arith.multiply","params":{"a":6,"b":7}}',
+  );
+  assert.deepEqual(JSON.parse(rpc), { jsonrpc: "2.0", id: 7, result: 42 });
+
+  // The status after the body, on a line of its own.
+  const failed = await curl(
+    "-sS",
+    ...tlsArgs,
+    ...json,
+    "-w",
+    "\n%{http_code}",
+    `${base}/Arith/divide`,
+    "-d",
+    '{"a":1,"b":0}',
+  );
+  const [body, status] = failed.split("\n");
+  assert.equal(status, "400", failed);
+  assert.deepEqual(JSON.parse(body as string), { code: "invalid_argument", message: "divide by zero" });
+
+  const who = JSON.parse(await curl("-sS", ...tlsArgs, "-X", "POST", `${base}/Tls/whoami`)) as WhoamiReply;
+  assert.deepEqual(
+    { commonName: who.commonName, authorized: who.authorized, protocol: who.protocol, alpn: who.alpn },
+    { ...expect, protocol: "TLSv1.3", alpn: "http/1.1" },
+  );
+}
+
+/** curl over HTTPS that must fail; resolves with its exit status and what it said. */
+export async function curlTlsFails(port: number, files: Partial<TlsFiles>): Promise<{ code: number; stderr: string }> {
+  const args: string[] = [];
+  if (files.ca !== undefined) args.push("--cacert", files.ca);
+  if (files.cert !== undefined) args.push("--cert", files.cert);
+  if (files.key !== undefined) args.push("--key", files.key);
+  const result = await runFails(
+    "curl",
+    ["-sS", ...args, "-H", "content-type: application/json", `https://localhost:${port}/Arith/add`, "-d", "{}"],
+    10_000,
+  );
+  return { code: result.code ?? -1, stderr: result.stderr };
+}
+
+/** jsonrpc_tls_client.py's arguments for `files`. */
+function pythonTlsArgs(port: number, files: TlsFiles): string[] {
+  const script = join(root, "interop", "python", "jsonrpc_tls_client.py");
+  const args = [script, "--host", "localhost", "--port", String(port), "--cafile", files.ca];
+  if (files.cert !== undefined) args.push("--certfile", files.cert);
+  if (files.key !== undefined) args.push("--keyfile", files.key);
+  return args;
+}
+
+/**
+ * interop/python/jsonrpc_tls_client.py (socket + ssl) against the port: JSON-RPC 2.0 over a TLS
+ * stream, from a request to a pipelined burst and a message spanning many TLS records; the
+ * notification must run on the server, and `Tls.whoami` tell of the client certificate.
+ */
+export async function checkPythonJsonRpcTls(
+  port: number,
+  files: TlsFiles,
+  expect: TlsExpect,
+  logged: Logged,
+): Promise<void> {
+  const result = await runOk("python3", pythonTlsArgs(port, files), 20_000);
+  const detail = describeRun("jsonrpc_tls_client.py", result);
+  assert.equal(result.stderr, "", detail);
+  const steps = linesOf(result.stdout).map((line) => JSON.parse(line) as { step: string; reply?: Reply });
+  assert.deepEqual(
+    steps.map((s) => s.step),
+    ["tls", "request", "positional", "error", "notification", "batch", "pipelined", "big", "whoami"],
+    detail,
+  );
+  const [tls, request, positional, error, notification, batch, pipelined, big, whoami] = steps;
+  assert.deepEqual(tls, { step: "tls", version: "TLSv1.3", alpn: "jsonrpc" });
+  assert.deepEqual(request?.reply, { jsonrpc: "2.0", id: 1, result: 5 });
+  assert.deepEqual(positional?.reply, { jsonrpc: "2.0", id: "m", result: 42 });
+  assert.deepEqual(shape(error?.reply), { jsonrpc: "2.0", id: 3, error: rpcError(-32602, "invalid_argument") });
+  assert.match(error?.reply?.error?.message ?? "", /divide by zero/);
+  // The first reply after the notification is the probe's: the notification got none.
+  assert.deepEqual(notification?.reply, { jsonrpc: "2.0", id: "after-notification", result: 9 });
+  assert.deepEqual(batch?.reply, [
+    { jsonrpc: "2.0", id: "b1", result: 3 },
+    { jsonrpc: "2.0", id: "b2", result: 20 },
+  ]);
+  assert.deepEqual(pipelined, { step: "pipelined", count: 20, correct: 20 });
+  assert.deepEqual(big, { step: "big", length: 300_001, correct: true });
+  const who = whoami?.reply?.result as WhoamiReply | undefined;
+  assert.deepEqual(
+    { commonName: who?.commonName, authorized: who?.authorized, protocol: who?.protocol, alpn: who?.alpn },
+    { ...expect, protocol: "TLSv1.3", alpn: "jsonrpc" },
+    detail,
+  );
+  await until(() => logged().length > 0);
+  assert.deepEqual(logged(), ["python tls notification"]);
+}
+
+/** jsonrpc_tls_client.py that must fail (exit 1); resolves with what it wrote to stderr. */
+export async function pythonJsonRpcTlsFails(port: number, files: TlsFiles): Promise<string> {
+  const result = await runFails("python3", pythonTlsArgs(port, files), 20_000);
+  assert.equal(result.code, 1, describeRun("jsonrpc_tls_client.py", result));
+  return result.stderr;
+}
+
+let goTlsOutDir: string | undefined;
+let goTlsBuilt: Promise<string> | undefined;
+
+/** Builds interop/go/tlsclient once; a missing `go` or a failed build rejects. */
+export function buildGoTlsClient(): Promise<string> {
+  goTlsBuilt ??= (async () => {
+    const outDir = mkdtempSync(join(tmpdir(), "farcall-interop-go-tls-"));
+    goTlsOutDir = outDir;
+    const result = await run("go", ["build", "-o", `${outDir}/`, "./tlsclient"], {
+      cwd: join(root, "interop", "go"),
+      env: goEnv(),
+      timeoutMs: 180_000,
+    });
+    if (result.code !== 0) throw new Error(describeRun("go build ./tlsclient failed", result));
+    return join(outDir, "tlsclient");
+  })();
+  return goTlsBuilt;
+}
+
+/** Removes what {@link buildGoTlsClient} built; for an `after` hook. */
+export function removeGoTlsBuild(): void {
+  if (goTlsOutDir !== undefined) rmSync(goTlsOutDir, { recursive: true, force: true });
+  goTlsOutDir = undefined;
+  goTlsBuilt = undefined;
+}
+
+/** interop/go/tlsclient's arguments for `files`. */
+function goTlsArgs(hostPort: string, files: TlsFiles): string[] {
+  const args = ["-ca", files.ca];
+  if (files.cert !== undefined) args.push("-cert", files.cert);
+  if (files.key !== undefined) args.push("-key", files.key);
+  return [...args, hostPort];
+}
+
+/**
+ * Go's crypto/tls with net/rpc/jsonrpc against `hostPort` (`localhost:<port>`): the JSON stream
+ * straight over TLS (ALPN jsonrpc), then `CONNECT /_goRPC_` inside TLS (no ALPN); it must exit 0,
+ * write nothing to stderr and print every step's expected line.
+ */
+export async function checkGoTlsClient(hostPort: string, files: TlsFiles, expect: TlsExpect): Promise<void> {
+  const client = await buildGoTlsClient();
+  const result = await runOk(client, goTlsArgs(hostPort, files), 30_000);
+  const detail = describeRun("the Go TLS client", result);
+  assert.equal(result.stderr, "", detail);
+  const who = `cn=${expect.commonName ?? "-"} authorized=${expect.authorized}`;
+  assert.deepEqual(
+    linesOf(result.stdout),
+    [
+      "tls TLSv1.3 alpn=jsonrpc",
+      "add 60",
+      "multiply 56",
+      "add-concurrent 20/20",
+      "divide-by-zero error: divide by zero",
+      "multiply-after-error 30",
+      `whoami ${who} protocol=TLSv1.3 alpn=jsonrpc`,
+      "http-tls TLSv1.3 alpn=-",
+      "http-connect 200 Connected to Go RPC",
+      "http-multiply 42",
+      `http-whoami ${who} protocol=TLSv1.3 alpn=-`,
+      "done",
+    ],
+    detail,
+  );
+}
+
+/** interop/go/tlsclient that must fail; resolves with what it wrote to stderr. */
+export async function goTlsClientFails(hostPort: string, files: TlsFiles): Promise<string> {
+  const client = await buildGoTlsClient();
+  const result = await runFails(client, goTlsArgs(hostPort, files), 30_000);
+  assert.equal(result.code, 1, describeRun("the Go TLS client", result));
+  return result.stderr;
+}
