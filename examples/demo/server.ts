@@ -4,6 +4,9 @@
 // ONC RPC also over UDP on the same port number, `--no-udp` to leave it out; `--portmap` registers
 // the Time program with the host's rpcbind and takes it back on drain);
 // `--cors '*'` (or an origin) lets browser pages on other origins call it over HTTP.
+// `--tls-cert FILE --tls-key FILE` serves every protocol over TLS too (plaintext as well unless
+// `--no-plaintext`); `--tls-client-ca FILE` requires client certificates signed by that CA (mTLS).
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { builtinProtocols, createServer } from "../../src/index.js";
 import { Arith, arithImpl, oncTimeImpl, Time, timeImpl } from "./services.js";
@@ -17,13 +20,36 @@ const { values } = parseArgs({
     cors: { type: "string", multiple: true },
     "no-udp": { type: "boolean", default: false },
     portmap: { type: "boolean", default: false },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-client-ca": { type: "string" },
+    "no-plaintext": { type: "boolean", default: false },
   },
 });
+const certFile = values["tls-cert"];
+const keyFile = values["tls-key"];
+if ((certFile === undefined) !== (keyFile === undefined)) throw new Error("--tls-cert and --tls-key go together");
+const clientCa = values["tls-client-ca"];
+const tls =
+  certFile === undefined || keyFile === undefined
+    ? undefined
+    : {
+        cert: readFileSync(certFile, "utf8"),
+        key: readFileSync(keyFile, "utf8"),
+        ca: clientCa === undefined ? undefined : readFileSync(clientCa, "utf8"),
+        clientCertificates: clientCa === undefined ? ("none" as const) : ("require" as const),
+        plaintext: !values["no-plaintext"],
+      };
+if (tls === undefined && (clientCa !== undefined || values["no-plaintext"])) {
+  throw new Error("--tls-client-ca and --no-plaintext need --tls-cert and --tls-key");
+}
 const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
 
 const cors = values.cors;
 const server = createServer({
   onError: (err, method) => console.error(`handler ${method.path} failed:`, err),
+  onConnectionError: (err, peer) => console.error(`connection from ${peer.address} refused: ${err.message}`),
+  tls,
   protocols: builtinProtocols({
     http: { corsOrigins: cors === undefined ? undefined : cors.includes("*") ? "*" : cors },
     oncrpc: { register: values.portmap },
@@ -38,7 +64,9 @@ const server = createServer({
 for (const address of addresses) {
   const udp = address.startsWith("tcp://") && !values["no-udp"];
   const bound = await server.listen(address, { udp });
-  console.log(`farcall demo server listening on ${bound}`);
+  console.log(
+    `farcall demo server listening on ${bound}${tls === undefined ? "" : tls.plaintext ? " (TLS and plaintext)" : " (TLS only)"}`,
+  );
   if (udp) console.log(`farcall demo server listening on udp://${bound.slice("tcp://".length)} (ONC RPC)`);
 }
 

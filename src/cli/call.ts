@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { stdout } from "node:process";
 import { parseArgs } from "node:util";
+import type { ClientOptions } from "../client/client.js";
 import { createClient } from "../client/connect.js";
 import { toBase64 } from "../codec/base64.js";
 import { xdrFromJson, xdrToJson } from "../codec/xdr/json.js";
@@ -15,12 +16,14 @@ export const callCommand: Command = {
   name: "call",
   summary: "call a method on any address farcall can dial, print the reply as JSON",
   help: `usage: farcall call <address> <method> [json] [--idl file.x] [--timeout ms]
+                    [--cacert file] [--cert file --key file] [--token t] [--hmac-key id:secret]
 
 Calls one unary method and prints its reply as one line of JSON; on failure prints the error's
 code and message and exits 1.
 
-  address   any address a farcall client takes: tcp://host:port, http://host:port,
-            jsonrpc+tcp://…, gorpc+tcp://…, oncrpc+tcp://host:port, oncrpc+udp://host:port …
+  address   any address a farcall client takes: tcp://host:port, tls://host:port,
+            http(s)://host:port, wss://…, jsonrpc+tcp://…, jsonrpc+tls://…, gorpc+tcp://…,
+            oncrpc+tcp://host:port, oncrpc+udp://host:port …
   method    Service/method (or Service.method); with --idl, PROGRAM.VERSION.PROCEDURE by the
             names in the .x file, or by numbers (536870913.1.1)
   json      the input (default: none); with --idl, in the JSON mapping of docs/xdr.md
@@ -28,13 +31,25 @@ code and message and exits 1.
 options:
       --idl <file.x>    the .x file that defines the method (ONC RPC, XDR types)
       --timeout <ms>    the call's deadline (default 10000)
+      --cacert <file>   trust the CAs in this PEM file for TLS (default the system's)
+      --cert <file>     a client certificate (PEM) for mTLS, with --key <file>
+      --token <t>       send "authorization: Bearer <t>"
+      --hmac-key <id:secret>  sign the call with HMAC-SHA256 under key id (docs/security.md)
   -h, --help            this text
 `,
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { idl: { type: "string" }, timeout: { type: "string", default: "10000" } },
+      options: {
+        idl: { type: "string" },
+        timeout: { type: "string", default: "10000" },
+        cacert: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        token: { type: "string" },
+        "hmac-key": { type: "string" },
+      },
     });
     const [address, name, json] = positionals;
     if (address === undefined || name === undefined || positionals.length > 3) {
@@ -53,7 +68,7 @@ options:
     }
     const method = values.idl === undefined ? plainMethod(name) : await idlMethod(values.idl, name);
     const wire = method.wire as { input?: XdrType; output?: XdrType } | undefined;
-    const client = createClient(address);
+    const client = createClient(address, clientOptions(values));
     try {
       const arg = wire?.input !== undefined ? xdrFromJson(wire.input, input ?? null) : input;
       const { output: out } = await client.invoke(method, arg, { timeoutMs });
@@ -65,6 +80,36 @@ options:
     }
   },
 };
+
+/** The TLS, token and HMAC options of the command line. */
+function clientOptions(values: {
+  cacert?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  token?: string | undefined;
+  "hmac-key"?: string | undefined;
+}): ClientOptions {
+  const options: ClientOptions = {};
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new RpcError(Code.InvalidArgument, "--cert and --key go together");
+  }
+  const read = (file: string) => readFileSync(file, "utf8");
+  if (values.cacert !== undefined || values.cert !== undefined) {
+    options.tls = {
+      ca: values.cacert === undefined ? undefined : read(values.cacert),
+      cert: values.cert === undefined ? undefined : read(values.cert),
+      key: values.key === undefined ? undefined : read(values.key),
+    };
+  }
+  if (values.token !== undefined) options.token = values.token;
+  const hmac = values["hmac-key"];
+  if (hmac !== undefined) {
+    const at = hmac.indexOf(":");
+    if (at <= 0) throw new RpcError(Code.InvalidArgument, "--hmac-key takes id:secret");
+    options.hmac = { keyId: hmac.slice(0, at), secret: hmac.slice(at + 1) };
+  }
+  return options;
+}
 
 /** bigint as a decimal string, bytes as `{ "$bytes": base64 }` (farcall's JSON convention). */
 function jsonReplacer(_key: string, value: unknown): unknown {
