@@ -244,3 +244,23 @@ test("the sniffed bytes are not lost: a ClientHello split into single bytes stil
   });
   assert.equal(tls.alpnProtocol, "farcall");
 });
+
+test("a listener narrowed to farcall offers only farcall's ALPN name", async () => {
+  const server = createServer({ tls: { ...certs.server } }).add(Who, { am: (echo, ctx) => ({ echo, peer: ctx.peer }) });
+  const address = await server.listen("tcp://127.0.0.1:0", { protocols: ["farcall"] });
+  cleanups.push(() => server.close({ graceMs: 100 }));
+  const port = Number(address.split(":").pop());
+  const offer = (names: string[]) =>
+    new Promise<string | false | Error>((resolve) => {
+      const t = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: certs.ca, ALPNProtocols: names });
+      cleanups.push(() => t.destroy());
+      t.once("secureConnect", () => {
+        resolve(t.alpnProtocol ?? false);
+        t.destroy();
+      });
+      t.once("error", resolve);
+    });
+  assert.equal(await offer(["http/1.1", "farcall"]), "farcall");
+  const refused = await offer(["http/1.1"]);
+  assert.ok(refused instanceof Error, "no protocol in common: the handshake fails");
+});

@@ -261,8 +261,7 @@ export class Server {
    */
   setTls(options: ServerTlsOptions): void {
     if (this.tls === undefined) {
-      const alpn = [...new Set(this.protocols.flatMap((p) => p.alpn ?? []))];
-      this.tls = new TlsTerminator(options, alpn, this.handshakeTimeoutMs);
+      this.tls = new TlsTerminator(options, this.handshakeTimeoutMs);
     } else this.tls.reload(options);
   }
 
@@ -436,6 +435,7 @@ export class Server {
     let handshake = this.handshakers.get(ctx);
     if (handshake === undefined) {
       handshake = terminator.handshaker(
+        [...new Set(ctx.protocols.flatMap((p) => p.alpn ?? []))],
         (inner, raw) => {
           if (raw !== undefined) this.pending.delete(raw);
           this.accept(inner, ctx, false);

@@ -52,7 +52,6 @@ export class TlsTerminator {
 
   constructor(
     options: ServerTlsOptions,
-    private readonly alpn: readonly string[],
     private readonly handshakeTimeoutMs: number,
   ) {
     this.reload(options);
@@ -96,11 +95,13 @@ export class TlsTerminator {
   }
 
   /**
-   * A handshaker for one listener: `take(socket)` runs the server handshake on an accepted socket
-   * (its sniffed bytes put back); `secure` gets the decrypted stream, `failed` why it failed
-   * (within the handshake timeout, as `unauthenticated`).
+   * A handshaker for one listener, offering the ALPN names of its protocols: the function it
+   * returns runs the server handshake on an accepted socket (its sniffed bytes put back); `secure`
+   * gets the decrypted stream, `failed` why it failed (within the handshake timeout, as
+   * `unauthenticated`).
    */
   handshaker(
+    alpn: readonly string[],
     secure: (stream: SocketStream, raw: Handshaking | undefined) => void,
     failed: (error: RpcError, raw: Handshaking | undefined, peer: Peer) => void,
     writeStallTimeoutMs: number,
@@ -114,7 +115,7 @@ export class TlsTerminator {
       requestCert: mode !== "none",
       // Checked in `secureConnection` instead, so a rejected certificate is reported with its reason.
       rejectUnauthorized: false,
-      ALPNProtocols: [...this.alpn],
+      ALPNProtocols: [...alpn],
       handshakeTimeout: this.handshakeTimeoutMs,
     });
     // The raw socket under a TLS one, to tell the listener which of its connections is done.
