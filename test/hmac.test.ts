@@ -179,5 +179,25 @@ test("Python's hmac module signs HTTP JSON and JSON-RPC calls the server accepts
   const script = fileURLToPath(new URL("../../interop/python/hmac_client.py", import.meta.url));
   const out = await run("python3", [script, String(port), "py", secret1.toString("hex")], { timeoutMs: 20_000 });
   assert.equal(out.code, 0, out.stderr);
-  assert.deepEqual(out.stdout.trim().split("\n"), ["http 5", "jsonrpc 9", "replay 401"]);
+  assert.deepEqual(out.stdout.trim().split("\n"), ["http 5 verified", "jsonrpc 9 verified", "replay 401"]);
+});
+
+test("replies are signed: the client checks the server's signature, and refuses a reply unsigned or forged", async () => {
+  // A server that runs every call but signs replies wrongly, or not at all.
+  const forging = Object.assign(() => ({ keyId: "k1" }), {
+    signReply: () => ({ "farcall-hmac-reply-sig": "AAAA" }),
+  });
+  for (const [authenticate, why] of [
+    [forging, /the reply's signature does not hold/],
+    [() => ({ keyId: "k1" }), /the reply is not signed/],
+  ] as const) {
+    const server = createServer({ authenticate }).add(Who, { am: (input) => ({ n: input.n }) });
+    const address = await server.listen("tcp://127.0.0.1:0");
+    cleanups.push(() => server.close({ graceMs: 100 }));
+    for (const scheme of ["tcp", "http", "jsonrpc+http"]) {
+      const c = client(address.replace("tcp", scheme), { hmac: { keyId: "k1", secret: secret1 } });
+      const e = await rejectsWith(c.am({ n: 1 }), Code.Unauthenticated);
+      assert.match(e.message, why, scheme);
+    }
+  }
 });

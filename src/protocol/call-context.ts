@@ -94,6 +94,17 @@ export interface IncomingCall {
 export interface CallGuard {
   authenticate(call: IncomingCall): Promise<unknown>;
   authorize(principal: unknown, method: MethodDescriptor, call: IncomingCall): Promise<void>;
+  /**
+   * The metadata entries that sign a successful reply to `call` (its body in pieces and the
+   * reply metadata set so far), when the authentication signs replies (HMAC); else undefined.
+   */
+  signReply?:
+    | ((
+        call: IncomingCall,
+        metadata: Readonly<Metadata> | undefined,
+        body: readonly Uint8Array[],
+      ) => Record<string, string> | undefined)
+    | undefined;
 }
 
 /**

@@ -13,6 +13,8 @@ export const hmacMetadata = Object.freeze({
   nonce: "farcall-hmac-nonce",
   signed: "farcall-hmac-signed",
   signature: "farcall-hmac-sig",
+  /** On a reply: the server's signature over it (docs/security.md §3, replies). */
+  replySignature: "farcall-hmac-reply-sig",
 });
 
 const own = new Set<string>(Object.values(hmacMetadata));
@@ -80,6 +82,35 @@ export function entriesToSign(metadata: Readonly<Metadata> | undefined): [string
     .map((name) => [name, metadata[name] as string]);
 }
 
+/** What a reply's signature covers, besides the key. */
+export interface SignedReply {
+  readonly keyId: string;
+  /** The nonce of the request it answers. */
+  readonly nonce: string;
+  /** Its metadata entries but the signature, sorted by name. */
+  readonly signed: readonly (readonly [string, string])[];
+  /** SHA-256 of the reply's body bytes, lowercase hex. */
+  readonly bodySha256: string;
+}
+
+/**
+ * The text a reply's HMAC is computed over: lines joined by LF: `farcall-hmac-reply-v1`, key id,
+ * the request's nonce, the names of the reply's metadata entries joined by `,`, one `name:value`
+ * line each, the body's SHA-256 in hex.
+ * @throws RpcError `invalid_argument` for a name or value with CR or LF (or `,` `:` in a name)
+ */
+export function replyCanonicalText(reply: SignedReply): string {
+  const lines = ["farcall-hmac-reply-v1", reply.keyId, reply.nonce, reply.signed.map(([n]) => n).join(",")];
+  for (const [name, value] of reply.signed) {
+    if (/[\r\n,:]/.test(name) || /[\r\n]/.test(value)) {
+      throw new RpcError(Code.InvalidArgument, `reply metadata ${JSON.stringify(name)} cannot be signed`);
+    }
+    lines.push(`${name}:${value}`);
+  }
+  lines.push(reply.bodySha256);
+  return lines.join("\n");
+}
+
 /** What a client protocol asks of the signer for each call, once its body is encoded. */
 export interface CallToSign {
   readonly method: string;
@@ -89,8 +120,20 @@ export interface CallToSign {
   readonly body: readonly Uint8Array[];
 }
 
-/** Signs a call: returns the metadata entries to add (the signature's own). */
-export type CallSigner = (call: CallToSign) => Record<string, string>;
+/** A client's HMAC key at work: signs calls and checks the replies to them. */
+export interface CallSigner {
+  /** The metadata entries to add to a call (the signature's own). */
+  sign(call: CallToSign): Record<string, string>;
+  /**
+   * Checks a reply to a call signed with `entries`: its signature over its metadata and body.
+   * @throws RpcError `unauthenticated` when it is missing or does not hold
+   */
+  verifyReply(
+    entries: Readonly<Record<string, string>>,
+    metadata: Readonly<Metadata>,
+    body: readonly Uint8Array[],
+  ): void;
+}
 
 /**
  * Throws for a client with a signer on a protocol that has no metadata to carry a signature in

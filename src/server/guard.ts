@@ -11,7 +11,10 @@ import type { CallGuard, IncomingCall } from "../protocol/call-context.js";
  * throws `RpcError` `unauthenticated`. Other throws become `unauthenticated` too, their messages
  * kept from the caller (they may quote a token).
  */
-export type Authenticate = (call: IncomingCall) => unknown;
+export type Authenticate = ((call: IncomingCall) => unknown) & {
+  /** Signs successful replies to the calls it authenticated (HMAC); see `CallGuard.signReply`. */
+  readonly signReply?: CallGuard["signReply"];
+};
 
 /** Whether `principal` may call `method`: false (or a throw) is `permission_denied`. */
 export type Authorize = (
@@ -30,6 +33,7 @@ export function createGuard(
   serviceAuthorize: (method: MethodDescriptor) => Authorize | undefined,
 ): CallGuard {
   return {
+    signReply: authenticate?.signReply,
     async authenticate(call) {
       if (authenticate === undefined) return undefined;
       try {

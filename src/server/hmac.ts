@@ -1,7 +1,8 @@
 import { Code } from "../core/code.js";
+import type { Metadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { IncomingCall } from "../protocol/call-context.js";
-import { canonicalText, hmacMetadata, isHmacEntry } from "../protocol/hmac.js";
+import { canonicalText, entriesToSign, hmacMetadata, isHmacEntry, replyCanonicalText } from "../protocol/hmac.js";
 import { hmacSha256, sameSignature, sha256Hex } from "../transport/hmac.js";
 import type { Authenticate } from "./guard.js";
 
@@ -124,5 +125,21 @@ export function hmacVerifier(
     nonces.set(nonce, t + windowMs);
     return { keyId };
   };
-  return Object.assign((call: IncomingCall) => verify(call), { nonces: (keyId: string) => seen.get(keyId)?.size ?? 0 });
+  /** Signs a reply to a call `verify` accepted: over its metadata, its body and the call's nonce. */
+  const signReply = (call: IncomingCall, metadata: Readonly<Metadata> | undefined, body: readonly Uint8Array[]) => {
+    const keyId = call.metadata[hmacMetadata.keyId] as string;
+    const secret = options.keys.get(keyId);
+    if (secret === undefined) return undefined;
+    const text = replyCanonicalText({
+      keyId,
+      nonce: call.metadata[hmacMetadata.nonce] as string,
+      signed: entriesToSign(metadata),
+      bodySha256: sha256Hex(body),
+    });
+    return { [hmacMetadata.replySignature]: hmacSha256(secret, text) };
+  };
+  return Object.assign((call: IncomingCall) => verify(call), {
+    nonces: (keyId: string) => seen.get(keyId)?.size ?? 0,
+    signReply,
+  });
 }

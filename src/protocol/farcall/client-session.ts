@@ -20,6 +20,7 @@ import {
   encodeMessage,
   encodeMetadata,
   encodeText,
+  messagePieces,
   PayloadReader,
   parseError,
 } from "./payload.js";
@@ -53,6 +54,8 @@ class ClientCall extends CallWatch {
   output: MessageQueue<unknown> | undefined;
   trailers: Metadata | undefined;
   credit: SendCredit | undefined;
+  /** The HMAC entries the call was signed with, to check its reply against. */
+  signature: Record<string, string> | undefined;
   /** Set for a response stream with `reuseBuffers`. */
   lent: LentBuffers | undefined;
 
@@ -172,13 +175,13 @@ export class ClientSession extends FramedSession {
     const streamIn = kind === "client_stream" || kind === "bidi_stream";
     let message: EncodedMessage | undefined;
     let md: Uint8Array | undefined;
+    let signature: Record<string, string> | undefined;
     try {
       if (!streamIn) message = this.encodeMessage(input, method.wire?.input);
       const signer = this.signer;
       if (signer !== undefined) {
-        const body =
-          message === undefined ? [] : message.head === undefined ? [message.body] : [message.head, message.body];
-        const signature = signer({ method: method.path, timeoutMs, metadata: options.metadata, body });
+        const body = messagePieces(message);
+        signature = signer.sign({ method: method.path, timeoutMs, metadata: options.metadata, body });
         md = encodeMetadata(Object.assign(createMetadata(), options.metadata, signature), this.peer.maxMetadataBytes);
       } else if (options.metadata !== undefined && !isEmptyMetadata(options.metadata)) {
         md = encodeMetadata(options.metadata, this.peer.maxMetadataBytes);
@@ -191,6 +194,7 @@ export class ClientSession extends FramedSession {
     if (kind === "oneway") return Promise.resolve({ output: undefined, metadata: noMetadata });
 
     const call = new ClientCall(this, id, method, kind === "unary" ? input : undefined, options);
+    call.signature = signature;
     this.calls.set(id, call);
     if (streamIn) call.credit = new SendCredit(this.peer.streamWindowBytes);
     if (kind === "unary" || kind === "client_stream") {
@@ -289,6 +293,7 @@ export class ClientSession extends FramedSession {
             md = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
             message = r.rest();
           }
+          if (call.signature !== undefined) this.signer?.verifyReply(call.signature, md, [message]);
           const output = this.decodeMessage(message, call.method.wire?.output);
           this.finish(call);
           call.resolve({ output, metadata: md });
@@ -341,8 +346,14 @@ export class ClientSession extends FramedSession {
       }
     } catch (err) {
       const error = RpcError.from(err, Code.Internal);
-      // A malformed reply fails its call only; the connection carries on.
-      this.cancel(call, new RpcError(Code.Internal, `bad reply from server: ${error.rawMessage}`, { cause: error }));
+      // A malformed reply fails its call only; the connection carries on. A reply whose signature
+      // does not hold is `unauthenticated`: the server is not who the key says.
+      this.cancel(
+        call,
+        error.code === Code.Unauthenticated
+          ? error
+          : new RpcError(Code.Internal, `bad reply from server: ${error.rawMessage}`, { cause: error }),
+      );
     }
   }
 

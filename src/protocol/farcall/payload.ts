@@ -210,6 +210,12 @@ export interface EncodedMessage {
   size: number;
 }
 
+/** A message's bytes in order, as they go on the wire (none for no message). */
+export function messagePieces(message: EncodedMessage | undefined): Uint8Array[] {
+  if (message === undefined) return [];
+  return message.head === undefined ? [message.body] : [message.head, message.body];
+}
+
 /**
  * Encodes `value` (`undefined`: no message). Over `maxBytes`, the receiver's limit, it throws
  * `resource_exhausted` naming the message (`what`: "message", "reply") and the receiver.

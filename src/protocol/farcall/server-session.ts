@@ -6,7 +6,13 @@ import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metad
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor, MethodKind } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
-import { admitCall, type CallGuard, ServerCallContext, type ServerDispatcher } from "../call-context.js";
+import {
+  admitCall,
+  type CallGuard,
+  type IncomingCall,
+  ServerCallContext,
+  type ServerDispatcher,
+} from "../call-context.js";
 import { CallGate, tooManyCalls } from "../call-gate.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
@@ -21,6 +27,7 @@ import {
   type EncodedMessage,
   encodeMessage,
   encodeMetadata,
+  messagePieces,
   PayloadReader,
 } from "./payload.js";
 import { pumpReplyStream, type ReplyStreamSession } from "./reply-stream.js";
@@ -52,6 +59,8 @@ class ServerCall extends ServerCallContext {
   input: MessageQueue<unknown> | undefined;
   credit: SendCredit | undefined;
   payload: unknown;
+  /** The call as the guard saw it (servers with `authenticate`), to sign its reply. */
+  incoming: IncomingCall | undefined;
   constructor(
     readonly session: ServerSession,
     readonly id: number,
@@ -345,6 +354,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     streaming: boolean,
   ): void {
     const incoming = { method: call.method, metadata: call.metadata, peer: call.peer, timeoutMs, body };
+    call.incoming = incoming;
     admitCall(guard, incoming).then(
       (principal) => {
         if (call.done || this.closed) return;
@@ -426,6 +436,12 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     let md: Uint8Array | undefined;
     try {
       message = this.encodeMessage(output, call.method.wire?.output);
+      const sign = this.dispatcher.guard?.signReply;
+      if (sign !== undefined && call.incoming !== undefined) {
+        const body = messagePieces(message);
+        const entries = sign(call.incoming, call.responseMetadataIfSet, body);
+        if (entries !== undefined) Object.assign(call.responseMetadata, entries);
+      }
       md = this.encodeResponseMetadata(call);
     } catch (err) {
       return this.failCall(call, RpcError.from(err, Code.Internal));

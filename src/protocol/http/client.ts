@@ -63,10 +63,15 @@ export async function readBody(res: Response, maxBytes: number): Promise<Uint8Ar
   return concatBytes(parts);
 }
 
-export function headersFor(
-  req: RpcRequest,
-  signed?: { signer: CallSigner; method: string; body: string },
-): Record<string, string> {
+/** A call to sign as its headers are made; `entries` gets the signature, to check the reply with. */
+export interface HttpSigning {
+  readonly signer: CallSigner;
+  readonly method: string;
+  readonly body: string;
+  entries?: Record<string, string>;
+}
+
+export function headersFor(req: RpcRequest, signed?: HttpSigning): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const ms = remainingMs(req.deadline);
   const timeoutMs = ms === Number.POSITIVE_INFINITY ? undefined : Math.max(0, Math.ceil(ms));
@@ -74,7 +79,8 @@ export function headersFor(
   let metadata: Readonly<Metadata> = req.metadata;
   if (signed !== undefined) {
     const body = [new TextEncoder().encode(signed.body)];
-    const signature = signed.signer({ method: signed.method, timeoutMs, metadata, body });
+    const signature = signed.signer.sign({ method: signed.method, timeoutMs, metadata, body });
+    signed.entries = signature;
     metadata = Object.assign(createMetadata(), metadata, signature);
   }
   for (const key in metadata) {
@@ -83,7 +89,7 @@ export function headersFor(
   return headers;
 }
 
-function metadataOf(headers: Headers): Metadata {
+export function metadataOf(headers: Headers): Metadata {
   const md = createMetadata();
   headers.forEach((value, name) => {
     if (name.startsWith(metadataHeaderPrefix)) md[name.slice(metadataHeaderPrefix.length)] = value;
@@ -177,11 +183,12 @@ export class HttpJsonTransport implements CallTransport {
     }
     const s = requestSignal(req);
     let streaming = false;
+    let sign: HttpSigning | undefined;
     try {
       let res: Response;
       try {
         const body = req.input === undefined ? "" : toJsonText(req.input);
-        const sign = this.signer === undefined ? undefined : { signer: this.signer, method: req.method.path, body };
+        sign = this.signer === undefined ? undefined : { signer: this.signer, method: req.method.path, body };
         res = await this.fetch(`${this.base}/${req.method.path}`, {
           method: "POST",
           headers: headersFor(req, sign),
@@ -203,6 +210,7 @@ export class HttpJsonTransport implements CallTransport {
         return { output: ndjsonItems(res, this.limits, metadata, s.done, s.reason), metadata };
       }
       const body = await readBody(res, this.limits.maxMessageBytes);
+      if (sign?.entries !== undefined) this.signer?.verifyReply(sign.entries, metadata, [body]);
       return { output: fromJsonText(utf8Text(body), this.limits), metadata };
     } catch (err) {
       if (s.signal.aborted) throw s.reason();

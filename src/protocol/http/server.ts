@@ -3,7 +3,7 @@ import { Code } from "../../core/code.js";
 import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { inputFromJson, type MethodDescriptor, outputToJson } from "../../core/service.js";
-import { admitCall, ServerCallContext } from "../call-context.js";
+import { admitCall, type IncomingCall, ServerCallContext } from "../call-context.js";
 import type { HttpRoute } from "../protocol.js";
 import { UnaryCall } from "../unary-call.js";
 import { errorBody, fail, jsonType as json, metadataHeaders, type Post, readPost } from "./post.js";
@@ -36,15 +36,16 @@ function call(post: Post, method: MethodDescriptor): void {
     return fail(res, new RpcError(Code.Unimplemented, why), cors);
   }
   const guard = post.route.serve.dispatcher.guard;
-  if (guard === undefined) return run(post, method, undefined);
-  admitCall(guard, { method, metadata, peer: req.peer, timeoutMs: post.timeoutMs, body }).then(
-    (principal) => run(post, method, principal),
+  if (guard === undefined) return run(post, method, undefined, undefined);
+  const incoming = { method, metadata, peer: req.peer, timeoutMs: post.timeoutMs, body };
+  admitCall(guard, incoming).then(
+    (principal) => run(post, method, principal, incoming),
     (err: unknown) => fail(res, RpcError.from(err, Code.Unauthenticated), cors),
   );
 }
 
 /** Decodes and runs a call that may run. */
-function run(post: Post, method: MethodDescriptor, principal: unknown): void {
+function run(post: Post, method: MethodDescriptor, principal: unknown, incoming?: IncomingCall): void {
   const { req, res, metadata, deadline, body } = post;
   const cors = post.route.cors;
   const dispatcher = post.route.serve.dispatcher;
@@ -72,6 +73,11 @@ function run(post: Post, method: MethodDescriptor, principal: unknown): void {
       text = toJsonText(json === undefined ? null : json);
     } catch (err) {
       return fail(res, RpcError.from(err, Code.Internal), cors);
+    }
+    const sign = dispatcher.guard?.signReply;
+    if (sign !== undefined && incoming !== undefined) {
+      const entries = sign(incoming, ctx.responseMetadataIfSet, [new TextEncoder().encode(text)]);
+      if (entries !== undefined) Object.assign(ctx.responseMetadata, entries);
     }
     res.head(200, { ...cors, ...json, ...metadataHeaders(ctx.responseMetadataIfSet) });
     res.end(text);

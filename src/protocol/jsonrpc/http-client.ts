@@ -5,7 +5,7 @@ import type { Limits } from "../../core/limits.js";
 import { createMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { CallSigner } from "../hmac.js";
-import { headersFor, readBody, requestSignal } from "../http/client.js";
+import { type HttpSigning, headersFor, metadataOf, readBody, requestSignal } from "../http/client.js";
 import { codeOfHttpStatus } from "../http/status.js";
 import type { CallTransport, Fetch } from "../protocol.js";
 import { describeFetchError } from "../tls.js";
@@ -37,7 +37,8 @@ export class JsonRpcHttpTransport implements CallTransport {
     const s = requestSignal(req);
     try {
       const text = requestText(dialect, name, req.input, id);
-      const sign = this.signer === undefined ? undefined : { signer: this.signer, method: "", body: text };
+      const sign: HttpSigning | undefined =
+        this.signer === undefined ? undefined : { signer: this.signer, method: "", body: text };
       const res = await this.fetch(this.url, {
         method: "POST",
         headers: headersFor(req, sign),
@@ -52,6 +53,8 @@ export class JsonRpcHttpTransport implements CallTransport {
       });
       const body = await readBody(res, this.limits.maxMessageBytes);
       if (id === undefined) return { output: undefined, metadata: createMetadata() };
+      if (res.ok && sign?.entries !== undefined)
+        this.signer?.verifyReply(sign.entries, metadataOf(res.headers), [body]);
       if (!res.ok && body.length === 0) throw new RpcError(codeOfHttpStatus(res.status), `HTTP ${res.status}`);
       const reply = fromJsonText(utf8Text(body), this.limits);
       if (typeof reply !== "object" || reply === null || Array.isArray(reply)) {

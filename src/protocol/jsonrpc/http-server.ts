@@ -1,6 +1,7 @@
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { jsonType, readPost } from "../http/post.js";
+import type { IncomingCall } from "../call-context.js";
+import { jsonType, metadataHeaders, readPost } from "../http/post.js";
 import { httpStatusOf } from "../http/status.js";
 import type { HttpRoute } from "../protocol.js";
 import { JsonRpcResponder, type JsonRpcSettings } from "./server.js";
@@ -20,12 +21,19 @@ export function jsonRpcRoute(settings: JsonRpcSettings): HttpRoute {
         req.peer,
       );
       res.onAbort(() => responder.abortAll(new RpcError(Code.Canceled, "client went away")));
+      /** The answer, signed when the guard signs replies (HMAC): over the whole text. */
+      let incoming: IncomingCall | undefined;
       const answer = (text: string | undefined) => {
         if (text === undefined) {
           res.head(204, route.cors);
           res.end();
         } else {
-          res.head(200, { ...route.cors, ...jsonType });
+          const sign = route.serve.dispatcher.guard?.signReply;
+          const entries =
+            sign === undefined || incoming === undefined
+              ? undefined
+              : sign(incoming, undefined, [new TextEncoder().encode(text)]);
+          res.head(200, { ...route.cors, ...jsonType, ...metadataHeaders(entries) });
           res.end(text);
         }
       };
@@ -37,6 +45,7 @@ export function jsonRpcRoute(settings: JsonRpcSettings): HttpRoute {
         return;
       }
       // Refused before any call is read: 401 with the JSON-RPC error, so HTTP clients see it too.
+      incoming = { method: undefined, metadata, peer: req.peer, timeoutMs, body };
       responder.authenticate(guard, body, { metadata, timeoutMs }).then(
         (principal) =>
           Promise.resolve(responder.handle(body, { metadata, deadline, principal: { value: principal } })).then(answer),
