@@ -85,10 +85,10 @@ function signHttp(
   return headers;
 }
 
-test("signed calls on tcp://, ws://, http:// and jsonrpc+http:// run; unsigned ones never do", async () => {
+test("signed calls on tcp://, ws://, http://, jsonrpc+http://, jsonrpc+tcp:// and jsonrpc+ws:// run; unsigned ones never do", async () => {
   const { port, ran } = await start(hmacVerifier({ keys: new Map([["k1", secret1]]) }));
   let n = 0;
-  for (const scheme of ["tcp", "ws", "http", "jsonrpc+http"]) {
+  for (const scheme of ["tcp", "ws", "http", "jsonrpc+http", "jsonrpc+tcp", "jsonrpc+ws"]) {
     const signed = client(`${scheme}://127.0.0.1:${port}`, { hmac: { keyId: "k1", secret: secret1 } });
     const out = await signed.am({ n: ++n }, { metadata: { tenant: "blue" }, timeoutMs: 5_000 });
     assert.deepEqual(out, { principal: { keyId: "k1" }, tenant: "blue" }, scheme);
@@ -98,7 +98,7 @@ test("signed calls on tcp://, ws://, http:// and jsonrpc+http:// run; unsigned o
     const wrongKey = client(`${scheme}://127.0.0.1:${port}`, { hmac: { keyId: "k1", secret: secret2 } });
     assert.match((await rejectsWith(wrongKey.am({ n: 101 }), Code.Unauthenticated)).message, /bad signature/);
   }
-  assert.deepEqual(ran, [1, 2, 3, 4]);
+  assert.deepEqual(ran, [1, 2, 3, 4, 5, 6]);
 });
 
 test("a replayed, tampered, out-of-window or partly signed request is refused and never runs", async () => {
@@ -164,7 +164,7 @@ test("the nonce cache holds at most maxNonces per key; past that, calls are refu
 });
 
 test("a client that signs refuses protocols that cannot carry a signature; short secrets are refused", async () => {
-  for (const address of ["jsonrpc+tcp://127.0.0.1:1", "gorpc+tcp://127.0.0.1:1", "jsonrpc+ws://127.0.0.1:1/"]) {
+  for (const address of ["gorpc+tcp://127.0.0.1:1", "oncrpc+tcp://127.0.0.1:1"]) {
     assert.throws(
       () => createClient(address, { hmac: { keyId: "k", secret: secret1 } }),
       /cannot carry HMAC-signed calls/,

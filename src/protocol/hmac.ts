@@ -137,13 +137,13 @@ export interface CallSigner {
 
 /**
  * Throws for a client with a signer on a protocol that has no metadata to carry a signature in
- * (JSON-RPC over TCP or WebSocket, Go's dialect, ONC RPC): the calls would go unsigned.
+ * (Go's dialect, ONC RPC): the calls would go unsigned.
  * @throws RpcError `invalid_argument`
  */
 export function refuseSigner(signer: CallSigner | undefined, address: string): void {
   if (signer === undefined) return;
   throw new RpcError(
     Code.InvalidArgument,
-    `${address}: this protocol cannot carry HMAC-signed calls; use tcp://, tls://, ws(s)://, http(s):// or jsonrpc+http(s)://`,
+    `${address}: this protocol cannot carry HMAC-signed calls; use tcp://, tls://, ws(s)://, http(s):// or jsonrpc+…://`,
   );
 }

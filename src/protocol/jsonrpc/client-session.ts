@@ -3,11 +3,13 @@ import { Code } from "../../core/code.js";
 import { CallWatch, refusalOf } from "../../core/deadline.js";
 import type { RpcResponse } from "../../core/interceptor.js";
 import type { Limits } from "../../core/limits.js";
-import { createMetadata } from "../../core/metadata.js";
+import { createMetadata, isEmptyMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
 import type { SessionCallOptions } from "../farcall/client-session.js";
+import type { CallSigner } from "../hmac.js";
 import { IdTable } from "../id-table.js";
+import { type Envelope, isEnvelope, openEnvelope, sealEnvelope } from "./envelope.js";
 import { fromJsonRpcError } from "./errors.js";
 import { camelKeys, goMethodName } from "./names.js";
 
@@ -17,6 +19,8 @@ export interface TextPipe {
   /** Closes once what was sent is flushed. */
   end(): void;
 }
+
+const encoder = new TextEncoder();
 
 /** Which JSON-RPC a client speaks. */
 export type JsonRpcDialect = "2.0" | "go";
@@ -29,6 +33,11 @@ export interface JsonRpcClientOptions {
   readonly methodName?: ((method: MethodDescriptor) => string) | undefined;
   /** Called once when the connection is gone. */
   readonly onClose?: (() => void) | undefined;
+  /**
+   * JSON-RPC 2.0 over a stream: calls with metadata go in an envelope (docs/protocols.md),
+   * signed by this when set. Without it, and in Go's dialect, metadata is not sent.
+   */
+  readonly envelopes?: { readonly signer: CallSigner | undefined } | undefined;
 }
 
 /** One call waiting for its answer. */
@@ -38,6 +47,8 @@ class Pending extends CallWatch {
     readonly id: number,
     readonly resolve: (r: RpcResponse) => void,
     readonly reject: (e: RpcError) => void,
+    /** The HMAC entries the call was signed with, to check its reply. */
+    readonly signature: Record<string, string> | undefined,
   ) {
     super();
   }
@@ -114,8 +125,17 @@ export class JsonRpcClientSession {
     let text: string;
     const notification = method.kind === "oneway" && dialect === "2.0";
     const id = notification ? undefined : this.pending.nextFreeId();
+    let signature: Record<string, string> | undefined;
     try {
       text = requestText(dialect, name, input, id);
+      const envelopes = this.options.envelopes;
+      const metadata = options.metadata;
+      const hasMetadata = metadata !== undefined && !isEmptyMetadata(metadata);
+      if (envelopes !== undefined && dialect === "2.0" && (hasMetadata || envelopes.signer !== undefined)) {
+        const body = [encoder.encode(text)];
+        signature = envelopes.signer?.sign({ method: "", timeoutMs: undefined, metadata, body });
+        text = sealEnvelope(Object.assign(createMetadata(), metadata, signature), text);
+      }
     } catch (err) {
       return Promise.reject(RpcError.from(err, Code.Internal));
     }
@@ -124,7 +144,7 @@ export class JsonRpcClientSession {
       return Promise.resolve({ output: undefined, metadata: createMetadata() });
     }
     return new Promise((resolve, reject) => {
-      const p = new Pending(this, id, resolve, reject);
+      const p = new Pending(this, id, resolve, reject, signature);
       this.pending.set(id, p);
       this.pipe.send(text);
       p.start(options);
@@ -138,8 +158,10 @@ export class JsonRpcClientSession {
   /** A complete JSON text from the server. */
   onText(bytes: Uint8Array): void {
     let reply: unknown;
+    let envelope: Envelope | undefined;
     try {
-      reply = fromJsonText(utf8Text(bytes), this.options.limits);
+      if (isEnvelope(bytes)) envelope = openEnvelope(bytes, this.options.limits);
+      reply = fromJsonText(utf8Text(envelope?.message ?? bytes), this.options.limits);
     } catch (err) {
       return this.fail(RpcError.from(err, Code.Internal));
     }
@@ -153,6 +175,15 @@ export class JsonRpcClientSession {
       return;
     }
     this.established = true;
+    const signature = this.pending.get(r.id)?.signature;
+    if (signature !== undefined) {
+      try {
+        if (envelope === undefined) throw new RpcError(Code.Unauthenticated, "the reply is not signed");
+        this.options.envelopes?.signer?.verifyReply(signature, envelope.metadata, [envelope.message]);
+      } catch (err) {
+        return this.settle(r.id, RpcError.from(err, Code.Unauthenticated));
+      }
+    }
     this.settle(r.id, replyOutcome(r, this.options.dialect));
   }
 

@@ -55,7 +55,13 @@ function serveJsonStream(
 
 function session(ctx: DialContext, dialect: JsonRpcDialect, onClose: () => void) {
   return (pipe: ConstructorParameters<typeof JsonRpcClientSession>[0]) =>
-    new JsonRpcClientSession(pipe, { dialect, limits: ctx.limits, methodName: ctx.methodName, onClose });
+    new JsonRpcClientSession(pipe, {
+      dialect,
+      limits: ctx.limits,
+      methodName: ctx.methodName,
+      onClose,
+      envelopes: dialect === "2.0" ? { signer: ctx.signer } : undefined,
+    });
 }
 
 /** JSON-RPC's ALPN name over TLS (not registered with IANA; Go's net/rpc has none). */
@@ -64,7 +70,7 @@ const alpn = ["jsonrpc"];
 const overTcp =
   (dialect: JsonRpcDialect, tls: boolean): Dialer =>
   (ctx) => {
-    refuseSigner(ctx.signer, ctx.address);
+    if (dialect === "go") refuseSigner(ctx.signer, ctx.address);
     const open = ctx.dialStream(`tcp://${ctx.rest}`, tls ? { tls: { alpn: dialect === "go" ? [] : alpn } } : {});
     return ctx.channel((hooks) =>
       open().then((s) =>
@@ -78,7 +84,6 @@ const overTcp =
   };
 
 const overWebSocket: Dialer = (ctx) => {
-  refuseSigner(ctx.signer, ctx.address);
   const url = ctx.address.slice("jsonrpc+".length);
   const open = ctx.dialWebSocket(url, "jsonrpc");
   return ctx.channel((hooks) =>

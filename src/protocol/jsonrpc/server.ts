@@ -11,6 +11,7 @@ import { CallGate, type GatedCall, tooManyCalls } from "../call-gate.js";
 import { arraySpans, rawElements, rawMember } from "../json/raw-json.js";
 import { SlotSet } from "../slot-set.js";
 import { UnaryCall } from "../unary-call.js";
+import { type Envelope, isEnvelope, openEnvelope, sealEnvelope } from "./envelope.js";
 import { type Malformation, toJsonRpcError } from "./errors.js";
 import { camelKeys, findMethod } from "./names.js";
 
@@ -41,12 +42,16 @@ export interface CallExtras {
   readonly timeoutMs?: number | undefined;
   /** Set once the message was authenticated (the server's guard): who sent it. */
   readonly principal?: { readonly value: unknown } | undefined;
+  /** Set for the message inside an envelope: it is not one again. */
+  readonly opened?: boolean | undefined;
 }
 
 /** The answer to one JSON text: its reply text, nothing (notifications only), or a promise of either. */
 export type Answer = string | undefined | Promise<string | undefined>;
 
 type Dialect = "2.0" | "go";
+
+const encoder = new TextEncoder();
 
 /** A call as it waits at the gate. */
 interface Waiting extends GatedCall {
@@ -140,6 +145,7 @@ export class JsonRpcResponder {
    * message is authenticated first (once for a whole batch, on its bytes), then each call authorized.
    */
   handle(bytes: Uint8Array, extras: CallExtras = {}): Answer {
+    if (extras.opened !== true && isEnvelope(bytes)) return this.enveloped(bytes, extras);
     const guard = this.dispatcher.guard;
     if (guard !== undefined && extras.principal === undefined) {
       const body = bytes.slice();
@@ -172,6 +178,29 @@ export class JsonRpcResponder {
     }
     if (!Array.isArray(message)) return this.one(message, text, extras);
     return this.batch(message, text, spans, extras);
+  }
+
+  /**
+   * Answers a message in an envelope (docs/protocols.md): its metadata is the calls', its message
+   * text is what the guard authenticates; the answer goes back in an envelope, signed when the
+   * guard signs replies.
+   */
+  private enveloped(bytes: Uint8Array, extras: CallExtras): Answer {
+    let envelope: Envelope;
+    try {
+      envelope = openEnvelope(bytes, this.options.limits);
+    } catch (err) {
+      return this.malformed(RpcError.from(err, Code.InvalidArgument), "request");
+    }
+    const { metadata, message } = envelope;
+    const seal = (text: string | undefined): string | undefined => {
+      if (text === undefined) return undefined;
+      const sign = this.dispatcher.guard?.signReply;
+      const incoming = { method: undefined, metadata, peer: this.peer, timeoutMs: undefined, body: message };
+      return sealEnvelope(sign?.(incoming, undefined, [encoder.encode(text)]), text);
+    };
+    const answer = this.handle(message, { ...extras, metadata, opened: true });
+    return isPromise(answer) ? answer.then(seal) : seal(answer);
   }
 
   /** Who sent a message, by the guard's `authenticate`; rejects with the refusal. */
