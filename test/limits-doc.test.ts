@@ -29,10 +29,11 @@ import {
   maxSniffBytes,
 } from "../src/protocol/protocol.js";
 import { webSocketPieceBytes } from "../src/protocol/websocket-stream.js";
+import { defaultHmacWindowMs, defaultMaxNonces } from "../src/server/hmac.js";
 import { maxUdpPayload } from "../src/transport/udp.js";
 
 /**
- * Checks docs/limits.md against the code: every row's default is the value the code has (an
+ * Checks the limits table of docs/security.md (§5) against the code: every row's default is the value the code has (an
  * exported constant, `resolveLimits()`, node's own default, or for a private constant the number
  * in its source file), and every test the table names exists under that name.
  */
@@ -47,9 +48,9 @@ interface Row {
 }
 
 function readTable(): Row[] {
-  const lines = read("docs/limits.md").split("\n");
+  const lines = read("docs/security.md").split("\n");
   const start = lines.findIndex((l) => l.startsWith("| Limit |"));
-  assert.ok(start >= 0, "docs/limits.md has a table whose first column is Limit");
+  assert.ok(start >= 0, "docs/security.md has a table whose first column is Limit");
   const rows: Row[] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith("|")) break;
@@ -93,6 +94,26 @@ const limits = resolveLimits({});
  */
 const expected: Record<string, () => number[]> = {
   maxMessageBytes: () => [limits.maxMessageBytes],
+  defaultHmacWindowMs: () => [defaultHmacWindowMs],
+  defaultMaxNonces: () => [defaultMaxNonces],
+  hmacSigner: () => {
+    for (const path of ["src/client/hmac.ts", "src/server/hmac.ts", "src/server/tokens.ts"]) {
+      sourceHas(path, /\.length < 32\)/);
+    }
+    return [32];
+  },
+  minVersion: () => {
+    sourceHas("src/transport/tls.ts", /minVersion: options\.minVersion \?\? "TLSv1\.2"/);
+    return [1.2];
+  },
+  handshakeTimeout: () => {
+    sourceHas("src/transport/tls.ts", /handshakeTimeout: this\.handshakeTimeoutMs,/);
+    return [handshakeTimeoutMs()];
+  },
+  openEnvelope: () => {
+    sourceHas("src/protocol/jsonrpc/envelope.ts", /size > limits\.maxMetadataBytes/);
+    return [limits.maxMetadataBytes];
+  },
   maxMetadataBytes: () => [limits.maxMetadataBytes],
   maxDepth: () => [limits.maxDepth],
   maxKeys: () => [limits.maxKeys],
@@ -214,7 +235,7 @@ function handshakeTimeoutMs(): number {
   return sourceNumber("src/server/server.ts", /const defaultHandshakeTimeoutMs = ([\d_]+);/);
 }
 
-test("docs/limits.md has one row per limit, each with its six cells", () => {
+test("docs/security.md has one row per limit, each with its six cells", () => {
   const rows = readTable();
   assert.ok(rows.length >= 40, `${rows.length} rows`);
   const names = rows.map((r) => r.name);
