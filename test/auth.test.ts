@@ -4,6 +4,7 @@
 // as gRPC defines them, and HTTP answers 401 with WWW-Authenticate vs 403.
 
 import assert from "node:assert/strict";
+import { createServer as createHttpServer } from "node:http";
 import { test } from "node:test";
 import { SignJWT } from "jose";
 import {
@@ -194,4 +195,32 @@ test("jwtVerifier: issuer, audience, expiry and signature are checked by jose", 
   }
   assert.deepEqual(ran, ["whoami"]);
   assert.throws(() => jwtVerifier({ issuer: "i", audience: "a", keys: new Uint8Array(8) }), /32 bytes/);
+});
+
+test("jwtVerifier with a JWK set, local or fetched from a URL: ES256 tokens of a listed key pass, others fail", async () => {
+  const { generateKeyPair, exportJWK } = await import("jose");
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const other = await generateKeyPair("ES256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+  const jwks = createHttpServer((_req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => new Promise((resolve) => jwks.close(resolve)));
+  const url = new URL(`http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`);
+  const sign = (key: Parameters<SignJWT["sign"]>[0]) =>
+    new SignJWT({ sub: "dave" })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer("iss")
+      .setAudience("aud")
+      .setExpirationTime("5m")
+      .sign(key);
+  for (const keys of [{ keys: [jwk] }, url]) {
+    const { port } = await start({ authenticate: jwtVerifier({ issuer: "iss", audience: "aud", keys }) });
+    const good = client(`tcp://127.0.0.1:${port}`, { token: await sign(privateKey) }).service(Vault);
+    assert.equal(((await good.whoami({ n: 1 })) as { principal: { sub: string } }).principal.sub, "dave");
+    const bad = client(`tcp://127.0.0.1:${port}`, { token: await sign(other.privateKey) }).service(Vault);
+    await rejectsWith(bad.whoami({ n: 1 }), Code.Unauthenticated);
+  }
 });
