@@ -3,31 +3,20 @@
 // --cacert, --cert/--key, --token and --hmac-key calls it (and fails with the reason without them).
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Arith, arithImpl } from "../examples/demo/services.js";
 import { bearerTokens, createServer, hmacVerifier } from "../src/index.js";
 import { testCerts } from "./certs.js";
+import { farcall } from "./cli-run.js";
 import { trackCleanups } from "./helpers.js";
 
 const cleanups = trackCleanups();
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const serverProgram = fileURLToPath(new URL("../examples/demo/server.js", import.meta.url));
-
-async function farcall(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function certFiles(): Record<"ca" | "cert" | "key" | "clientCert" | "clientKey", string> {
   const certs = testCerts();

@@ -3,31 +3,19 @@
  * against farcall framing and ONC RPC (with `--idl`), and failures as exit code 1 with the error.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Arith, arithImpl, oncTimeImpl } from "../examples/demo/services.js";
 import { TIMEPROG_PRINTIMEVERS } from "../examples/demo/time-prog.js";
 import { createServer } from "../src/index.js";
+import { farcall } from "./cli-run.js";
 import { trackCleanups } from "./helpers.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const cli = join(root, "dist/src/cli/main.js");
 const cleanups = trackCleanups();
-
-async function farcall(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 test("--help lists the commands; every command has --help; an unknown one exits 2", async () => {
   const top = await farcall("--help");
