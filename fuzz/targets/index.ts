@@ -3,6 +3,7 @@ import type { FuzzTarget } from "../engine.js";
 import { httpTarget, snifferTarget, webSocketTarget } from "./carriers.js";
 import { jsonTarget, msgpackTarget, xdrTarget } from "./codecs.js";
 import { farcallFramesTarget, jsonSplitterTarget, oncCallTarget, oncRecordsTarget } from "./framing.js";
+import { envelopeTarget, hmacTarget } from "./security.js";
 
 export const targets: readonly FuzzTarget[] = [
   jsonTarget,
@@ -15,6 +16,8 @@ export const targets: readonly FuzzTarget[] = [
   snifferTarget,
   httpTarget,
   webSocketTarget,
+  envelopeTarget,
+  hmacTarget,
 ];
 
 export function targetNamed(name: string): FuzzTarget {
