@@ -264,3 +264,35 @@ test("a listener narrowed to farcall offers only farcall's ALPN name", async () 
   const refused = await offer(["http/1.1"]);
   assert.ok(refused instanceof Error, "no protocol in common: the handshake fails");
 });
+
+test("a TLS client that says nothing after the handshake is closed when the handshake timeout passes again", async () => {
+  const { port } = await start({ handshakeTimeoutMs: 300 });
+  const t = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: certs.ca });
+  cleanups.push(() => t.destroy());
+  await new Promise<void>((resolve, reject) => {
+    t.once("secureConnect", resolve);
+    t.once("error", reject);
+  });
+  const started = Date.now();
+  t.resume();
+  await new Promise((r) => t.once("close", r));
+  assert.ok(Date.now() - started >= 250, "closed by the timer, not at once");
+});
+
+test("close() ends connections still in their TLS handshake and waits for nothing else", async () => {
+  const { server, port } = await start();
+  const stuck = [];
+  for (let i = 0; i < 5; i++) {
+    const s = netConnect(port, "127.0.0.1");
+    cleanups.push(() => s.destroy());
+    await new Promise((r) => s.once("connect", r));
+    s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x50]));
+    s.resume();
+    stuck.push(new Promise((r) => s.once("close", r)));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  await server.close({ graceMs: 5_000 });
+  await Promise.all(stuck);
+  assert.ok(Date.now() - started < 4_000, "the handshaking connections (10 s handshake timeout) did not hold close() up");
+});
