@@ -172,6 +172,23 @@ export function judge(
   const m = (cell: string) => find(cells, "raw-msgpackr", cell);
   ratio("struct@64 calls/s, farcall / raw-msgpackr", f("struct@64"), m("struct@64"), calls, "≥ 1×", (v) => v >= 1);
   ratio("struct@1 p50, farcall / raw-msgpackr", f("struct@1"), m("struct@1"), p50, "≤ 1.15×", (v) => v <= 1.15);
+  // TLS: farcall over tls:// against raw-net's frames over node:tls.
+  const tlsCell = (system: string) => find(cells, system, "add@64");
+  ratio(
+    "add@64 calls/s, farcall-tls / raw-tls",
+    tlsCell("farcall-tls"),
+    tlsCell("raw-tls"),
+    calls,
+    "≥ 0.6×",
+    (v) => v >= 0.6,
+  );
+  // HMAC: the CPU a call's signing and verification add, the median of the per-repetition differences.
+  const signed = tlsCell("farcall-hmac")?.reps.map(cpu);
+  const unsigned = f("add@64")?.reps.map(cpu);
+  if (signed !== undefined && unsigned !== undefined && signed.length === unsigned.length) {
+    const extra = median(signed.map((v, i) => v - (unsigned[i] as number)));
+    push("add@64 CPU/call (server + client), farcall-hmac − farcall (µs)", extra, "≤ 2", (v) => v <= 2);
+  }
   const structRss = cells.filter((c) => c.system === FARCALL && c.workload === "struct").map((c) => c.serverPeakRssMiB);
   if (structRss.length > 0)
     push("struct server peak RSS, farcall (MiB)", Math.max(...structRss), "≤ 80", (v) => v <= 80);
@@ -308,7 +325,9 @@ of every system runs before repetition r + 1 of any, so a slow spell of the mach
 objects within arrays; \`text\`: ~4 KiB of non-ASCII prose in six scripts. farcall-zod is farcall-msgpack with a zod
 schema checking the server's input on \`struct\`, measured in the same cells. raw-net echoes each payload's JSON
 bytes without encoding anything; raw-msgpackr is raw-net's framing with msgpackr encoding and
-decoding the value on both sides. \`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
+decoding the value on both sides. raw-tls, farcall-tls and grpc-js-tls are raw-net, farcall-msgpack and
+grpc-js over TLS (node's defaults, certificates made for the run by scripts/make-certs.sh);
+farcall-hmac is farcall-msgpack with every call HMAC-signed by the client and verified by the server. \`echo\`: ${s.echoBytes / 1024} KiB of bytes round trip. \`@1\`: one call in flight; \`@64\`: 64 in flight on
 one connection; \`@256/4\`: 64 in flight on each of 4 connections. CPU is per call, over the window.
 Server peak RSS is the server child's RSS over the whole cell, sampled every 20 ms (\`maxRSS\` is not
 used: on Linux a child inherits its parent's RSS at fork time as its starting \`maxRSS\`).

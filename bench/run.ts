@@ -8,6 +8,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { makeCerts } from "./certs.js";
 import { chart } from "./chart.js";
 import { Child } from "./child.js";
 import { codecTable, runCodecs } from "./codecs.js";
@@ -284,6 +285,8 @@ function stealSummary(cells: readonly CellResult[]): StealSummary {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // The TLS systems' certificates, in a temporary directory removed as this process exits.
+  if (chosen.some((s) => s.tls === true)) makeCerts();
   console.log(
     `farcall bench${quick ? " (QUICK)" : ""}: ${chosen.map((s) => s.name).join(", ")}; ` +
       `warm-up ${settings.warmupMs} ms, window ${settings.measureMs} ms, ${settings.repetitions} repetition(s)`,

@@ -33,6 +33,8 @@ export interface BenchSystem {
   description: string;
   /** The workloads it takes part in, where it is not all of them. */
   workloads?: readonly WorkloadName[];
+  /** Speaks TLS with the run's test certificates (bench/certs.ts), which the run then makes. */
+  tls?: boolean;
   serve(): Promise<BenchServer>;
   connect(address: string): Promise<BenchClient>;
 }

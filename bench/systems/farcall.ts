@@ -2,8 +2,21 @@
 // raw-net's operations, called through the ordinary public API (createClient().service()).
 // farcall-zod is farcall-msgpack whose server checks `struct`'s input against a zod schema
 // (farcall-zod.ts, loaded only by that system's server, since zod adds ~10 MiB of RSS).
+// farcall-tls is farcall-msgpack over `tls://` with the run's test certificates (bench/certs.ts);
+// farcall-hmac is farcall-msgpack over `tcp://` with every call HMAC-signed by the client and
+// verified by the server's hmacVerifier: what signing costs.
 
-import { createClient, createServer, defineService, serverStream, unary } from "../../src/index.js";
+import {
+  type ClientOptions,
+  createClient,
+  createServer,
+  defineService,
+  hmacVerifier,
+  type ServerOptions,
+  serverStream,
+  unary,
+} from "../../src/index.js";
+import { benchCerts } from "../certs.js";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import {
   type BenchNode,
@@ -27,8 +40,8 @@ export const benchMethods = {
 
 export const Bench = defineService("Bench", benchMethods);
 
-async function serve(service: typeof Bench): Promise<BenchServer> {
-  const server = createServer().add(service, {
+async function serve(service: typeof Bench, options: ServerOptions = {}, scheme = "tcp"): Promise<BenchServer> {
+  const server = createServer(options).add(service, {
     add: ({ a, b }) => a + b,
     struct: (value) => value,
     records: (value) => value,
@@ -44,11 +57,11 @@ async function serve(service: typeof Bench): Promise<BenchServer> {
     },
   });
   const address = await server.listen("tcp://127.0.0.1:0");
-  return { address, close: () => server.close() };
+  return { address: address.replace(/^tcp:/, `${scheme}:`), close: () => server.close() };
 }
 
-async function connect(address: string, codec: "msgpack" | "json"): Promise<BenchClient> {
-  const client = createClient(address, { codec });
+async function connect(address: string, codec: "msgpack" | "json", options: ClientOptions = {}): Promise<BenchClient> {
+  const client = createClient(address, { ...options, codec });
   const bench = client.service(Bench);
   const methods: Record<string, (value: never) => Promise<unknown>> = {
     struct: (v: BenchStruct) => bench.struct(v),
@@ -91,4 +104,38 @@ export const farcallZod: BenchSystem = {
   // The same methods, `struct` with a schema: the handlers above fit both.
   serve: async () => serve((await import("./farcall-zod.js")).BenchZod as typeof Bench),
   connect: (address) => connect(address, "msgpack"),
+};
+
+export const farcallTls: BenchSystem = {
+  name: "farcall-tls",
+  description: "farcall-msgpack over tls:// (the server's tls option, TLS only on its port)",
+  workloads: ["add", "struct", "echo"],
+  tls: true,
+  serve: () => {
+    const { cert, key } = benchCerts();
+    return serve(Bench, { tls: { cert, key, plaintext: false } }, "tls");
+  },
+  connect: (address) => connect(address, "msgpack", { tls: { ca: benchCerts().ca } }),
+};
+
+/** The signing key of farcall-hmac: 32 fixed bytes (hmacVerifier's minimum). */
+const hmacKey = { keyId: "bench", secret: Buffer.from("farcall bench hmac key, 32 bytes", "utf8") };
+
+export const farcallHmac: BenchSystem = {
+  name: "farcall-hmac",
+  description:
+    "farcall-msgpack over tcp:// with every call HMAC-signed and verified (ClientOptions.hmac, hmacVerifier)",
+  workloads: ["add"],
+  serve: () =>
+    serve(Bench, {
+      authenticate: hmacVerifier({
+        keys: new Map([[hmacKey.keyId, hmacKey.secret]]),
+        // The default 30 s window with its 200,000 nonces is sized for ~3,300 signed calls a second
+        // per key; a bench cell makes 100 times that. Client and server share this machine's clock,
+        // so a 1 s window loses nothing, and 500,000 nonces hold 1 s of calls up to 500,000 calls/s.
+        windowMs: 1_000,
+        maxNonces: 500_000,
+      }),
+    }),
+  connect: (address) => connect(address, "msgpack", { hmac: hmacKey }),
 };

@@ -15,6 +15,10 @@ const loaders: Record<string, () => Promise<BenchSystem>> = {
   "farcall-jsonrpc": async () => (await import("./farcall-jsonrpc.js")).farcallJsonRpc,
   "oncrpc-c": async () => (await import("./oncrpc.js")).oncrpcC,
   "oncrpc-farcall": async () => (await import("./oncrpc.js")).oncrpcFarcall,
+  "raw-tls": async () => (await import("./raw-net.js")).rawTls,
+  "farcall-tls": async () => (await import("./farcall.js")).farcallTls,
+  "grpc-js-tls": async () => (await import("./grpc-js.js")).grpcJsTls,
+  "farcall-hmac": async () => (await import("./farcall.js")).farcallHmac,
 };
 
 export const systemNames: readonly string[] = Object.keys(loaders);

@@ -1,5 +1,7 @@
-// Listening and connecting on loopback for the systems that speak over plain node:net sockets.
+// Listening and connecting on loopback for the systems that speak over plain node:net sockets
+// (and over node:tls sockets, for raw-tls).
 import net from "node:net";
+import tls from "node:tls";
 import type { BenchServer } from "../system.js";
 
 /** Listens on a free loopback port; resolves with its `host:port` and a close function. */
@@ -49,6 +51,22 @@ export function connectLoopback<T>(address: string, wrap: (socket: net.Socket) =
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port: Number(port), noDelay: true }, () => {
       socket.off("error", reject);
+      resolve(wrap(socket));
+    });
+    socket.once("error", reject);
+  });
+}
+
+/**
+ * Connects to `host:port` over TLS, trusting `ca`, with Nagle off; resolves with `wrap(socket)`
+ * once the handshake is done. The server's certificate is checked against the address's IP.
+ */
+export function connectTlsLoopback<T>(address: string, ca: string, wrap: (socket: tls.TLSSocket) => T): Promise<T> {
+  const [host, port] = address.split(":");
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port: Number(port), ca }, () => {
+      socket.off("error", reject);
+      socket.setNoDelay(true);
       resolve(wrap(socket));
     });
     socket.once("error", reject);

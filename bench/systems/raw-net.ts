@@ -12,12 +12,18 @@
 // raw-msgpackr is the same framing with msgpackr on both sides for the payload workloads: the
 // client packs the value, the server unpacks it and packs it again, the client unpacks the reply.
 // It is the limit for a call whose value is encoded and decoded, which raw-net's bytes are not.
+//
+// raw-tls is raw-net over node:tls: the same frames, corking, pending calls and server, on
+// tls.createServer / tls.connect sockets with the run's test certificates (bench/certs.ts) and
+// node's default TLS settings. It is the yardstick of the TLS systems.
 
 import net from "node:net";
+import tls from "node:tls";
 import { pack, unpack } from "msgpackr";
+import { benchCerts } from "../certs.js";
 import type { BenchClient, BenchServer, BenchSystem } from "../system.js";
 import { type PayloadName, payloads, sameBytes, streamChunk, type WorkloadName } from "../workloads.js";
-import { connectLoopback, endSocket, listenLoopback, TickCork } from "./net-util.js";
+import { connectLoopback, connectTlsLoopback, endSocket, listenLoopback, TickCork } from "./net-util.js";
 import { PendingCalls } from "./pending-calls.js";
 
 const OP_ADD = 1;
@@ -257,5 +263,22 @@ export const rawMsgpackr: BenchSystem = {
   serve: rawNet.serve,
   connect(address: string): Promise<BenchClient> {
     return connectLoopback(address, (socket) => new RawClient(socket, true));
+  },
+};
+
+export const rawTls: BenchSystem = {
+  name: "raw-tls",
+  description: "raw-net over node:tls (tls.createServer / tls.connect, node's defaults), the TLS yardstick",
+  // The TLS comparison: small calls, the ~1 KiB struct and 64 KiB echoes (the wider payloads
+  // measure codecs, which TLS does not change).
+  workloads: ["add", "struct", "echo"],
+  tls: true,
+  serve(): Promise<BenchServer> {
+    const { cert, key } = benchCerts();
+    const server = tls.createServer({ cert, key }, serveConnection);
+    return listenLoopback(server);
+  },
+  connect(address: string): Promise<BenchClient> {
+    return connectTlsLoopback(address, benchCerts().ca, (socket) => new RawClient(socket, false));
   },
 };
