@@ -294,5 +294,8 @@ test("close() ends connections still in their TLS handshake and waits for nothin
   const started = Date.now();
   await server.close({ graceMs: 5_000 });
   await Promise.all(stuck);
-  assert.ok(Date.now() - started < 4_000, "the handshaking connections (10 s handshake timeout) did not hold close() up");
+  assert.ok(
+    Date.now() - started < 4_000,
+    "the handshaking connections (10 s handshake timeout) did not hold close() up",
+  );
 });
