@@ -96,6 +96,34 @@ test("a metadata block decodes to the metadata encoded", () => {
   );
 });
 
+test("a metadata value of any UTF-16 text is written as TextEncoder writes it (lone surrogates as U+FFFD)", () => {
+  const utf8 = new TextEncoder();
+  const anyText = fc.string({ unit: "binary", maxLength: 40 });
+  fc.assert(
+    fc.property(fc.dictionary(mdKey, anyText, { maxKeys: 4 }), (md) => {
+      const block = encodeMetadata(md, 8192);
+      let at = 2;
+      for (const [key, value] of Object.entries(md)) {
+        const want = utf8.encode(value);
+        at += 1 + key.length;
+        assert.equal((block[at] as number) * 256 + (block[at + 1] as number), want.length);
+        assert.equal(toHex(block.subarray(at + 2, at + 2 + want.length)), toHex(want));
+        at += 2 + want.length;
+      }
+      assert.equal(at, block.length);
+      assert.deepEqual(
+        { ...decodeMetadata(block) },
+        Object.fromEntries(
+          Object.entries(md)
+            .map(([k, v]) => [k, utf8.encode(v)])
+            .map(([k, b]) => [k, new TextDecoder().decode(b as Uint8Array)]),
+        ),
+      );
+    }),
+    { seed: SEED + 7, numRuns: 800 },
+  );
+});
+
 test("a REQUEST payload parses to the head it was built from", () => {
   const head = fc.record({
     methodId: fc.integer({ min: 1, max: 0xffff }),

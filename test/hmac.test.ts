@@ -4,7 +4,7 @@
 // window or signed with a removed key; the nonce cache stays within maxNonces.
 
 import assert from "node:assert/strict";
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Arith, arithImpl } from "../examples/demo/services.js";
@@ -69,7 +69,6 @@ function signHttp(
     timeoutMs === undefined ? "" : String(timeoutMs),
     names.join(","),
     ...names.map((n) => `${n}:${metadata[n]}`),
-    createHash("sha256").update(body).digest("hex"),
   ].join("\n");
   const md: Record<string, string> = {
     ...metadata,
@@ -77,7 +76,7 @@ function signHttp(
     "farcall-hmac-ts": String(timestamp),
     "farcall-hmac-nonce": nonce,
     "farcall-hmac-signed": names.join(","),
-    "farcall-hmac-sig": createHmac("sha256", secret).update(text).digest("base64url"),
+    "farcall-hmac-sig": createHmac("sha256", secret).update(`${text}\n`).update(body).digest("base64url"),
   };
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (timeoutMs !== undefined) headers["farcall-timeout-ms"] = String(timeoutMs);

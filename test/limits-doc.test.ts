@@ -147,7 +147,7 @@ const expected: Record<string, () => number[]> = {
   readSettings: () => [sourceNumber("src/protocol/farcall/session.ts", /payload\.length > (\d+) \* 6/)],
   keyPattern: () => {
     const path = "src/protocol/farcall/payload.ts";
-    sourceHas(path, /v\.length > 0xffff\)/);
+    sourceHas(path, /v > 0xffff\)/);
     const min = sourceNumber(path, /const keyPattern = \/\^\[0-9a-z_.-\]\{(\d+),(\d+)\}\$\//, 1);
     const max = sourceNumber(path, /const keyPattern = \/\^\[0-9a-z_.-\]\{(\d+),(\d+)\}\$\//, 2);
     return [min, max, 0xffff];

@@ -34,8 +34,7 @@ def sign(key_id, secret, method, timeout_ms, metadata, body):
         ",".join(names),
     ]
     lines += [f"{name}:{metadata[name]}" for name in names]
-    lines.append(hashlib.sha256(body).hexdigest())
-    text = "\n".join(lines).encode()
+    text = "\n".join(lines).encode() + b"\n" + body
     mac = hmac.new(secret, text, hashlib.sha256).digest()
     return {
         "farcall-hmac-key": key_id,
@@ -64,8 +63,7 @@ def reply_verified(key_id, secret, signed, reply, headers):
     names = sorted(metadata)
     lines = ["farcall-hmac-reply-v1", key_id, signed["farcall-hmac-nonce"], ",".join(names)]
     lines += [f"{name}:{metadata[name]}" for name in names]
-    lines.append(hashlib.sha256(reply).hexdigest())
-    mac = hmac.new(secret, "\n".join(lines).encode(), hashlib.sha256).digest()
+    mac = hmac.new(secret, "\n".join(lines).encode() + b"\n" + reply, hashlib.sha256).digest()
     return hmac.compare_digest(base64.urlsafe_b64encode(mac).rstrip(b"=").decode(), sig)
 
 

@@ -1,7 +1,7 @@
 import { Code } from "../core/code.js";
 import { RpcError } from "../core/rpc-error.js";
 import { type CallSigner, canonicalText, entriesToSign, hmacMetadata, replyCanonicalText } from "../protocol/hmac.js";
-import { hmacSha256, randomNonce, sameSignature, sha256Hex } from "../transport/hmac.js";
+import { hmacSha256, randomNonce, sameSignature } from "../transport/hmac.js";
 
 /** A client's signing key (`ClientOptions.hmac`). */
 export interface HmacKey {
@@ -31,14 +31,13 @@ export function hmacSigner(key: HmacKey): CallSigner {
         method: call.method,
         timeoutMs: call.timeoutMs,
         signed,
-        bodySha256: sha256Hex(call.body),
       });
       return {
         [hmacMetadata.keyId]: key.keyId,
         [hmacMetadata.timestamp]: timestamp,
         [hmacMetadata.nonce]: nonce,
         [hmacMetadata.signed]: signed.map(([name]) => name).join(","),
-        [hmacMetadata.signature]: hmacSha256(secret, text),
+        [hmacMetadata.signature]: hmacSha256(secret, text, call.body),
       };
     },
     verifyReply(entries, metadata, body) {
@@ -48,9 +47,8 @@ export function hmacSigner(key: HmacKey): CallSigner {
         keyId: key.keyId,
         nonce: entries[hmacMetadata.nonce] as string,
         signed: entriesToSign(metadata),
-        bodySha256: sha256Hex(body),
       });
-      if (!sameSignature(hmacSha256(secret, text), signature)) {
+      if (!sameSignature(hmacSha256(secret, text, body), signature)) {
         throw new RpcError(Code.Unauthenticated, "the reply's signature does not hold");
       }
     },

@@ -92,8 +92,10 @@ export interface IncomingCall {
  * `permission_denied`). Absent when the server has neither: protocols then skip the step.
  */
 export interface CallGuard {
-  authenticate(call: IncomingCall): Promise<unknown>;
-  authorize(principal: unknown, method: MethodDescriptor, call: IncomingCall): Promise<void>;
+  /** The principal, or a promise of it; throws (or rejects) with the refusal. */
+  authenticate(call: IncomingCall): unknown;
+  /** Returns (or resolves) when allowed; throws (or rejects) with the refusal. */
+  authorize(principal: unknown, method: MethodDescriptor, call: IncomingCall): void | Promise<void>;
   /**
    * The metadata entries that sign a successful reply to `call` (its body in pieces and the
    * reply metadata set so far), when the authentication signs replies (HMAC); else undefined.
@@ -126,9 +128,20 @@ export interface ServerDispatcher {
   toWire(err: unknown, method: MethodDescriptor): RpcError;
 }
 
-/** Both steps of the guard for a call whose method is known: resolves with the principal. */
-export async function admitCall(guard: CallGuard, call: IncomingCall & { method: MethodDescriptor }): Promise<unknown> {
-  const principal = await guard.authenticate(call);
-  await guard.authorize(principal, call.method, call);
-  return principal;
+/**
+ * Both steps of the guard for a call whose method is known: the principal, synchronously when
+ * both hooks answered so, else a promise of it. Throws (or rejects) with the refusal.
+ */
+export function admitCall(guard: CallGuard, call: IncomingCall & { method: MethodDescriptor }): unknown {
+  const authorized = (principal: unknown): unknown => {
+    const allowed = guard.authorize(principal, call.method, call);
+    return allowed instanceof Promise ? allowed.then(() => principal) : principal;
+  };
+  const principal = guard.authenticate(call);
+  return principal instanceof Promise ? principal.then(authorized) : authorized(principal);
+}
+
+/** {@link admitCall} as a promise, for protocols that answer later anyway. */
+export function admitLater(guard: CallGuard, call: IncomingCall & { method: MethodDescriptor }): Promise<unknown> {
+  return new Promise((resolve) => resolve(admitCall(guard, call)));
 }

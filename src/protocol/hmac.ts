@@ -36,14 +36,13 @@ export interface SignedCall {
   readonly timeoutMs: number | undefined;
   /** The metadata entries covered, in order: every entry of the call but the signature's own. */
   readonly signed: readonly (readonly [string, string])[];
-  /** SHA-256 of the body bytes, lowercase hex. */
-  readonly bodySha256: string;
 }
 
 /**
- * The text the HMAC is computed over: lines joined by LF, in this order:
- * `farcall-hmac-v1`, key id, timestamp, nonce, method, timeout (empty for none), the names of the
- * signed entries joined by `,`, one `name:value` line per signed entry, the body's SHA-256 in hex.
+ * The text the HMAC covers before the body: lines joined by LF, in this order: `farcall-hmac-v1`,
+ * key id, timestamp, nonce, method, timeout (empty for none), the names of the signed entries
+ * joined by `,`, one `name:value` line per signed entry. The MAC is over this text, an LF, and
+ * the body's bytes.
  * @throws RpcError `invalid_argument` for a name or value that would make it ambiguous (a CR or
  *   LF anywhere, `,` or `:` in a name)
  */
@@ -69,7 +68,6 @@ export function canonicalText(call: SignedCall): string {
   for (const line of lines.slice(0, 5)) {
     if (/[\r\n]/.test(line)) throw new RpcError(Code.InvalidArgument, "a signed field holds CR or LF");
   }
-  lines.push(call.bodySha256);
   return lines.join("\n");
 }
 
@@ -89,14 +87,12 @@ export interface SignedReply {
   readonly nonce: string;
   /** Its metadata entries but the signature, sorted by name. */
   readonly signed: readonly (readonly [string, string])[];
-  /** SHA-256 of the reply's body bytes, lowercase hex. */
-  readonly bodySha256: string;
 }
 
 /**
- * The text a reply's HMAC is computed over: lines joined by LF: `farcall-hmac-reply-v1`, key id,
- * the request's nonce, the names of the reply's metadata entries joined by `,`, one `name:value`
- * line each, the body's SHA-256 in hex.
+ * The text a reply's HMAC covers before its body: lines joined by LF: `farcall-hmac-reply-v1`,
+ * key id, the request's nonce, the names of the reply's metadata entries joined by `,`, one
+ * `name:value` line each. The MAC is over this text, an LF, and the reply's body bytes.
  * @throws RpcError `invalid_argument` for a name or value with CR or LF (or `,` `:` in a name)
  */
 export function replyCanonicalText(reply: SignedReply): string {
@@ -107,7 +103,6 @@ export function replyCanonicalText(reply: SignedReply): string {
     }
     lines.push(`${name}:${value}`);
   }
-  lines.push(reply.bodySha256);
   return lines.join("\n");
 }
 

@@ -32,29 +32,59 @@ export function createGuard(
   authorize: Authorize | undefined,
   serviceAuthorize: (method: MethodDescriptor) => Authorize | undefined,
 ): CallGuard {
+  // Synchronous hooks are answered synchronously (a signed farcall call then starts in the read
+  // that brought it, like an unguarded one); promises are awaited.
+  const unauthenticated = (err: unknown) =>
+    err instanceof RpcError ? err : new RpcError(Code.Unauthenticated, "authentication failed", { cause: err });
+  const denied = (method: MethodDescriptor, err?: unknown) =>
+    err instanceof RpcError
+      ? err
+      : new RpcError(Code.PermissionDenied, `not allowed to call ${method.path}`, { cause: err });
+  const allow = (method: MethodDescriptor, allowed: unknown) => {
+    if (allowed !== true) throw denied(method);
+  };
   return {
     signReply: authenticate?.signReply,
-    async authenticate(call) {
+    authenticate(call) {
       if (authenticate === undefined) return undefined;
+      let out: unknown;
       try {
-        return await authenticate(call);
+        out = authenticate(call);
       } catch (err) {
-        if (err instanceof RpcError) throw err;
-        throw new RpcError(Code.Unauthenticated, "authentication failed", { cause: err });
+        throw unauthenticated(err);
       }
+      return out instanceof Promise
+        ? out.catch((err: unknown) => {
+            throw unauthenticated(err);
+          })
+        : out;
     },
-    async authorize(principal, method, call) {
-      for (const check of [authorize, serviceAuthorize(method)]) {
-        if (check === undefined) continue;
-        let allowed: boolean;
-        try {
-          allowed = await check(principal, method, call);
-        } catch (err) {
-          if (err instanceof RpcError) throw err;
-          throw new RpcError(Code.PermissionDenied, `not allowed to call ${method.path}`, { cause: err });
+    authorize(principal, method, call) {
+      const checks = [authorize, serviceAuthorize(method)].filter((c) => c !== undefined);
+      let pending: Promise<void> | undefined;
+      for (const check of checks) {
+        const run = (): void | Promise<void> => {
+          let allowed: boolean | Promise<boolean>;
+          try {
+            allowed = check(principal, method, call);
+          } catch (err) {
+            throw denied(method, err);
+          }
+          if (!(allowed instanceof Promise)) return allow(method, allowed);
+          return allowed.then(
+            (a) => allow(method, a),
+            (err: unknown) => {
+              throw denied(method, err);
+            },
+          );
+        };
+        if (pending !== undefined) pending = pending.then(run);
+        else {
+          const r = run();
+          if (r instanceof Promise) pending = r;
         }
-        if (allowed !== true) throw new RpcError(Code.PermissionDenied, `not allowed to call ${method.path}`);
       }
+      return pending;
     },
   };
 }

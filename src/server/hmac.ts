@@ -3,7 +3,7 @@ import type { Metadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { IncomingCall } from "../protocol/call-context.js";
 import { canonicalText, entriesToSign, hmacMetadata, isHmacEntry, replyCanonicalText } from "../protocol/hmac.js";
-import { hmacSha256, sameSignature, sha256Hex } from "../transport/hmac.js";
+import { hmacSha256, sameSignature } from "../transport/hmac.js";
 import type { Authenticate } from "./guard.js";
 
 /**
@@ -100,12 +100,11 @@ export function hmacVerifier(
         method: call.method?.path ?? "",
         timeoutMs: call.timeoutMs,
         signed,
-        bodySha256: sha256Hex([call.body]),
       });
     } catch {
       throw refuse("unsignable metadata");
     }
-    if (!sameSignature(hmacSha256(secret, text), signature)) throw refuse("bad signature");
+    if (!sameSignature(hmacSha256(secret, text, [call.body]), signature)) throw refuse("bad signature");
     // Only a verified call reaches the cache, so nobody without a key can fill it.
     let nonces = seen.get(keyId);
     if (nonces === undefined) {
@@ -134,9 +133,8 @@ export function hmacVerifier(
       keyId,
       nonce: call.metadata[hmacMetadata.nonce] as string,
       signed: entriesToSign(metadata),
-      bodySha256: sha256Hex(body),
     });
-    return { [hmacMetadata.replySignature]: hmacSha256(secret, text) };
+    return { [hmacMetadata.replySignature]: hmacSha256(secret, text, body) };
   };
   return Object.assign((call: IncomingCall) => verify(call), {
     nonces: (keyId: string) => seen.get(keyId)?.size ?? 0,

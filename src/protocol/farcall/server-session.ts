@@ -332,7 +332,14 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     if (kind === "server_stream" || kind === "bidi_stream") call.credit = new SendCredit(this.peer.streamWindowBytes);
     if (guard !== undefined) {
       if (!oneway) this.calls.set(id, call);
-      return this.guarded(guard, call, message.slice(), timeoutMs, (flags & Flag.Stream) !== 0);
+      return this.guarded(
+        guard,
+        call,
+        message.slice(),
+        timeoutMs,
+        (flags & Flag.Stream) !== 0,
+        this.endsChunk(payload),
+      );
     }
     this.gate.admit(call, this.endsChunk(payload));
     // A call answered synchronously (started at once: alone or last in its read) is over before
@@ -352,26 +359,33 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     body: Uint8Array,
     timeoutMs: number | undefined,
     streaming: boolean,
+    lastInRead: boolean,
   ): void {
     const incoming = { method: call.method, metadata: call.metadata, peer: call.peer, timeoutMs, body };
     call.incoming = incoming;
-    admitCall(guard, incoming).then(
-      (principal) => {
-        if (call.done || this.closed) return;
-        call.principal = principal;
-        if (!streaming) {
-          try {
-            call.payload = this.decodeMessage(body, call.method.wire?.input);
-          } catch (err) {
-            return this.failCall(call, RpcError.from(err, Code.InvalidArgument));
-          }
+    const refused = (err: unknown) => {
+      if (!call.done) this.failCall(call, RpcError.from(err, Code.Unauthenticated));
+    };
+    const admitted = (principal: unknown, lastInRead: boolean) => {
+      if (call.done || this.closed) return;
+      call.principal = principal;
+      if (!streaming) {
+        try {
+          call.payload = this.decodeMessage(body, call.method.wire?.input);
+        } catch (err) {
+          return this.failCall(call, RpcError.from(err, Code.InvalidArgument));
         }
-        this.gate.admit(call);
-      },
-      (err: unknown) => {
-        if (!call.done) this.failCall(call, RpcError.from(err, Code.Unauthenticated));
-      },
-    );
+      }
+      this.gate.admit(call, lastInRead);
+    };
+    let principal: unknown;
+    try {
+      principal = admitCall(guard, incoming);
+    } catch (err) {
+      return refused(err);
+    }
+    if (principal instanceof Promise) principal.then((p) => admitted(p, false), refused);
+    else admitted(principal, lastInRead);
   }
 
   /** Answers a REQUEST that will not run with ERROR (nothing for a oneway call). */

@@ -3,7 +3,7 @@ import { Code } from "../../core/code.js";
 import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
 import { RpcError } from "../../core/rpc-error.js";
 import { inputFromJson, type MethodDescriptor, outputToJson } from "../../core/service.js";
-import { admitCall, type IncomingCall, ServerCallContext } from "../call-context.js";
+import { admitLater, type IncomingCall, ServerCallContext } from "../call-context.js";
 import type { HttpRoute } from "../protocol.js";
 import { UnaryCall } from "../unary-call.js";
 import { errorBody, fail, jsonType as json, metadataHeaders, type Post, readPost } from "./post.js";
@@ -38,7 +38,7 @@ function call(post: Post, method: MethodDescriptor): void {
   const guard = post.route.serve.dispatcher.guard;
   if (guard === undefined) return run(post, method, undefined, undefined);
   const incoming = { method, metadata, peer: req.peer, timeoutMs: post.timeoutMs, body };
-  admitCall(guard, incoming).then(
+  admitLater(guard, incoming).then(
     (principal) => run(post, method, principal, incoming),
     (err: unknown) => fail(res, RpcError.from(err, Code.Unauthenticated), cors),
   );

@@ -212,7 +212,7 @@ export class JsonRpcResponder {
       timeoutMs: extras.timeoutMs,
       body,
     };
-    return guard.authenticate(call).catch((err: unknown) => {
+    return new Promise((resolve) => resolve(guard.authenticate(call))).catch((err: unknown) => {
       throw RpcError.from(err, Code.Unauthenticated);
     });
   }
@@ -325,7 +325,7 @@ export class JsonRpcResponder {
         timeoutMs: extras.timeoutMs,
         body: new Uint8Array(0),
       };
-      return guard.authorize(extras.principal?.value, method, incoming).then(
+      return new Promise<void>((resolve) => resolve(guard.authorize(extras.principal?.value, method, incoming))).then(
         () => this.call(dialect, name, params, id, extras, true),
         (err: unknown) => errorText(dialect, id, RpcError.from(err, Code.PermissionDenied)),
       );

@@ -9,7 +9,7 @@ import type { Credentials, Peer } from "../../core/interceptor.js";
 import { createMetadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { MethodDescriptor } from "../../core/service.js";
-import { admitCall, type ServerDispatcher } from "../call-context.js";
+import { admitLater, type ServerDispatcher } from "../call-context.js";
 import { UnaryCall } from "../unary-call.js";
 import { readAuthSys } from "./auth.js";
 import {
@@ -173,7 +173,7 @@ export function answerCall(message: Uint8Array, site: CallSite): CallOutcome {
   };
   return {
     // RFC 5531 §9: AUTH_REJECTEDCRED for credentials not accepted, AUTH_TOOWEAK for "rejected for security reasons".
-    reply: admitCall(guard, incoming).then(
+    reply: admitLater(guard, incoming).then(
       (principal) => run(xid, method, incoming.body, credentials, principal, site),
       (err: unknown) =>
         authErrorReply(
