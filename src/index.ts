@@ -6,7 +6,7 @@
 
 export { type BackoffOptions, retryRefusedWhileDraining } from "./client/channel.js";
 export { Client, type ClientOptions } from "./client/client.js";
-export { createClient } from "./client/connect.js";
+export type { ResolvedEndpoint, Resolver, ResolverListener } from "./client/resolver.js";
 export type { ClientMethod, Invoke, ProxyClient, ServiceClient } from "./client/stub.js";
 export { type Codec, jsonCodec, msgpackCodec } from "./codec/index.js";
 export {
@@ -20,7 +20,13 @@ export {
   xdrToJson,
   xdrWire,
 } from "./codec/xdr/index.js";
+export { createClient } from "./connect.js";
 export * from "./core/public.js";
+export { type Announcement, type AnnounceOptions, announce } from "./discovery/registry/announce.js";
+export { createRegistry, type Registry, type RegistryOptions } from "./discovery/registry/registry.js";
+export { parseRegistryAddress } from "./discovery/registry/resolver.js";
+export { type EndpointSet, type Entry, RegistryService } from "./discovery/registry/service.js";
+export { defaultRegistryLimits, type RegistryLimits } from "./discovery/registry/store.js";
 export { type BuiltinProtocolOptions, builtinProtocols } from "./protocol/builtin.js";
 export type { IncomingCall } from "./protocol/call-context.js";
 export type {
@@ -31,6 +37,7 @@ export type {
   RetryPolicy,
 } from "./protocol/protocol.js";
 export type { ClientTlsOptions, ServerTlsOptions, TlsMaterial } from "./protocol/tls.js";
+export type { AttemptDetail } from "./resilience/balancer.js";
 export type { Authenticate, Authorize } from "./server/guard.js";
 export {
   defaultHmacWindowMs,

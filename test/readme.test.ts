@@ -40,3 +40,15 @@ test("the README's security example is examples/security.ts, and it runs", async
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the README's cluster example is examples/cluster.ts, and it runs", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Cluster"));
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, "the Cluster section has a ts block");
+  const file = readFileSync(join(root, "examples/cluster.ts"), "utf8");
+  assert.equal(file.slice(file.indexOf("\n") + 1), block);
+  const example = fileURLToPath(new URL("../examples/cluster.js", import.meta.url));
+  const out = execFileSync(process.execPath, [example], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(out, "100 5\n");
+});

@@ -6,9 +6,11 @@
 // `--cors '*'` (or an origin) lets browser pages on other origins call it over HTTP.
 // `--tls-cert FILE --tls-key FILE` serves every protocol over TLS too (plaintext as well unless
 // `--no-plaintext`); `--tls-client-ca FILE` requires client certificates signed by that CA (mTLS).
+// `--registry tcp://HOST:PORT [--service-version X.Y.Z]` announces its services in a farcall
+// registry (docs/cluster.md), so clients call them by name: `registry://HOST:PORT/Arith`.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { builtinProtocols, createServer } from "../../src/index.js";
+import { announce, builtinProtocols, createServer } from "../../src/index.js";
 import { Arith, arithImpl, oncTimeImpl, Time, timeImpl } from "./services.js";
 import { TIMEPROG_PRINTIMEVERS } from "./time-prog.js";
 
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     "tls-key": { type: "string" },
     "tls-client-ca": { type: "string" },
     "no-plaintext": { type: "boolean", default: false },
+    registry: { type: "string" },
+    "service-version": { type: "string" },
   },
 });
 const certFile = values["tls-cert"];
@@ -69,6 +73,11 @@ for (const address of addresses) {
   );
   if (udp) console.log(`farcall demo server listening on udp://${bound.slice("tcp://".length)} (ONC RPC)`);
 }
+
+if (values.registry !== undefined) {
+  announce(server, values.registry, { version: values["service-version"] });
+  console.log(`announcing ${server.addresses[0]} in the registry at ${values.registry}`);
+} else if (values["service-version"] !== undefined) throw new Error("--service-version needs --registry");
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

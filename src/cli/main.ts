@@ -5,6 +5,7 @@ import { RpcError } from "../core/rpc-error.js";
 import { callCommand } from "./call.js";
 import { genCommand } from "./gen.js";
 import { portmapCommand } from "./portmap.js";
+import { registryCommand } from "./registry.js";
 import { rpcinfoCommand } from "./rpcinfo.js";
 
 export interface Command {
@@ -14,7 +15,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [callCommand, genCommand, portmapCommand, rpcinfoCommand];
+const commands: readonly Command[] = [callCommand, genCommand, portmapCommand, registryCommand, rpcinfoCommand];
 
 const usage = `usage: farcall <command> [options]
 

@@ -65,6 +65,19 @@ export interface ClientOptions {
    * JSON and JSON-RPC over HTTP. Node only.
    */
   hmac?: { readonly keyId: string; readonly secret: Uint8Array | string };
+  /**
+   * Clients of a name or a list of addresses (docs/cluster.md): how calls are spread. `p2c`
+   * (default): of two endpoints at random, the one with fewer calls outstanding × lower latency;
+   * `round_robin`: each in turn.
+   */
+  balancer?: "p2c" | "round_robin";
+  /** Clients of a name or a list: prefer endpoints registered in this zone while any is usable. */
+  zone?: string;
+  /**
+   * Clients of a name or a list: attempts a unary call may make (default 3), when a retry cannot
+   * run it twice: it never reached a server, or its method is `idempotent`.
+   */
+  maxAttempts?: number;
 }
 
 const noMetadata = Object.freeze(createMetadata());

@@ -1,4 +1,4 @@
-import type { StreamDialOptions } from "../protocol/protocol.js";
+import type { CallTransport, StreamDialOptions } from "../protocol/protocol.js";
 import type { ClientTlsOptions } from "../protocol/tls.js";
 import { fetchWithTls } from "../transport/https-fetch.js";
 import { connect } from "../transport/tcp.js";
@@ -20,7 +20,8 @@ const dialStream =
       : connectTls(address, timeoutMs, tls ?? {}, options.tls);
 
 /**
- * Creates a client for an address; the scheme picks the protocol (docs/protocols.md):
+ * A client for one address (the package's `createClient` also takes names and lists, and comes
+ * here for everything else); the scheme picks the protocol (docs/protocols.md):
  * `tcp://host:port`, `unix:///path`, `tls://host:port`, `ws://…`, `wss://…` (farcall),
  * `http://…`, `https://…` (HTTP JSON), `jsonrpc+tcp://`, `jsonrpc+tls://`, `jsonrpc+http(s)://`,
  * `jsonrpc+ws(s)://` (JSON-RPC 2.0), `gorpc+tcp://`, `gorpc+tls://` (Go net/rpc),
@@ -29,17 +30,18 @@ const dialStream =
  * Nothing connects until the first call.
  * @throws RpcError `invalid_argument` for a scheme no protocol owns
  */
-export function createClient(address: string, options: ClientOptions = {}): Client {
+export function dialClient(address: string, options: ClientOptions = {}): Client {
+  return new Client(address, options, dialTransport(address, options));
+}
+
+/** The transport of one address under Node (sockets, `ws`, fetch), with no interceptors: what a balancer drives. */
+export function dialTransport(address: string, options: ClientOptions = {}): CallTransport {
   const tls = options.tls;
-  return new Client(
-    address,
-    options,
-    transportFor(address, options, {
-      dialStream: dialStream(tls),
-      loadWebSocket: loadWebSocket(tls),
-      fetch: tls === undefined ? globalThis.fetch : fetchWithTls(tls),
-      dialDatagram,
-      hmacSigner,
-    }),
-  );
+  return transportFor(address, options, {
+    dialStream: dialStream(tls),
+    loadWebSocket: loadWebSocket(tls),
+    fetch: tls === undefined ? globalThis.fetch : fetchWithTls(tls),
+    dialDatagram,
+    hmacSigner,
+  });
 }

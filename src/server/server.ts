@@ -184,6 +184,8 @@ export class Server {
   /** Each listener's TLS handshaker, made at its first TLS connection. */
   private readonly handshakers = new WeakMap<ServeContext, ReturnType<TlsTerminator["handshaker"]>>();
   private closing: Promise<void> | undefined;
+  /** What runs first when `close()` starts, before any connection is told to go. */
+  private readonly closingHooks: (() => Promise<void> | void)[] = [];
   private sessionsGone: (() => void) | undefined;
 
   constructor(private readonly options: ServerOptions = {}) {
@@ -330,6 +332,15 @@ export class Server {
     return this.closing;
   }
 
+  /**
+   * Runs `hook` first when `close()` starts, while the server still serves: deregistering from a
+   * registry (`announce`), so clients stop picking it before it refuses calls. Hooks get at most
+   * `graceMs` together.
+   */
+  onClosing(hook: () => Promise<void> | void): void {
+    this.closingHooks.push(hook);
+  }
+
   private protocolsNamed(names: readonly string[] | undefined): readonly Protocol[] {
     if (names === undefined) return this.protocols;
     for (const name of names) {
@@ -361,6 +372,12 @@ export class Server {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
+    if (this.closingHooks.length > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hooks = Promise.allSettled(this.closingHooks.map(async (hook) => hook()));
+      await Promise.race([hooks, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
     // net.Server's close callback waits for every connection, so it is awaited last.
     const listenersClosed = Promise.all(this.listeners.map((l) => l.close()));
     for (const stream of this.pending) stream.destroy();

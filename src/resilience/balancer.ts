@@ -1,0 +1,298 @@
+// Calls spread over the endpoints a resolver publishes, one channel each (docs/cluster.md).
+import type { ResolvedEndpoint, Resolver } from "../client/resolver.js";
+import { Code } from "../core/code.js";
+import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
+import { RpcError } from "../core/rpc-error.js";
+import type { CallTransport, ChannelState } from "../protocol/protocol.js";
+import { type Endpoint, type PolicyName, pickerFor } from "./pickers.js";
+import { RetryBudget } from "./retry-budget.js";
+
+/** Options of a {@link Balancer}. */
+export interface BalancerOptions {
+  /** Default `p2c`. */
+  readonly policy?: PolicyName | undefined;
+  /** Prefer endpoints of this zone while any is usable. */
+  readonly zone?: string | undefined;
+  /** Attempts a call may make, the first included. Default 3. */
+  readonly maxAttempts?: number | undefined;
+  /** The name resolved, for messages. */
+  readonly name: string;
+}
+
+/** What a failed attempt says in `err.details`. */
+export interface AttemptDetail {
+  readonly phase: "resolve" | "pick" | "connect" | "call";
+  readonly endpoint?: string | undefined;
+  readonly attempt: number;
+  /** `unknown`: the call may have run (its connection was lost in flight) and was not sent again. */
+  readonly outcome?: "unknown" | undefined;
+}
+
+/**
+ * A `CallTransport` over many endpoints: the resolver's sets become channels (made by
+ * `transportFor`), a picker chooses one per attempt, and a failed attempt goes again, elsewhere
+ * where possible, only when that cannot run the call twice.
+ */
+export class Balancer implements CallTransport {
+  private readonly endpoints = new Map<string, EndpointState>();
+  private picker: (req: RpcRequest, exclude: ReadonlySet<Endpoint>) => Endpoint | undefined;
+  private resolved = false;
+  private resolveError: RpcError | undefined;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  private readonly budget = new RetryBudget();
+  private readonly maxAttempts: number;
+  private readonly watchers = new Set<(state: ChannelState) => void>();
+  private current: ChannelState = "idle";
+
+  constructor(
+    private readonly resolver: Resolver,
+    private readonly transportFor: (address: string) => CallTransport,
+    private readonly options: BalancerOptions,
+  ) {
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.picker = pickerFor(options.policy ?? "p2c", [], options.zone);
+    resolver.start({
+      onUpdate: (endpoints, complete) => this.update(endpoints, complete),
+      onError: (error) => {
+        this.resolveError = error;
+        if (this.endpoints.size === 0) this.wake();
+      },
+    });
+  }
+
+  get state(): ChannelState {
+    return this.current;
+  }
+
+  onStateChange(cb: (state: ChannelState) => void): () => void {
+    this.watchers.add(cb);
+    return () => this.watchers.delete(cb);
+  }
+
+  /** The endpoints now, with their outstanding calls: what a status page or a test reads. */
+  snapshot(): { address: string; state: ChannelState; outstanding: number }[] {
+    return [...this.endpoints.values()].map((e) => ({
+      address: e.address,
+      state: e.transport.state ?? "ready",
+      outstanding: e.outstanding,
+    }));
+  }
+
+  call(req: RpcRequest): Promise<RpcResponse> {
+    return this.attempt(req, 1, new Set());
+  }
+
+  async connect(): Promise<void> {
+    await this.whenResolved(undefined);
+    const ep = this.picker({ method: { kind: "unary" } } as RpcRequest, new Set());
+    if (ep === undefined) throw this.noEndpoint(1);
+    await ep.transport.connect?.();
+  }
+
+  async ping(): Promise<number> {
+    await this.whenResolved(undefined);
+    const ep = this.picker({ method: { kind: "unary" } } as RpcRequest, new Set());
+    if (ep === undefined) throw this.noEndpoint(1);
+    return ep.transport.ping();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.resolver.close();
+    this.setState("shutdown");
+    this.wake();
+    await Promise.all([...this.endpoints.values()].map((e) => e.transport.close()));
+    this.endpoints.clear();
+  }
+
+  private async attempt(req: RpcRequest, attempt: number, tried: Set<Endpoint>): Promise<RpcResponse> {
+    if (!this.resolved) await this.whenResolved(req);
+    const ep = this.picker(req, tried);
+    if (ep === undefined) throw this.noEndpoint(attempt);
+    tried.add(ep);
+    const phase: AttemptDetail["phase"] = ep.transport.state === "ready" ? "call" : "connect";
+    ep.outstanding++;
+    const started = performance.now();
+    try {
+      const res = await ep.transport.call(req);
+      ep.observe(performance.now() - started);
+      this.budget.succeeded();
+      return res;
+    } catch (err) {
+      const error = RpcError.from(err, Code.Unavailable);
+      ep.observe(performance.now() - started);
+      if (this.retryable(req, error, attempt)) return this.attempt(req, attempt + 1, tried);
+      throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
+    } finally {
+      ep.outstanding--;
+    }
+  }
+
+  /** Whether a failed attempt goes again: never when it could run a call that is not idempotent twice. */
+  private retryable(req: RpcRequest, error: RpcError, attempt: number): boolean {
+    if (error.code !== Code.Unavailable || req.method.kind !== "unary") return false;
+    if (!error.safeToRetry && req.method.idempotent !== true) return false;
+    if (attempt >= this.maxAttempts || this.closed) return false;
+    if (req.signal?.aborted === true || (req.deadline !== undefined && Date.now() >= req.deadline)) return false;
+    // A call that never reached a server is sent again freely (as gRPC's transparent retries);
+    // one that may have run draws on the budget.
+    if (error.safeToRetry) return true;
+    this.budget.failed();
+    return this.budget.allows();
+  }
+
+  private noEndpoint(attempt: number): RpcError {
+    if (this.closed) return new RpcError(Code.Unavailable, "client is closed", { safeToRetry: true });
+    const error = this.resolveError;
+    if (this.endpoints.size === 0 && error !== undefined)
+      return annotate(
+        new RpcError(Code.Unavailable, `cannot resolve ${this.options.name}: ${error.rawMessage}`, {
+          cause: error,
+          safeToRetry: true,
+        }),
+        { phase: "resolve", attempt },
+      );
+    return annotate(new RpcError(Code.Unavailable, `no endpoints for ${this.options.name}`, { safeToRetry: true }), {
+      phase: "pick",
+      attempt,
+    });
+  }
+
+  /** Waits for the first set (or a resolver error, the deadline, an abort). */
+  private whenResolved(req: RpcRequest | undefined): Promise<void> {
+    if (this.resolved || this.closed || this.resolveError !== undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        req?.signal?.removeEventListener("abort", aborted);
+        resolve();
+      };
+      const aborted = () => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        if (timer !== undefined) clearTimeout(timer);
+        reject(RpcError.from(req?.signal?.reason ?? new RpcError(Code.Canceled, "call canceled")));
+      };
+      this.waiters.push(done);
+      if (req?.deadline !== undefined) {
+        timer = setTimeout(
+          () => {
+            this.waiters = this.waiters.filter((w) => w !== done);
+            reject(
+              annotate(new RpcError(Code.DeadlineExceeded, `deadline exceeded while resolving ${this.options.name}`), {
+                phase: "resolve",
+                attempt: 1,
+              }),
+            );
+          },
+          Math.max(0, req.deadline - Date.now()),
+        );
+      }
+      req?.signal?.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private update(endpoints: readonly ResolvedEndpoint[], complete: boolean): void {
+    if (this.closed) return;
+    this.resolveError = undefined;
+    const seen = new Set<string>();
+    for (const r of endpoints) {
+      seen.add(r.address);
+      let ep = this.endpoints.get(r.address);
+      if (ep === undefined) {
+        const transport = this.transportFor(r.address);
+        ep = new EndpointState(r, transport);
+        transport.onStateChange?.(() => this.refresh());
+        this.endpoints.set(r.address, ep);
+      } else ep.zone = r.zone;
+    }
+    if (complete) {
+      for (const [address, ep] of this.endpoints) {
+        if (seen.has(address)) continue;
+        this.endpoints.delete(address);
+        void ep.transport.close();
+      }
+    }
+    this.resolved = true;
+    this.refresh();
+    this.wake();
+  }
+
+  /** A new picker over the endpoints as they are now (states change it too). */
+  private refresh(): void {
+    const all = [...this.endpoints.values()];
+    this.picker = pickerFor(this.options.policy ?? "p2c", all, this.options.zone);
+    const states = all.map((e) => e.transport.state ?? "ready");
+    this.setState(
+      states.includes("ready")
+        ? "ready"
+        : states.includes("connecting")
+          ? "connecting"
+          : states.length > 0 && states.every((s) => s === "transient_failure")
+            ? "transient_failure"
+            : "idle",
+    );
+  }
+
+  private setState(state: ChannelState): void {
+    if (this.current === state || this.current === "shutdown") return;
+    this.current = state;
+    for (const w of [...this.watchers]) w(state);
+  }
+}
+
+/** An endpoint and what the pickers weigh: calls outstanding and a latency EWMA. */
+class EndpointState implements Endpoint {
+  readonly address: string;
+  zone: string | undefined;
+  outstanding = 0;
+  latencyMs = 0;
+  private lastAt = 0;
+
+  constructor(
+    resolved: ResolvedEndpoint,
+    readonly transport: CallTransport,
+  ) {
+    this.address = resolved.address;
+    this.zone = resolved.zone;
+  }
+
+  get usable(): boolean {
+    const s = this.transport.state;
+    return s !== "transient_failure" && s !== "shutdown";
+  }
+
+  /** Folds one call's time into the EWMA, decaying with a 10 s time constant. */
+  observe(ms: number): void {
+    const now = performance.now();
+    const w = this.lastAt === 0 ? 0 : Math.exp(-(now - this.lastAt) / 10_000);
+    this.lastAt = now;
+    this.latencyMs = this.latencyMs * w + ms * (1 - w);
+  }
+}
+
+function outcomeOf(req: RpcRequest, error: RpcError): "unknown" | undefined {
+  return error.code === Code.Unavailable && !error.safeToRetry && req.method.idempotent !== true
+    ? "unknown"
+    : undefined;
+}
+
+/** The error with what the balancer knows of the attempt added to its details. */
+function annotate(error: RpcError, detail: AttemptDetail): RpcError {
+  const clean: Record<string, unknown> = { phase: detail.phase, attempt: detail.attempt };
+  if (detail.endpoint !== undefined) clean.endpoint = detail.endpoint;
+  if (detail.outcome !== undefined) clean.outcome = detail.outcome;
+  return new RpcError(error.code, error.rawMessage, {
+    metadata: error.metadata,
+    details: [...error.details, clean],
+    cause: error.cause ?? error,
+    safeToRetry: error.safeToRetry,
+  });
+}

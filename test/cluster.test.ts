@@ -1,0 +1,365 @@
+// The embedded registry, announcing servers, and clients by name or list (docs/cluster.md), on
+// loopback with real servers. Each server counts the calls its handlers ran: the oracle for
+// "every call settled once, none ran twice".
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { RegistryStore } from "../src/discovery/registry/store.js";
+import {
+  announce,
+  Code,
+  createClient,
+  createRegistry,
+  createServer,
+  defineService,
+  type EndpointSet,
+  RegistryService,
+  RpcError,
+  type Server,
+  unary,
+} from "../src/index.js";
+import { rejectsWith } from "./fixtures.js";
+import { trackCleanups } from "./helpers.js";
+
+const cleanups = trackCleanups();
+
+const Counter = defineService("Counter", {
+  /** Not idempotent: each run counts. */
+  hit: unary<{ ms?: number }, string>(),
+  /** Idempotent: a read. */
+  who: unary<{ ms?: number }, string>({ idempotent: true }),
+});
+
+interface Replica {
+  server: Server;
+  address: string;
+  runs: { hit: number; who: number };
+}
+
+async function replica(name: string): Promise<Replica> {
+  const runs = { hit: 0, who: 0 };
+  const wait = (ms: number | undefined, signal: AbortSignal) =>
+    ms === undefined
+      ? undefined
+      : new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+  const server = createServer({ graceMs: 2_000 }).add(Counter, {
+    async hit({ ms }, ctx) {
+      runs.hit++;
+      await wait(ms, ctx.signal);
+      return name;
+    },
+    async who({ ms }, ctx) {
+      runs.who++;
+      await wait(ms, ctx.signal);
+      return name;
+    },
+  });
+  const address = await server.listen("tcp://127.0.0.1:0");
+  cleanups.push(() => server.close({ graceMs: 0 }));
+  return { server, address, runs };
+}
+
+async function registry(limits = {}) {
+  const r = createRegistry({ limits });
+  const address = await r.listen("tcp://127.0.0.1:0");
+  cleanups.push(() => r.close());
+  return { registry: r, address };
+}
+
+function registryClient(address: string) {
+  const client = createClient(address);
+  cleanups.push(() => client.close());
+  return client.service(RegistryService);
+}
+
+/** Resolves once `check` holds of a watched set. */
+async function until(address: string, service: string, check: (s: EndpointSet) => boolean): Promise<EndpointSet> {
+  const reg = registryClient(address);
+  const abort = new AbortController();
+  try {
+    for await (const set of reg.watch({ service }, { signal: abort.signal })) if (check(set)) return set;
+    throw new Error("watch ended");
+  } finally {
+    abort.abort();
+  }
+}
+
+describe("registry store", () => {
+  test("a lease's entries go when it is not renewed, stay when it is, and go at once when deregistered", () => {
+    let now = 1_000_000;
+    const store = new RegistryStore({ minTtlMs: 1_000, maxTtlMs: 5_000 }, () => now);
+    const a = store.register([{ service: "S", address: "tcp://127.0.0.1:1" }], 1_000);
+    const b = store.register([{ service: "S", address: "tcp://127.0.0.1:2" }], 1_000);
+    assert.equal(a.ttlMs, 1_000);
+    assert.equal(store.resolve("S", undefined).endpoints.length, 2);
+    now += 900;
+    store.keepAlive(a.leaseId);
+    now += 200; // b is 1,100 ms old, a renewed 200 ms ago
+    assert.deepEqual(
+      store.resolve("S", undefined).endpoints.map((e) => e.address),
+      ["tcp://127.0.0.1:1"],
+    );
+    assert.throws(
+      () => store.keepAlive(b.leaseId),
+      (e: RpcError) => e.code === Code.NotFound,
+    );
+    const rev = store.revision;
+    store.deregister(a.leaseId);
+    assert.equal(store.resolve("S", undefined).endpoints.length, 0);
+    assert.ok(store.revision > rev);
+    store.close();
+  });
+
+  test("TTLs are clamped to the limits; warm only after the longest TTL", () => {
+    let now = 0;
+    const store = new RegistryStore({ minTtlMs: 1_000, maxTtlMs: 5_000 }, () => now);
+    assert.equal(store.register([{ service: "S", address: "tcp://h:1" }], 10).ttlMs, 1_000);
+    assert.equal(store.register([{ service: "S", address: "tcp://h:2" }], 1e9).ttlMs, 5_000);
+    assert.equal(store.warm, false);
+    now = 5_000;
+    assert.equal(store.warm, true);
+    store.close();
+  });
+
+  test("versions: a range gets only the entries inside it; no range gets all", () => {
+    const store = new RegistryStore();
+    store.register([{ service: "S", address: "tcp://h:1", version: "1.4.0" }], undefined);
+    store.register([{ service: "S", address: "tcp://h:2", version: "2.0.0" }], undefined);
+    store.register([{ service: "S", address: "tcp://h:3" }], undefined);
+    const at = (range?: string) =>
+      store
+        .resolve("S", range)
+        .endpoints.map((e) => e.address)
+        .sort();
+    assert.deepEqual(at("^1.2"), ["tcp://h:1"]);
+    assert.deepEqual(at(">=1"), ["tcp://h:1", "tcp://h:2"]);
+    assert.deepEqual(at(), ["tcp://h:1", "tcp://h:2", "tcp://h:3"]);
+    store.close();
+  });
+
+  test("leases beyond maxLeases are refused and nothing of them is kept", () => {
+    const store = new RegistryStore({ maxLeases: 2 });
+    store.register([{ service: "S", address: "tcp://h:1" }], undefined);
+    store.register([{ service: "S", address: "tcp://h:2" }], undefined);
+    assert.throws(
+      () => store.register([{ service: "S", address: "tcp://h:3" }], undefined),
+      (e: RpcError) => e.code === Code.ResourceExhausted,
+    );
+    assert.equal(store.resolve("S", undefined).endpoints.length, 2);
+    store.close();
+  });
+});
+
+describe("registry service", () => {
+  test("bad requests get invalid_argument or resource_exhausted and register nothing", async () => {
+    const { address, registry: r } = await registry({ maxEntriesPerLease: 2 });
+    const reg = registryClient(address);
+    const entry = { service: "S", address: "tcp://127.0.0.1:1" };
+    const bad: unknown[] = [
+      { entries: [{ service: "S", address: "no-scheme" }] },
+      { entries: [{ service: "1bad", address: "tcp://h:1" }] },
+      { entries: [{ ...entry, version: "one" }] },
+      { entries: [{ ...entry, weight: 0 }] },
+      { entries: [{ ...entry, metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) }] },
+      { entries: [{ ...entry, zone: "z".repeat(257) }] },
+      { entries: [] },
+      { entries: "S" },
+      { entries: [entry], ttlMs: -1 },
+    ];
+    for (const req of bad) await rejectsWith(reg.register(req as never), Code.InvalidArgument);
+    await rejectsWith(reg.register({ entries: [entry, entry, entry] }), Code.ResourceExhausted);
+    await rejectsWith(reg.resolve({ service: "S", version: "not a range!" }), Code.InvalidArgument);
+    await rejectsWith(reg.keepAlive({ leaseId: "nope" }), Code.NotFound);
+    assert.equal((await reg.list({})).leases.length, 0);
+    assert.equal(r.store.revision, 0);
+  });
+
+  test("a watch sends the set now and after each change; it ends when the registry closes", async () => {
+    const { address, registry: r } = await registry();
+    const reg = registryClient(address);
+    const seen: string[][] = [];
+    const watching = (async () => {
+      for await (const set of reg.watch({ service: "S" })) {
+        seen.push(set.endpoints.map((e) => e.address).sort());
+        if (seen.length === 1) await reg.register({ entries: [{ service: "S", address: "tcp://h:1" }] });
+        else if (seen.length === 2)
+          await reg
+            .register({ entries: [{ service: "Other", address: "tcp://h:9" }] })
+            .then(() => reg.register({ entries: [{ service: "S", address: "tcp://h:2" }] }));
+        else if (seen.length === 3) break;
+      }
+    })();
+    await watching;
+    assert.deepEqual(seen, [[], ["tcp://h:1"], ["tcp://h:1", "tcp://h:2"]]);
+    // An open watch does not hold the registry's close back.
+    const again = reg.watch({ service: "S" })[Symbol.asyncIterator]();
+    await again.next();
+    const ended = again.next();
+    await r.close();
+    const last = await ended.then(
+      (x) => x,
+      (e: unknown) => e,
+    );
+    assert.ok(last instanceof RpcError || (last as IteratorResult<unknown>).done === true);
+  });
+});
+
+describe("clients by name", () => {
+  test("two announced replicas share the calls; a version range keeps a client off the other major", async () => {
+    const { address } = await registry();
+    const a = await replica("a");
+    const b = await replica("b");
+    const c = await replica("c");
+    const ann = [
+      announce(a.server, address, { version: "1.2.0" }),
+      announce(b.server, address, { version: "1.3.1" }),
+      announce(c.server, address, { version: "2.0.0" }),
+    ];
+    await Promise.all(ann.map((x) => x.registered));
+    const client = createClient(`registry://${address.slice("tcp://".length)}/Counter?version=^1.2`);
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    const names = await Promise.all(Array.from({ length: 400 }, () => counter.who({})));
+    const count = (n: string) => names.filter((x) => x === n).length;
+    assert.equal(count("c"), 0, "no call goes to 2.0.0");
+    assert.ok(count("a") >= 40 && count("b") >= 40, `a ${count("a")}, b ${count("b")}`);
+    assert.equal(a.runs.who + b.runs.who + c.runs.who, 400);
+  });
+
+  test("a replica closed under load: deregistered first, zero errors, no call run twice", async () => {
+    const { address } = await registry();
+    const a = await replica("a");
+    const b = await replica("b");
+    await Promise.all([announce(a.server, address).registered, announce(b.server, address).registered]);
+    const client = createClient(`registry://${address.slice("tcp://".length)}/Counter`);
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    await until(address, "Counter", (s) => s.endpoints.length === 2);
+    const results: Promise<string>[] = [];
+    const deadline = Date.now() + 1_500;
+    let closing: Promise<void> | undefined;
+    for (let i = 0; i < 1_000 && Date.now() < deadline; i++) {
+      results.push(counter.hit({ ms: 5 }));
+      if (i === 300) closing = a.server.close();
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    const settled = await Promise.allSettled(results);
+    await closing;
+    const failed = settled.filter((s) => s.status === "rejected");
+    assert.equal(failed.length, 0, String((failed[0] as PromiseRejectedResult | undefined)?.reason));
+    assert.equal(a.runs.hit + b.runs.hit, results.length, "every call ran exactly once");
+    assert.ok(a.runs.hit > 0 && b.runs.hit > 0);
+    const after = await Promise.all(Array.from({ length: 50 }, () => counter.hit({})));
+    assert.ok(after.every((n) => n === "b"));
+  });
+
+  test("the registry restarted: clients keep calling, servers register again", async () => {
+    const limits = { minTtlMs: 300, maxTtlMs: 1_500, defaultTtlMs: 600 };
+    const first = await registry(limits);
+    const port = first.address.slice(first.address.lastIndexOf(":") + 1);
+    const a = await replica("a");
+    await announce(a.server, first.address, { ttlMs: 600 }).registered;
+    const client = createClient(`registry://127.0.0.1:${port}/Counter`);
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    assert.equal(await counter.who({}), "a");
+    await first.registry.close();
+    // Down: calls still go to the endpoint the client knew.
+    for (let i = 0; i < 20; i++) assert.equal(await counter.who({}), "a");
+    const second = createRegistry({ limits });
+    await second.listen(`tcp://127.0.0.1:${port}`);
+    cleanups.push(() => second.close());
+    const set = await until(`tcp://127.0.0.1:${port}`, "Counter", (s) => s.endpoints.length === 1);
+    assert.equal(set.endpoints[0]?.address, a.address);
+    assert.equal(await counter.who({}), "a");
+  });
+});
+
+describe("clients of a list", () => {
+  test("a dead address costs nothing: refused connects go to the live one", async () => {
+    const a = await replica("a");
+    const dead = await replica("dead");
+    const deadAddress = dead.address;
+    await dead.server.close();
+    const client = createClient([deadAddress, a.address]);
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    const names = await Promise.all(Array.from({ length: 100 }, () => counter.hit({})));
+    assert.ok(names.every((n) => n === "a"));
+    assert.equal(a.runs.hit, 100);
+  });
+
+  test("a connection lost in flight: an idempotent call is retried elsewhere, another reports its outcome unknown", async () => {
+    const a = await replica("a");
+    const b = await replica("b");
+    const client = createClient([a.address, b.address], { balancer: "round_robin" });
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    await Promise.all(Array.from({ length: 4 }, () => counter.who({}))); // both connected
+    const who = Promise.allSettled(Array.from({ length: 6 }, () => counter.who({ ms: 300 })));
+    const hit = Promise.allSettled(Array.from({ length: 6 }, () => counter.hit({ ms: 300 })));
+    await new Promise((r) => setTimeout(r, 50));
+    const hitRunsBefore = a.runs.hit + b.runs.hit;
+    await a.server.close({ graceMs: 0 }); // a's in-flight calls are cut
+    const whoResults = await who;
+    const hitResults = await hit;
+    assert.ok(
+      whoResults.every((r) => r.status === "fulfilled"),
+      "idempotent calls all succeed",
+    );
+    const lost = hitResults.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    assert.ok(lost.length > 0, "some hits were on a");
+    for (const r of lost) {
+      const err = r.reason as RpcError;
+      assert.equal(err.code, Code.Unavailable);
+      assert.deepEqual(
+        (err.details.at(-1) as { outcome?: string; endpoint?: string }).outcome,
+        "unknown",
+        JSON.stringify(err.details),
+      );
+      assert.equal((err.details.at(-1) as { endpoint?: string }).endpoint, a.address);
+    }
+    assert.equal(a.runs.hit + b.runs.hit, hitRunsBefore, "no hit ran twice");
+  });
+
+  test("an empty list is refused; a name with no replicas fails with unavailable", async () => {
+    assert.throws(() => createClient([]), TypeError);
+    const { address } = await registry();
+    const client = createClient(`registry://${address.slice("tcp://".length)}/Nobody`);
+    cleanups.push(() => client.close());
+    const err = await rejectsWith(client.service(Counter).who({}, { timeoutMs: 2_000 }), Code.Unavailable);
+    assert.match(err.message, /no endpoints for/);
+  });
+});
+
+describe("farcall registry and call by name", () => {
+  test("ls shows the lease; call reaches the service by name", async () => {
+    const { farcall } = await import("./cli-run.js");
+    const { address } = await registry();
+    const a = await replica("a");
+    await announce(a.server, address, { version: "1.0.0", zone: "z1" }).registered;
+    const ls = await farcall("registry", "ls", address);
+    assert.equal(ls.code, 0, ls.stderr);
+    const lines = ls.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines[0].leases, 1);
+    assert.deepEqual(lines[1].entries, [{ service: "Counter", address: a.address, version: "1.0.0", zone: "z1" }]);
+    const call = await farcall("call", `registry://${address.slice("tcp://".length)}/Counter`, "Counter/who", "{}");
+    assert.equal(call.code, 0, call.stderr);
+    assert.equal(JSON.parse(call.stdout), "a");
+    const bad = await farcall("registry", "ls", "tcp://127.0.0.1:1");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unavailable/);
+  });
+});
