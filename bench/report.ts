@@ -182,6 +182,15 @@ export function judge(
     "≥ 0.6×",
     (v) => v >= 0.6,
   );
+  // Cluster: through a registry-resolved set of three replicas (p2c) against one replica dialled directly.
+  ratio(
+    "add@64 calls/s, farcall-cluster / farcall",
+    tlsCell("farcall-cluster"),
+    f("add@64"),
+    calls,
+    "≥ 0.9×",
+    (v) => v >= 0.9,
+  );
   // HMAC: the CPU a call's signing and verification add, the median of the per-repetition differences.
   const signed = tlsCell("farcall-hmac")?.reps.map(cpu);
   const unsigned = f("add@64")?.reps.map(cpu);

@@ -7,8 +7,10 @@
 // verified by the server's hmacVerifier: what signing costs.
 
 import {
+  announce,
   type ClientOptions,
   createClient,
+  createRegistry,
   createServer,
   defineService,
   hmacVerifier,
@@ -138,4 +140,34 @@ export const farcallHmac: BenchSystem = {
       }),
     }),
   connect: (address) => connect(address, "msgpack", { hmac: hmacKey }),
+};
+
+/**
+ * farcall-cluster: an embedded registry and three replicas of Bench announced in it, all in the
+ * server child; the client is made for `registry://…/Bench` and balances over the three (p2c).
+ * Against farcall-msgpack (one replica, dialled directly) it measures the balancing layer; with
+ * every replica in one process it cannot show more cores at work.
+ */
+export const farcallCluster: BenchSystem = {
+  name: "farcall-cluster",
+  description: "farcall-msgpack through an embedded registry to three replicas in the server child (p2c)",
+  workloads: ["add"],
+  async serve() {
+    const registry = createRegistry();
+    const at = await registry.listen("tcp://127.0.0.1:0");
+    const replicas = await Promise.all([serve(Bench), serve(Bench), serve(Bench)]);
+    const servers = replicas.map((r) => r.address);
+    // Each announced through a server object of its own that only carries the announcement.
+    const announcements = servers.map((address) => announce(createServer(), at, { address, services: ["Bench"] }));
+    await Promise.all(announcements.map((a) => a.registered));
+    return {
+      address: `registry://${at.slice("tcp://".length)}/Bench`,
+      async close() {
+        await Promise.all(announcements.map((a) => a.stop()));
+        await Promise.all(replicas.map((r) => r.close()));
+        await registry.close();
+      },
+    };
+  },
+  connect: (address) => connect(address, "msgpack"),
 };

@@ -19,6 +19,7 @@ const loaders: Record<string, () => Promise<BenchSystem>> = {
   "farcall-tls": async () => (await import("./farcall.js")).farcallTls,
   "grpc-js-tls": async () => (await import("./grpc-js.js")).grpcJsTls,
   "farcall-hmac": async () => (await import("./farcall.js")).farcallHmac,
+  "farcall-cluster": async () => (await import("./farcall.js")).farcallCluster,
 };
 
 export const systemNames: readonly string[] = Object.keys(loaders);

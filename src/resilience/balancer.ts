@@ -4,8 +4,10 @@ import { Code } from "../core/code.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
 import type { CallTransport, ChannelState } from "../protocol/protocol.js";
-import { type Endpoint, type PolicyName, pickerFor } from "./pickers.js";
+import { type Endpoint, type Picker, type PolicyName, pickerFor } from "./pickers.js";
 import { RetryBudget } from "./retry-budget.js";
+
+const noneTried: ReadonlySet<never> = new Set();
 
 /** Options of a {@link Balancer}. */
 export interface BalancerOptions {
@@ -35,7 +37,7 @@ export interface AttemptDetail {
  */
 export class Balancer implements CallTransport {
   private readonly endpoints = new Map<string, EndpointState>();
-  private picker: (req: RpcRequest, exclude: ReadonlySet<Endpoint>) => Endpoint | undefined;
+  private picker: Picker<EndpointState>;
   private resolved = false;
   private resolveError: RpcError | undefined;
   private waiters: (() => void)[] = [];
@@ -51,7 +53,7 @@ export class Balancer implements CallTransport {
     private readonly options: BalancerOptions,
   ) {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
-    this.picker = pickerFor(options.policy ?? "p2c", [], options.zone);
+    this.picker = pickerFor<EndpointState>(options.policy ?? "p2c", [], options.zone);
     resolver.start({
       onUpdate: (endpoints, complete) => this.update(endpoints, complete),
       onError: (error) => {
@@ -80,7 +82,8 @@ export class Balancer implements CallTransport {
   }
 
   call(req: RpcRequest): Promise<RpcResponse> {
-    return this.attempt(req, 1, new Set());
+    if (!this.resolved) return this.whenResolved(req).then(() => this.attempt(req, 1, noneTried));
+    return this.attempt(req, 1, noneTried);
   }
 
   async connect(): Promise<void> {
@@ -106,27 +109,26 @@ export class Balancer implements CallTransport {
     this.endpoints.clear();
   }
 
-  private async attempt(req: RpcRequest, attempt: number, tried: Set<Endpoint>): Promise<RpcResponse> {
-    if (!this.resolved) await this.whenResolved(req);
+  /** One attempt, on the endpoint the picker gives; no await on the way out, so a call costs one promise here. */
+  private attempt(req: RpcRequest, attempt: number, tried: ReadonlySet<EndpointState>): Promise<RpcResponse> {
     const ep = this.picker(req, tried);
-    if (ep === undefined) throw this.noEndpoint(attempt);
-    tried.add(ep);
+    if (ep === undefined) return Promise.reject(this.noEndpoint(attempt));
     const phase: AttemptDetail["phase"] = ep.transport.state === "ready" ? "call" : "connect";
     ep.outstanding++;
     const started = performance.now();
-    try {
-      const res = await ep.transport.call(req);
-      ep.observe(performance.now() - started);
-      this.budget.succeeded();
-      return res;
-    } catch (err) {
-      const error = RpcError.from(err, Code.Unavailable);
-      ep.observe(performance.now() - started);
-      if (this.retryable(req, error, attempt)) return this.attempt(req, attempt + 1, tried);
-      throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
-    } finally {
-      ep.outstanding--;
-    }
+    return ep.transport.call(req).then(
+      (res) => {
+        ep.finished(started);
+        this.budget.succeeded();
+        return res;
+      },
+      (err: unknown) => {
+        ep.finished(started);
+        const error = RpcError.from(err, Code.Unavailable);
+        if (this.retryable(req, error, attempt)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
+        throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
+      },
+    );
   }
 
   /** Whether a failed attempt goes again: never when it could run a call that is not idempotent twice. */
@@ -269,12 +271,14 @@ class EndpointState implements Endpoint {
     return s !== "transient_failure" && s !== "shutdown";
   }
 
-  /** Folds one call's time into the EWMA, decaying with a 10 s time constant. */
-  observe(ms: number): void {
+  /** A call started at `started` (performance.now()) has ended: one fewer outstanding, its time in the EWMA. */
+  finished(started: number): void {
+    this.outstanding--;
     const now = performance.now();
+    // The EWMA decays with a 10 s time constant: calls close together weigh alike, old ones fade.
     const w = this.lastAt === 0 ? 0 : Math.exp(-(now - this.lastAt) / 10_000);
     this.lastAt = now;
-    this.latencyMs = this.latencyMs * w + ms * (1 - w);
+    this.latencyMs = this.latencyMs * w + (now - started) * (1 - w);
   }
 }
 
