@@ -35,7 +35,7 @@ interface Replica {
   runs: { hit: number; who: number };
 }
 
-async function replica(name: string): Promise<Replica> {
+async function replica(name: string, failing = false): Promise<Replica> {
   const runs = { hit: 0, who: 0 };
   const wait = (ms: number | undefined, signal: AbortSignal) =>
     ms === undefined
@@ -59,6 +59,7 @@ async function replica(name: string): Promise<Replica> {
     },
     async who({ ms }, ctx) {
       runs.who++;
+      if (failing) throw new RpcError(Code.Unavailable, "overloaded");
       await wait(ms, ctx.signal);
       return name;
     },
@@ -361,5 +362,23 @@ describe("farcall registry and call by name", () => {
     const bad = await farcall("registry", "ls", "tcp://127.0.0.1:1");
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /unavailable/);
+  });
+});
+
+describe("retry budget", () => {
+  test("a retry storm against failing replicas: attempts per call fall to <= 1.1 once the budget is spent", async () => {
+    const a = await replica("a", true);
+    const b = await replica("b", true);
+    const client = createClient([a.address, b.address]);
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    const calls = 400;
+    for (let i = 0; i < calls; i += 10) {
+      const batch = await Promise.allSettled(Array.from({ length: 10 }, () => counter.who({})));
+      assert.ok(batch.every((r) => r.status === "rejected" && (r.reason as RpcError).code === Code.Unavailable));
+    }
+    const attempts = a.runs.who + b.runs.who;
+    assert.ok(attempts / calls <= 1.1, `${attempts} attempts for ${calls} calls`);
+    assert.ok(attempts > calls, "some calls were retried before the budget ran out");
   });
 });

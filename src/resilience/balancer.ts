@@ -125,14 +125,14 @@ export class Balancer implements CallTransport {
       (err: unknown) => {
         ep.finished(started);
         const error = RpcError.from(err, Code.Unavailable);
-        if (this.retryable(req, error, attempt)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
+        if (this.retryable(req, error, attempt, ep)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
         throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
       },
     );
   }
 
   /** Whether a failed attempt goes again: never when it could run a call that is not idempotent twice. */
-  private retryable(req: RpcRequest, error: RpcError, attempt: number): boolean {
+  private retryable(req: RpcRequest, error: RpcError, attempt: number, ep: EndpointState): boolean {
     if (error.code !== Code.Unavailable || req.method.kind !== "unary") return false;
     if (!error.safeToRetry && req.method.idempotent !== true) return false;
     if (attempt >= this.maxAttempts || this.closed) return false;
@@ -140,7 +140,12 @@ export class Balancer implements CallTransport {
     // A call that never reached a server is sent again freely (as gRPC's transparent retries);
     // one that may have run draws on the budget.
     if (error.safeToRetry) return true;
-    this.budget.failed();
+    // Calls cut by one lost connection are one failure: the budget is charged once for them all
+    // (their retries are bounded by what was in flight); failures on a live connection, each.
+    if (ep.transport.state === "ready" || ep.chargedEpoch !== ep.epoch) {
+      ep.chargedEpoch = ep.epoch;
+      this.budget.failed();
+    }
     return this.budget.allows();
   }
 
@@ -211,7 +216,11 @@ export class Balancer implements CallTransport {
       if (ep === undefined) {
         const transport = this.transportFor(r.address);
         ep = new EndpointState(r, transport);
-        transport.onStateChange?.(() => this.refresh());
+        const state = ep;
+        transport.onStateChange?.(() => {
+          state.epoch++;
+          this.refresh();
+        });
         this.endpoints.set(r.address, ep);
       } else ep.zone = r.zone;
     }
@@ -256,6 +265,9 @@ class EndpointState implements Endpoint {
   zone: string | undefined;
   outstanding = 0;
   latencyMs = 0;
+  /** Counts the channel's state changes; the retry budget is charged once per lost connection. */
+  epoch = 0;
+  chargedEpoch = -1;
   private lastAt = 0;
 
   constructor(
