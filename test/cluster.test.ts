@@ -184,6 +184,23 @@ describe("registry service", () => {
     assert.equal(r.store.revision, 0);
   });
 
+  test("watches beyond maxWatches are refused; closing one makes room", async () => {
+    const { address, registry: r } = await registry({ maxWatches: 2 });
+    const reg = registryClient(address);
+    const open = [
+      reg.watch({ service: "S" })[Symbol.asyncIterator](),
+      reg.watch({ service: "S" })[Symbol.asyncIterator](),
+    ];
+    for (const w of open) await w.next();
+    await rejectsWith(reg.watch({ service: "S" })[Symbol.asyncIterator]().next(), Code.ResourceExhausted);
+    await open[0]?.return?.();
+    for (let i = 0; i < 50 && r.store.watchCount > 1; i++) await new Promise((res) => setTimeout(res, 10));
+    const third = reg.watch({ service: "S" })[Symbol.asyncIterator]();
+    assert.deepEqual((await third.next()).value?.endpoints, []);
+    await third.return?.();
+    await open[1]?.return?.();
+  });
+
   test("a watch sends the set now and after each change; it ends when the registry closes", async () => {
     const { address, registry: r } = await registry();
     const reg = registryClient(address);
