@@ -20,7 +20,7 @@ interface Child {
 }
 
 async function start(name: string): Promise<Child> {
-  const proc = spawn(process.execPath, [script, name], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, [script, "--replica", name], { stdio: ["ignore", "pipe", "inherit"] });
   const runs = new Map<string, number>();
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
   cleanups.push(async () => {

@@ -1,6 +1,8 @@
 // A replica for the cluster fault tests, run as a child process: serves Counter on loopback,
 // prints its address, then one line per handler run ("ran hit 17"): the execution log the tests
 // check against (a pipe write is synchronous, so a SIGKILL loses no line of a run that started).
+// The test runner loads this file too (it runs every .js under dist/): without the --replica flag
+// it only exports Counter.
 import { createServer, defineService, unary } from "../src/index.js";
 
 export const Counter = defineService("Counter", {
@@ -8,8 +10,8 @@ export const Counter = defineService("Counter", {
   who: unary<{ id: number; ms: number }, string>({ idempotent: true }),
 });
 
-if (process.argv[1]?.endsWith("cluster-replica.js") === true) {
-  const name = process.argv[2] ?? "replica";
+if (process.argv[2] === "--replica") {
+  const name = process.argv[3] ?? "replica";
   const run =
     (method: string) =>
     async ({ id, ms }: { id: number; ms: number }, ctx: { signal: AbortSignal }) => {
