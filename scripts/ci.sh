@@ -21,6 +21,9 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v rpcbind >/dev/null 2>&1 || need_apt+=(rpcbind)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+# etcd and etcdctl: the etcd tests start single members and a 3-member cluster on loopback (test/etcd.ts).
+command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq

@@ -2,6 +2,8 @@
 import { Client, type ClientOptions } from "./client/client.js";
 import { dialClient, dialTransport } from "./client/connect.js";
 import { type Resolver, staticResolver } from "./client/resolver.js";
+import { parseEtcdAddress } from "./discovery/etcd/etcd.js";
+import { etcdResolver } from "./discovery/etcd/resolver.js";
 import { parseRegistryAddress, registryResolver } from "./discovery/registry/resolver.js";
 import { Balancer } from "./resilience/balancer.js";
 
@@ -12,7 +14,8 @@ import { Balancer } from "./resilience/balancer.js";
  *   `gorpc+tcp|tls://…` (Go net/rpc), `oncrpc+tcp|udp://…` (ONC RPC), or the schemes of any
  *   protocol in `options.protocols`;
  * - a service by name: `registry://HOST:PORT/Service[?version=RANGE]` (`registry+tls://` for a
- *   registry behind TLS), its replicas watched and calls balanced over them;
+ *   registry behind TLS) or `etcd://HOST:PORT[,HOST:PORT…]/Service[?version=RANGE]`, its
+ *   replicas watched and calls balanced over them;
  * - a fixed set of replicas: a list of addresses, calls balanced over them.
  * Nothing connects until the first call.
  * @throws RpcError `invalid_argument` for a scheme no protocol owns, or a malformed name
@@ -27,6 +30,9 @@ export function createClient(address: string | readonly string[], options: Clien
   } else if (/^registry(\+tls)?:\/\//i.test(address)) {
     const target = parseRegistryAddress(address);
     resolver = registryResolver(target, options);
+    name = address;
+  } else if (/^etcd:\/\//i.test(address)) {
+    resolver = etcdResolver(parseEtcdAddress(address));
     name = address;
   } else return dialClient(address, options);
   // Each endpoint is a plain client transport; the balancer, not each channel, sends refused calls elsewhere.

@@ -22,7 +22,8 @@ export {
 } from "./codec/xdr/index.js";
 export { createClient } from "./connect.js";
 export * from "./core/public.js";
-export { type Announcement, type AnnounceOptions, announce } from "./discovery/registry/announce.js";
+export { type Announcement, type AnnounceOptions, announce } from "./discovery/announce.js";
+export { parseEtcdAddress } from "./discovery/etcd/etcd.js";
 export { createRegistry, type Registry, type RegistryOptions } from "./discovery/registry/registry.js";
 export { parseRegistryAddress } from "./discovery/registry/resolver.js";
 export { type EndpointSet, type Entry, RegistryService } from "./discovery/registry/service.js";

@@ -9,65 +9,17 @@ import {
   Code,
   createClient,
   createRegistry,
-  createServer,
-  defineService,
   type EndpointSet,
   RegistryService,
   RpcError,
-  type Server,
-  unary,
 } from "../src/index.js";
 import { rejectsWith } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
+import { Counter, startReplica } from "./replicas.js";
 
 const cleanups = trackCleanups();
 
-const Counter = defineService("Counter", {
-  /** Not idempotent: each run counts. */
-  hit: unary<{ ms?: number }, string>(),
-  /** Idempotent: a read. */
-  who: unary<{ ms?: number }, string>({ idempotent: true }),
-});
-
-interface Replica {
-  server: Server;
-  address: string;
-  runs: { hit: number; who: number };
-}
-
-async function replica(name: string, failing = false): Promise<Replica> {
-  const runs = { hit: 0, who: 0 };
-  const wait = (ms: number | undefined, signal: AbortSignal) =>
-    ms === undefined
-      ? undefined
-      : new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, ms);
-          signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(t);
-              resolve();
-            },
-            { once: true },
-          );
-        });
-  const server = createServer({ graceMs: 2_000 }).add(Counter, {
-    async hit({ ms }, ctx) {
-      runs.hit++;
-      await wait(ms, ctx.signal);
-      return name;
-    },
-    async who({ ms }, ctx) {
-      runs.who++;
-      if (failing) throw new RpcError(Code.Unavailable, "overloaded");
-      await wait(ms, ctx.signal);
-      return name;
-    },
-  });
-  const address = await server.listen("tcp://127.0.0.1:0");
-  cleanups.push(() => server.close({ graceMs: 0 }));
-  return { server, address, runs };
-}
+const replica = (name: string, failing = false) => startReplica(name, cleanups, failing);
 
 async function registry(limits = {}) {
   const r = createRegistry({ limits });

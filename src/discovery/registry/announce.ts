@@ -5,58 +5,21 @@ import type { ClientOptions } from "../../client/client.js";
 import { dialClient } from "../../client/connect.js";
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import type { Server } from "../../server/server.js";
+import type { Announcement } from "../announce.js";
 import { type Entry, RegistryService } from "./service.js";
 
-/** Options for {@link announce}. */
-export interface AnnounceOptions {
-  /** The address clients dial; default the server's first listener. */
-  address?: string;
-  /** The services to register; default every service the server has. */
-  services?: readonly string[];
-  version?: string;
-  zone?: string;
-  weight?: number;
-  protocols?: readonly string[];
-  metadata?: Readonly<Record<string, string>>;
-  /** The lease's TTL; default 10,000 ms. It is renewed every third of it. */
-  ttlMs?: number;
-  /** How the server reaches the registry (TLS, token). */
-  client?: ClientOptions;
-}
-
-/** A running announcement. */
-export interface Announcement {
-  /** The lease now, once registered. */
-  readonly leaseId: string | undefined;
-  /** Resolves at the first successful registration. */
-  readonly registered: Promise<void>;
-  /** Stops renewing and deregisters (bounded: 2 s). `server.close()` calls it first. */
-  stop(): Promise<void>;
-}
-
 /**
- * Registers `server`'s services in the registry at `registryAddress` (`tcp://HOST:PORT`) and keeps
- * them there; a registry that is down or restarted is retried with backoff and registered with
- * anew. Call it after `server.listen`.
- * @throws TypeError when the server listens nowhere and no `address` is given
+ * Registers `entries` in the embedded registry at `registryAddress` (`tcp://HOST:PORT`) under one
+ * lease and keeps them there; a registry that is down or restarted is retried with backoff and
+ * registered with anew.
  */
-export function announce(server: Server, registryAddress: string, options: AnnounceOptions = {}): Announcement {
-  const address = options.address ?? server.addresses[0];
-  if (address === undefined)
-    throw new TypeError("announce: the server listens nowhere; call listen first or give address");
-  const services = options.services ?? [...new Set(server.methods().map((m) => m.slice(0, m.indexOf("/"))))];
-  const entries: Entry[] = services.map((service) => {
-    const e: { -readonly [K in keyof Entry]: Entry[K] } = { service, address };
-    if (options.version !== undefined) e.version = options.version;
-    if (options.zone !== undefined) e.zone = options.zone;
-    if (options.weight !== undefined) e.weight = options.weight;
-    if (options.protocols !== undefined) e.protocols = options.protocols;
-    if (options.metadata !== undefined) e.metadata = options.metadata;
-    return e;
-  });
-  const ttlRequested = options.ttlMs ?? 10_000;
-  const client = dialClient(registryAddress, options.client);
+export function registryAnnounce(
+  registryAddress: string,
+  entries: readonly Entry[],
+  ttlRequested: number,
+  clientOptions: ClientOptions | undefined,
+): Announcement {
+  const client = dialClient(registryAddress, clientOptions);
   const registry = client.service(RegistryService);
   let leaseId: string | undefined;
   let ttlMs = ttlRequested;
@@ -76,7 +39,7 @@ export function announce(server: Server, registryAddress: string, options: Annou
   const tick = async () => {
     try {
       if (leaseId === undefined) {
-        const lease = await registry.register({ entries, ttlMs: ttlRequested }, { timeoutMs: 5_000 });
+        const lease = await registry.register({ entries: [...entries], ttlMs: ttlRequested }, { timeoutMs: 5_000 });
         if (stopped) {
           await registry.deregister({ leaseId: lease.leaseId }, { timeoutMs: 2_000 }).catch(() => {});
           return;
@@ -113,7 +76,6 @@ export function announce(server: Server, registryAddress: string, options: Annou
     })();
     return stopping;
   };
-  server.onClosing(stop);
   void tick();
   return {
     get leaseId() {
