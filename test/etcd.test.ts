@@ -2,7 +2,10 @@
 // (test/etcd.ts): announce and resolve by name, leases, versions, a compacted watch, and the faults
 // the cluster must ride out: the leader killed, a member killed, every member down for 30 s.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { etcdResolver } from "../src/discovery/etcd/resolver.js";
 import { announce, type Client, Code, createClient, parseEtcdAddress, RpcError } from "../src/index.js";
 import { EtcdCluster } from "./etcd.js";
@@ -174,6 +177,87 @@ describe("etcd, one member", () => {
     await seen.until([]);
     await seen.until([a.address], 10_000);
     assert.notEqual(ann.leaseId, first);
+  });
+
+  test("the demo server announces itself in etcd; farcall registry ls, watch and call by name", async () => {
+    const { farcall } = await import("./cli-run.js");
+    const p = freshPrefix();
+    const at = `etcd://${etcd.endpoints}?prefix=${p}`;
+    const demo = spawn(process.execPath, [
+      fileURLToPath(new URL("../examples/demo/server.js", import.meta.url)),
+      "--listen",
+      "tcp://127.0.0.1:0",
+      "--no-udp",
+      "--registry",
+      at,
+      "--service-version",
+      "1.4.0",
+    ]);
+    const exited = new Promise((r) => demo.once("exit", r));
+    cleanups.push(async () => {
+      demo.kill("SIGKILL");
+      await exited;
+    });
+    const lines = createInterface({ input: demo.stdout });
+    let address = "";
+    for await (const line of lines) {
+      const m = /^announcing (\S+)/.exec(line);
+      if (m !== null) {
+        address = m[1] as string;
+        break;
+      }
+    }
+    const watcher = spawn(process.execPath, [
+      fileURLToPath(new URL("../src/cli/main.js", import.meta.url)),
+      "registry",
+      "watch",
+      at,
+      "Arith",
+    ]);
+    const watcherExited = new Promise((r) => watcher.once("exit", r));
+    cleanups.push(async () => {
+      watcher.kill("SIGINT");
+      await watcherExited;
+    });
+    const sets = createInterface({ input: watcher.stdout })[Symbol.asyncIterator]();
+    const nextSet = async () => JSON.parse((await sets.next()).value as string) as { endpoints: { address: string }[] };
+    let set = await nextSet();
+    while (set.endpoints.length === 0) set = await nextSet();
+    assert.deepEqual(
+      set.endpoints.map((e) => e.address),
+      [address],
+    );
+
+    const ls = await farcall("registry", "ls", at);
+    assert.equal(ls.code, 0, ls.stderr);
+    const [head, ...entries] = ls.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(head.entries, entries.length);
+    assert.ok(
+      entries.some((e) => e.entry.service === "Arith" && e.entry.address === address && e.entry.version === "1.4.0"),
+    );
+    assert.ok(entries.every((e) => /^[0-9a-f]+$/.test(e.lease)));
+    const name = `etcd://${etcd.endpoints}/Arith?version=^1.2&prefix=${p}`;
+    const call = await farcall("call", name, "Arith/add", '{"a":1,"b":2}');
+    assert.equal(call.code, 0, call.stderr);
+    assert.equal(JSON.parse(call.stdout), 3);
+    const off = await farcall(
+      "call",
+      `etcd://${etcd.endpoints}/Arith?version=^2&prefix=${p}`,
+      "Arith/add",
+      '{"a":1,"b":2}',
+    );
+    assert.notEqual(off.code, 0, "no replica in range ^2");
+
+    // SIGTERM: the demo revokes its lease before it drains; the watch sees the set empty.
+    demo.kill("SIGTERM");
+    set = await nextSet();
+    assert.deepEqual(set.endpoints, []);
+    const bad = await farcall("registry", "ls", "etcd://127.0.0.1:1");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unavailable/);
   });
 
   test("a malformed etcd:// address is refused with invalid_argument", () => {

@@ -1,8 +1,10 @@
 import process, { stdout } from "node:process";
 import { parseArgs } from "node:util";
 import { createClient } from "../connect.js";
+import { listEtcd, parseEtcdAddress } from "../discovery/etcd/etcd.js";
+import { etcdResolver } from "../discovery/etcd/resolver.js";
 import { createRegistry } from "../discovery/registry/registry.js";
-import { RegistryService } from "../discovery/registry/service.js";
+import { RegistryService, serviceName } from "../discovery/registry/service.js";
 import type { Command } from "./main.js";
 
 const defaultAddress = "tcp://127.0.0.1:4100";
@@ -17,7 +19,8 @@ export const registryCommand: Command = {
 Without a subcommand, runs a registry (docs/cluster.md) until SIGINT or SIGTERM: servers announce
 their services there, clients call them by name (registry://HOST:PORT/Service).
 "ls" prints every lease and its entries, one JSON line each; "watch" prints a service's set of
-endpoints (JSON, one line) now and after every change, until interrupted.
+endpoints (JSON, one line) now and after every change, until interrupted. Both also read etcd:
+the address etcd://HOST:PORT[,HOST:PORT...][?prefix=P] (ls: one line per entry with its lease).
 
 options:
       --listen <address>  where to listen; may be given several times (default ${defaultAddress})
@@ -50,6 +53,12 @@ options:
 };
 
 async function list(address: string): Promise<number> {
+  if (/^etcd:\/\//i.test(address)) {
+    const { revision, entries } = await listEtcd(parseEtcdAddress(address, false));
+    stdout.write(`${JSON.stringify({ revision, entries: entries.length })}\n`);
+    for (const e of entries) stdout.write(`${JSON.stringify(e)}\n`);
+    return 0;
+  }
   const client = createClient(address);
   try {
     const { leases, revision, warm } = await client.service(RegistryService).list({}, { timeoutMs: 5_000 });
@@ -62,6 +71,7 @@ async function list(address: string): Promise<number> {
 }
 
 async function watch(address: string, service: string): Promise<number> {
+  if (/^etcd:\/\//i.test(address)) return await watchEtcd(address, service);
   const client = createClient(address);
   const abort = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => abort.abort());
@@ -76,4 +86,17 @@ async function watch(address: string, service: string): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+async function watchEtcd(address: string, service: string): Promise<number> {
+  const resolver = etcdResolver({ ...parseEtcdAddress(address, false), service: serviceName(service) });
+  await new Promise<void>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve());
+    resolver.start({
+      onUpdate: (endpoints) => stdout.write(`${JSON.stringify({ endpoints })}\n`),
+      onError: (err) => process.stderr.write(`farcall registry watch: ${err.message}\n`),
+    });
+  });
+  resolver.close();
+  return 0;
 }

@@ -3,7 +3,8 @@
 // where an `etcd://` address is used.
 import { Code } from "../../core/code.js";
 import { RpcError } from "../../core/rpc-error.js";
-import { serviceName } from "../registry/service.js";
+import { checkEntry, type Entry, serviceName } from "../registry/service.js";
+import { isVersion } from "../registry/store.js";
 
 /** An `etcd://` address, taken apart. */
 export interface EtcdTarget {
@@ -46,6 +47,25 @@ export function parseEtcdAddress(address: string, withService = true): EtcdTarge
     throw bad("the path must be a service name");
   }
   return { hosts, prefix, service, version };
+}
+
+/** Most entries one service may have in a resolver's view; keys beyond it are ignored. */
+export const maxEtcdEntries = 10_000;
+
+/** The longest value read as an entry; longer ones are ignored. */
+const maxEntryBytes = 64 * 1024;
+
+export const utf8 = new TextDecoder();
+
+/** An entry stored in etcd, or undefined when the value is not one for `service` (any service when undefined). */
+export function readEntry(value: Uint8Array | undefined, service: string | undefined): Entry | undefined {
+  if (value === undefined || value.length > maxEntryBytes) return undefined;
+  try {
+    const e = checkEntry(JSON.parse(utf8.decode(value)), isVersion);
+    return service === undefined || e.service === service ? e : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where a service's entries live: one key per address under it. */
@@ -100,4 +120,24 @@ function watchBackoff(): Backoff {
 export function etcdError(what: string, err: unknown): RpcError {
   if (err instanceof RpcError) return err;
   return new RpcError(Code.Unavailable, `etcd ${what}: ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** What `farcall registry ls etcd://…` prints: every entry under the prefix, with its lease (hex). */
+export async function listEtcd(
+  target: EtcdTarget,
+): Promise<{ revision: string; entries: { lease: string; entry: Entry }[] }> {
+  const etcd = await openEtcd(target.hosts);
+  try {
+    const read = await etcd.getAll().prefix(`${target.prefix}services/`).exec();
+    const entries: { lease: string; entry: Entry }[] = [];
+    for (const kv of read.kvs) {
+      const entry = readEntry(kv.value, undefined);
+      if (entry !== undefined) entries.push({ lease: BigInt(kv.lease).toString(16), entry });
+    }
+    return { revision: read.header.revision, entries };
+  } catch (err) {
+    throw etcdError("read", err);
+  } finally {
+    etcd.close();
+  }
 }

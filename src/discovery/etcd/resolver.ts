@@ -4,25 +4,9 @@
 // resolver keeps what it published.
 import { backoffDelay, defaultBackoff } from "../../client/channel.js";
 import type { ResolvedEndpoint, Resolver } from "../../client/resolver.js";
-import { checkEntry, type Entry } from "../registry/service.js";
-import { isVersion, versionMatches } from "../registry/store.js";
-import { type EtcdTarget, etcdError, openEtcd, servicePrefix } from "./etcd.js";
-
-/** Most entries one service may have in the resolver's view; keys beyond it are ignored. */
-export const maxEtcdEntries = 10_000;
-
-const utf8 = new TextDecoder();
-
-/** An entry stored in etcd, or undefined when the value is not one for this service. */
-function readEntry(value: Uint8Array | undefined, service: string): Entry | undefined {
-  if (value === undefined || value.length > 64 * 1024) return undefined;
-  try {
-    const e = checkEntry(JSON.parse(utf8.decode(value)), isVersion);
-    return e.service === service ? e : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import type { Entry } from "../registry/service.js";
+import { versionMatches } from "../registry/store.js";
+import { type EtcdTarget, etcdError, maxEtcdEntries, openEtcd, readEntry, servicePrefix, utf8 } from "./etcd.js";
 
 /** Watches `target.service` in etcd. */
 export function etcdResolver(target: EtcdTarget): Resolver {
