@@ -236,6 +236,60 @@ describe("clients by name", () => {
 });
 
 describe("clients of a list", () => {
+  test("ring_hash: a key sticks to one replica; when one closes only its keys move; a call may override the policy", async () => {
+    const reps = await Promise.all([replica("a"), replica("b"), replica("c")]);
+    const client = createClient(
+      reps.map((r) => r.address),
+      { balancer: "ring_hash" },
+    );
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    const keys = Array.from({ length: 60 }, (_, i) => `key-${i}`);
+    const place = async () => {
+      const homes = new Map<string, string>();
+      for (const k of keys) {
+        const names = new Set(await Promise.all([1, 2, 3].map(() => counter.who({}, { hashKey: k }))));
+        assert.equal(names.size, 1, `${k} went to ${[...names]}`);
+        homes.set(k, [...names][0] as string);
+      }
+      return homes;
+    };
+    const before = await place();
+    assert.equal(new Set(before.values()).size, 3, "the keys spread over the three");
+    const spread = new Set(
+      await Promise.all(Array.from({ length: 60 }, () => counter.who({}, { hashKey: "one", balancer: "round_robin" }))),
+    );
+    assert.equal(spread.size, 3, "round_robin for these calls, whatever their key");
+    await reps[1]?.server.close();
+    const after = await place();
+    for (const k of keys) {
+      if (before.get(k) === "b") assert.notEqual(after.get(k), "b");
+      else assert.equal(after.get(k), before.get(k), `${k} moved though its replica stayed`);
+    }
+  });
+
+  test("weighted_round_robin follows the weights the registry holds", async () => {
+    const { address } = await registry();
+    const a = await replica("a");
+    const b = await replica("b");
+    await Promise.all([
+      announce(a.server, address, { weight: 100 }).registered,
+      announce(b.server, address, { weight: 300 }).registered,
+    ]);
+    const client = createClient(`registry://${address.slice("tcp://".length)}/Counter`, {
+      balancer: "weighted_round_robin",
+    });
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    await until(address, "Counter", (s) => s.endpoints.length === 2);
+    assert.ok(["a", "b"].includes(await counter.who({})));
+    // Settle the view: the first call may have gone before both endpoints were known.
+    a.runs.who = 0;
+    b.runs.who = 0;
+    for (let i = 0; i < 400; i++) await counter.who({});
+    assert.ok(Math.abs(b.runs.who - 300) <= 3 && Math.abs(a.runs.who - 100) <= 3, `a ${a.runs.who}, b ${b.runs.who}`);
+  });
+
   test("a dead address costs nothing: refused connects go to the live one", async () => {
     const a = await replica("a");
     const dead = await replica("dead");

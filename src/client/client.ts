@@ -5,7 +5,7 @@ import { compose, type Handler, type Interceptor, type RpcResponse } from "../co
 import type { Limits } from "../core/limits.js";
 import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { AnySpec, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
+import type { AnySpec, BalancerPolicy, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
 import type { FramedCodec } from "../protocol/farcall/codecs.js";
 import type { CallTransport, ChannelState, KeepaliveOptions, Protocol, RetryPolicy } from "../protocol/protocol.js";
 import type { ClientTlsOptions } from "../protocol/tls.js";
@@ -68,9 +68,11 @@ export interface ClientOptions {
   /**
    * Clients of a name or a list of addresses (docs/cluster.md): how calls are spread. `p2c`
    * (default): of two endpoints at random, the one with fewer calls outstanding × lower latency;
-   * `round_robin`: each in turn.
+   * `round_robin`: each in turn; `weighted_round_robin`: in proportion to the registered weights;
+   * `ring_hash`: by each call's `hashKey` (a call without one goes to a random endpoint).
+   * `CallOptions.balancer` overrides it for one call.
    */
-  balancer?: "p2c" | "round_robin";
+  balancer?: BalancerPolicy;
   /** Clients of a name or a list: prefer endpoints registered in this zone while any is usable. */
   zone?: string;
   /**
@@ -139,6 +141,8 @@ export class Client {
       signal: options.signal,
       deadline: deadlineFromTimeout(options.timeoutMs),
       reuseBuffers: options.reuseBuffers,
+      hashKey: options.hashKey,
+      balancer: options.balancer,
     });
   };
 

@@ -1,5 +1,5 @@
 import type { Metadata } from "./metadata.js";
-import type { MethodDescriptor } from "./service.js";
+import type { BalancerPolicy, MethodDescriptor } from "./service.js";
 
 /** Who is on the other end of a connection. */
 export interface Peer {
@@ -95,6 +95,10 @@ export interface RpcRequest {
   readonly context?: HandlerContext | undefined;
   /** Client only: see `CallOptions.reuseBuffers`. */
   readonly reuseBuffers?: boolean | undefined;
+  /** Client only: see `CallOptions.hashKey`. */
+  readonly hashKey?: string | undefined;
+  /** Client only: see `CallOptions.balancer`. */
+  readonly balancer?: BalancerPolicy | undefined;
 }
 
 /** The result of a call. */

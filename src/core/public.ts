@@ -19,6 +19,7 @@ export { RpcError, type RpcErrorOptions } from "./rpc-error.js";
 export type { StandardSchemaV1 } from "./schema.js";
 export {
   type AnySpec,
+  type BalancerPolicy,
   bidiStream,
   type CallOptions,
   clientStream,

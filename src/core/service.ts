@@ -210,4 +210,18 @@ export interface CallOptions {
    * `ws://` only bodies that span WebSocket messages reuse buffers; HTTP and JSON-RPC ignore it.
    */
   reuseBuffers?: boolean;
+  /**
+   * Clients of a name or a list (docs/cluster.md): the key `ring_hash` routes by; calls with the
+   * same key go to the same replica while it is usable.
+   */
+  hashKey?: string;
+  /** Clients of a name or a list: this call's balancing policy instead of the client's. */
+  balancer?: BalancerPolicy;
 }
+
+/**
+ * How a client of a name or a list spreads calls (docs/cluster.md): `p2c` (power of two choices on
+ * outstanding calls × latency EWMA), `round_robin`, `weighted_round_robin` (by the registered
+ * weights), `ring_hash` (by `CallOptions.hashKey`).
+ */
+export type BalancerPolicy = "p2c" | "round_robin" | "weighted_round_robin" | "ring_hash";

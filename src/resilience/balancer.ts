@@ -3,8 +3,9 @@ import type { ResolvedEndpoint, Resolver } from "../client/resolver.js";
 import { Code } from "../core/code.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
+import type { BalancerPolicy } from "../core/service.js";
 import type { CallTransport, ChannelState } from "../protocol/protocol.js";
-import { type Endpoint, type Picker, type PolicyName, pickerFor } from "./pickers.js";
+import { type Endpoint, type Picker, pickerFor } from "./pickers.js";
 import { RetryBudget } from "./retry-budget.js";
 
 const noneTried: ReadonlySet<never> = new Set();
@@ -12,7 +13,7 @@ const noneTried: ReadonlySet<never> = new Set();
 /** Options of a {@link Balancer}. */
 export interface BalancerOptions {
   /** Default `p2c`. */
-  readonly policy?: PolicyName | undefined;
+  readonly policy?: BalancerPolicy | undefined;
   /** Prefer endpoints of this zone while any is usable. */
   readonly zone?: string | undefined;
   /** Attempts a call may make, the first included. Default 3. */
@@ -38,6 +39,8 @@ export interface AttemptDetail {
 export class Balancer implements CallTransport {
   private readonly endpoints = new Map<string, EndpointState>();
   private picker: Picker<EndpointState>;
+  /** Pickers of the policies calls asked for instead of the client's, made on demand, dropped on every refresh. */
+  private overrides = new Map<BalancerPolicy, Picker<EndpointState>>();
   private resolved = false;
   private resolveError: RpcError | undefined;
   private waiters: (() => void)[] = [];
@@ -111,7 +114,7 @@ export class Balancer implements CallTransport {
 
   /** One attempt, on the endpoint the picker gives; no await on the way out, so a call costs one promise here. */
   private attempt(req: RpcRequest, attempt: number, tried: ReadonlySet<EndpointState>): Promise<RpcResponse> {
-    const ep = this.picker(req, tried);
+    const ep = this.pickerOf(req)(req, tried);
     if (ep === undefined) return Promise.reject(this.noEndpoint(attempt));
     const phase: AttemptDetail["phase"] = ep.transport.state === "ready" ? "call" : "connect";
     ep.outstanding++;
@@ -129,6 +132,18 @@ export class Balancer implements CallTransport {
         throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
       },
     );
+  }
+
+  /** The picker of the call's policy: the client's, or the one the call asks for. */
+  private pickerOf(req: RpcRequest): Picker<EndpointState> {
+    const policy = req.balancer;
+    if (policy === undefined || policy === (this.options.policy ?? "p2c")) return this.picker;
+    let picker = this.overrides.get(policy);
+    if (picker === undefined) {
+      picker = pickerFor(policy, [...this.endpoints.values()], this.options.zone);
+      this.overrides.set(policy, picker);
+    }
+    return picker;
   }
 
   /** Whether a failed attempt goes again: never when it could run a call that is not idempotent twice. */
@@ -222,7 +237,10 @@ export class Balancer implements CallTransport {
           this.refresh();
         });
         this.endpoints.set(r.address, ep);
-      } else ep.zone = r.zone;
+      } else {
+        ep.zone = r.zone;
+        ep.weight = r.weight ?? 100;
+      }
     }
     if (complete) {
       for (const [address, ep] of this.endpoints) {
@@ -240,6 +258,7 @@ export class Balancer implements CallTransport {
   private refresh(): void {
     const all = [...this.endpoints.values()];
     this.picker = pickerFor(this.options.policy ?? "p2c", all, this.options.zone);
+    this.overrides = new Map();
     const states = all.map((e) => e.transport.state ?? "ready");
     this.setState(
       states.includes("ready")
@@ -263,6 +282,7 @@ export class Balancer implements CallTransport {
 class EndpointState implements Endpoint {
   readonly address: string;
   zone: string | undefined;
+  weight: number;
   outstanding = 0;
   latencyMs = 0;
   /** Counts the channel's state changes; the retry budget is charged once per lost connection. */
@@ -276,6 +296,7 @@ class EndpointState implements Endpoint {
   ) {
     this.address = resolved.address;
     this.zone = resolved.zone;
+    this.weight = resolved.weight ?? 100;
   }
 
   get usable(): boolean {
