@@ -1,4 +1,5 @@
 import type { Codec } from "../codec/codec.js";
+import { currentScope, eitherSignal } from "../core/call-scope.js";
 import { Code } from "../core/code.js";
 import { deadlineFromTimeout } from "../core/deadline.js";
 import { compose, type Handler, type Interceptor, type RpcResponse } from "../core/interceptor.js";
@@ -128,18 +129,28 @@ export class Client {
    * @throws RpcError
    */
   readonly invoke = (method: MethodDescriptor, input: unknown, options?: CallOptions): Promise<RpcResponse> => {
-    if (options === undefined) return this.handler({ method, input, metadata: noMetadata });
-    if (options.timeoutMs !== undefined && !(options.timeoutMs >= 0)) {
+    // Inside a handler, a call inherits its deadline and cancellation (core/call-scope.ts).
+    const parent = options?.parent === undefined ? currentScope() : (options.parent ?? undefined);
+    if (options === undefined && parent === undefined) return this.handler({ method, input, metadata: noMetadata });
+    if (options?.timeoutMs !== undefined && !(options.timeoutMs >= 0)) {
       return Promise.reject(
         new RpcError(Code.InvalidArgument, `timeoutMs must be a number >= 0, got ${options.timeoutMs}`),
       );
     }
+    let deadline = deadlineFromTimeout(options?.timeoutMs);
+    let signal = options?.signal;
+    if (parent !== undefined) {
+      if (parent.deadline !== undefined && (deadline === undefined || parent.deadline < deadline))
+        deadline = parent.deadline;
+      signal = signal === undefined ? parent.signal : eitherSignal(signal, parent.signal);
+    }
+    if (options === undefined) return this.handler({ method, input, metadata: noMetadata, signal, deadline });
     return this.handler({
       method,
       input,
       metadata: options.metadata ?? noMetadata,
-      signal: options.signal,
-      deadline: deadlineFromTimeout(options.timeoutMs),
+      signal,
+      deadline,
       reuseBuffers: options.reuseBuffers,
       hashKey: options.hashKey,
       balancer: options.balancer,

@@ -1,3 +1,4 @@
+import type { CallScope } from "./call-scope.js";
 import type { Metadata } from "./metadata.js";
 import type { InferOutput, StandardSchemaV1 } from "./schema.js";
 
@@ -217,6 +218,12 @@ export interface CallOptions {
   hashKey?: string;
   /** Clients of a name or a list: this call's balancing policy instead of the client's. */
   balancer?: BalancerPolicy;
+  /**
+   * The call this one is made for: it inherits its deadline (the earlier of the two) and its
+   * cancellation. Default: the handler running here, if any (Node, unary and client-stream
+   * handlers; a stream handler passes its `ctx`). `null`: none, a detached call.
+   */
+  parent?: CallScope | null;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { runInScope } from "../core/call-scope.js";
 import { Code } from "../core/code.js";
 import { compose, type Handler, type Interceptor, type RpcRequest } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
@@ -115,13 +116,13 @@ export class Router implements ServerDispatcher {
         : (input, ctx) => validate(schema, input, method).then((valid) => fn(valid, ctx));
     }
     const interceptors = this.interceptors();
-    if (interceptors.length === 0) return invoke;
+    if (interceptors.length === 0) return inScope(invoke);
     const terminal: Handler = async (req) => {
       const ctx = req.context as ServerCallContext;
       return { output: await invoke(req.input, ctx), metadata: ctx.responseMetadata };
     };
     const chain = compose(interceptors, terminal);
-    return async (input, ctx) => {
+    return inScope(async (input, ctx) => {
       const req: RpcRequest = {
         method,
         input,
@@ -135,8 +136,17 @@ export class Router implements ServerDispatcher {
       const res = await chain(req);
       if (res.metadata !== ctx.responseMetadata) Object.assign(ctx.responseMetadata, res.metadata);
       return res.output;
-    };
+    });
   }
+}
+
+/**
+ * The handler run as the current call (core/call-scope.ts): calls it makes inherit its deadline
+ * and cancellation. A stream handler's generator body runs when it is pulled, outside the scope;
+ * it passes `{ parent: ctx }` explicitly.
+ */
+function inScope(run: Route["run"]): Route["run"] {
+  return (input, ctx) => runInScope(ctx, () => run(input, ctx));
 }
 
 async function validate(schema: StandardSchemaV1, value: unknown, method: MethodDescriptor): Promise<unknown> {

@@ -28,6 +28,7 @@ import {
 } from "../protocol/protocol.js";
 import type { ServerTlsOptions } from "../protocol/tls.js";
 import { parseAddress } from "../transport/address.js";
+import { installAsyncScopes } from "../transport/call-scope.js";
 import { NodeHttpCarrier } from "../transport/http.js";
 import { SocketStream } from "../transport/socket-stream.js";
 import { connect, type Listener, listen } from "../transport/tcp.js";
@@ -189,6 +190,7 @@ export class Server {
   private sessionsGone: (() => void) | undefined;
 
   constructor(private readonly options: ServerOptions = {}) {
+    installAsyncScopes();
     this.limits = resolveLimits(options.limits);
     this.interceptors = [...(options.interceptors ?? [])];
     this.router = new Router(() => this.interceptors, {
