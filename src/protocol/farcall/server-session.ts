@@ -1,29 +1,19 @@
 import type { Codec } from "../../codec/codec.js";
 import { Code } from "../../core/code.js";
-import { deadlineExceeded, maxTimerMs } from "../../core/deadline.js";
-import type { Peer } from "../../core/interceptor.js";
-import { createMetadata, isEmptyMetadata, type Metadata } from "../../core/metadata.js";
+import { deadlineExceeded } from "../../core/deadline.js";
+import { isEmptyMetadata, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
-import type { MethodDescriptor, MethodKind } from "../../core/service.js";
 import type { ByteStream } from "../byte-stream.js";
-import {
-  admitCall,
-  type CallGuard,
-  type IncomingCall,
-  ServerCallContext,
-  type ServerDispatcher,
-} from "../call-context.js";
+import { admitCall, type CallGuard, type ServerDispatcher } from "../call-context.js";
 import { CallGate, tooManyCalls } from "../call-gate.js";
 import { GrantCounter, MessageQueue, SendCredit } from "../flow.js";
 import { IdTable } from "../id-table.js";
 import { SlotSet } from "../slot-set.js";
 import type { FramedCodec } from "./codecs.js";
-import { dataCost, Flag, FrameType, maxMethodIds, maxMethodNameBytes } from "./constants.js";
+import { dataCost, Flag, FrameType } from "./constants.js";
 import { writeErrorFrame } from "./error-frame.js";
 import {
   decodeMessage,
-  decodeMetadata,
-  decodeText,
   type EncodedMessage,
   encodeMessage,
   encodeMetadata,
@@ -31,47 +21,9 @@ import {
   PayloadReader,
 } from "./payload.js";
 import { pumpReplyStream, type ReplyStreamSession } from "./reply-stream.js";
+import { type Binding, kindOf, MethodBindings, readCallOptions } from "./request-header.js";
+import { expire, ServerCall } from "./server-call.js";
 import { FramedSession, protocolError, type SessionLimits, type SessionTimers } from "./session.js";
-
-const emptyMetadata: Metadata = Object.freeze(createMetadata()) as Metadata;
-
-function kindOf(flags: number): MethodKind {
-  if ((flags & Flag.Oneway) !== 0) return "oneway";
-  const streamIn = (flags & Flag.Stream) !== 0;
-  const streamOut = (flags & Flag.ResponseStream) !== 0;
-  if (streamIn) return streamOut ? "bidi_stream" : "client_stream";
-  return streamOut ? "server_stream" : "unary";
-}
-
-/** A method id bound by the client (docs/protocol.md §4.1). */
-interface Binding {
-  path: string;
-  method: MethodDescriptor | undefined;
-}
-
-/**
- * One incoming call, and the handler's context for it (one object, since every call needs both).
- * `done` is set once its final frame went out, or it was canceled.
- */
-class ServerCall extends ServerCallContext {
-  done = false;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  input: MessageQueue<unknown> | undefined;
-  credit: SendCredit | undefined;
-  payload: unknown;
-  /** The call as the guard saw it (servers with `authenticate`), to sign its reply. */
-  incoming: IncomingCall | undefined;
-  constructor(
-    readonly session: ServerSession,
-    readonly id: number,
-    method: MethodDescriptor,
-    metadata: Metadata,
-    peer: Peer,
-    deadline: number | undefined,
-  ) {
-    super(method, metadata, peer, deadline);
-  }
-}
 
 /** Hooks a server gives each session. */
 export interface ServerSessionHooks {
@@ -97,7 +49,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
   /** Oneway calls still running; kept apart because their ids may be reused by the client at once. */
   private oneways = new SlotSet<ServerCall>();
   private readPaused = false;
-  private bindings: (Binding | undefined)[] = [];
+  private readonly bindings: MethodBindings;
   private readonly gate: CallGate<ServerCall>;
   private draining = false;
   /** The chunk `onData` is parsing, while it does. */
@@ -112,6 +64,7 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     timers?: SessionTimers,
   ) {
     super(stream, limits, timers);
+    this.bindings = new MethodBindings((path) => dispatcher.resolve(path));
     this.gate = new CallGate(
       limits.maxConcurrentCalls,
       (call) => this.start(call),
@@ -259,22 +212,9 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     if (this.calls.has(id)) return this.fail(protocolError(`REQUEST reuses call id ${id}, which is still open`));
     const oneway = (flags & Flag.Oneway) !== 0;
     const r = new PayloadReader(payload);
-    let binding: Binding | undefined;
+    let binding: Binding;
     try {
-      const methodId = r.u16("method id");
-      if (methodId > maxMethodIds) return this.fail(protocolError(`method id ${methodId} exceeds ${maxMethodIds}`));
-      if ((flags & Flag.Name) !== 0) {
-        const n = r.u16("method name length");
-        if (n === 0 || n > maxMethodNameBytes) {
-          return this.fail(protocolError(`method name length ${n} outside 1..${maxMethodNameBytes}`));
-        }
-        const path = decodeText(r.take(n, "method name"), "method name");
-        binding = { path, method: this.dispatcher.resolve(path) };
-        if (methodId !== 0) this.bindings[methodId] = binding;
-      } else {
-        binding = methodId === 0 ? undefined : this.bindings[methodId];
-        if (binding === undefined) return this.fail(protocolError(`method id ${methodId} was never bound`));
-      }
+      binding = this.bindings.read(r, flags);
     } catch (err) {
       return this.fail(RpcError.from(err, Code.Internal));
     }
@@ -294,17 +234,12 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
     }
     if (this.inflight >= this.limits.maxInflight) return this.refuse(oneway, id, tooManyCalls(this.limits.maxInflight));
     let timeoutMs: number | undefined;
-    let metadata: Metadata = emptyMetadata;
+    let metadata: Metadata;
     let input: unknown;
     let message: Uint8Array = new Uint8Array(0);
     const guard = this.dispatcher.guard;
     try {
-      if ((flags & Flag.Deadline) !== 0) {
-        timeoutMs = r.u32("timeout");
-        // Beyond what a timer can hold (about 24.8 days) means no deadline (docs/protocol.md §4.1).
-        if (timeoutMs > maxTimerMs) timeoutMs = undefined;
-      }
-      if ((flags & Flag.Metadata) !== 0) metadata = decodeMetadata(r.block(this.limits.maxMetadataBytes, "metadata"));
+      ({ timeoutMs, metadata } = readCallOptions(r, flags, this.limits.maxMetadataBytes));
       message = r.rest();
       if ((flags & Flag.Stream) !== 0) {
         if (message.length !== 0) throw protocolError("streaming REQUEST carries a message");
@@ -545,8 +480,4 @@ export class ServerSession extends FramedSession implements ReplyStreamSession<S
       this.stream.end();
     }
   }
-}
-
-function expire(call: ServerCall): void {
-  call.session.expire(call);
 }
