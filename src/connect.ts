@@ -42,6 +42,7 @@ export function createClient(address: string | readonly string[], options: Clien
     policy: options.balancer,
     zone: options.zone,
     maxAttempts: options.maxAttempts,
+    outlier: options.outlier,
   });
   return new Client(name, options, balancer);
 }

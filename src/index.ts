@@ -33,6 +33,7 @@ export type { IncomingCall } from "./protocol/call-context.js";
 export type {
   CallTransport,
   ChannelState,
+  EndpointStatus,
   Protocol,
   RetryDecision,
   RetryPolicy,

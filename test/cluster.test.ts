@@ -15,7 +15,7 @@ import {
 } from "../src/index.js";
 import { rejectsWith } from "./fixtures.js";
 import { trackCleanups } from "./helpers.js";
-import { assertGracefulClose, assertVersionSpread, Counter, startReplica } from "./replicas.js";
+import { assertGracefulClose, assertVersionSpread, Counter, type Replica, startReplica } from "./replicas.js";
 
 const cleanups = trackCleanups();
 
@@ -366,6 +366,87 @@ describe("farcall registry and call by name", () => {
     const bad = await farcall("registry", "ls", "tcp://127.0.0.1:1");
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /unavailable/);
+  });
+});
+
+describe("outlier ejection", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test("a sick replica is ejected after a few failures, probed after its ejection time, readmitted once well", async () => {
+    const reps = await Promise.all([replica("a"), replica("b"), replica("c", true)]);
+    const c = reps[2] as Replica;
+    // One attempt per call, so every call that reached c is a failure the caller sees.
+    const client = createClient(
+      reps.map((r) => r.address),
+      { maxAttempts: 1, outlier: { minCalls: 5, windowCalls: 10, baseEjectionMs: 300 } },
+    );
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    let failed = 0;
+    let calls = 0;
+    let sawEjected = false;
+    // 1.2 s of calls, 10 at a time: without ejection about a third would reach c.
+    for (const end = Date.now() + 1_200; Date.now() < end; ) {
+      const batch = await Promise.allSettled(Array.from({ length: 10 }, () => counter.who({})));
+      calls += 10;
+      failed += batch.filter((r) => r.status === "rejected").length;
+      sawEjected ||= client.endpoints().some((e) => e.address === c.address && e.health === "ejected");
+      await sleep(20);
+    }
+    assert.ok(sawEjected, "c was seen ejected");
+    assert.equal(failed, c.runs.who, "the only failures are the calls c ran");
+    // Until the window judges (5 calls, more in flight) and then one probe per ejection (300, 600, 900 ms).
+    assert.ok(c.runs.who <= 25, `c ran ${c.runs.who} of ${calls} calls`);
+    assert.ok(c.runs.who >= 6, `c was probed again after its first ejection (${c.runs.who})`);
+    const ejections = client.endpoints().filter((e) => e.health !== "healthy");
+    assert.ok(ejections.length <= 1, "only c");
+
+    // c recovers: within its ejection time (at most 900 ms now) a probe succeeds and readmits it.
+    c.failing = false;
+    const before = c.runs.who;
+    for (const end = Date.now() + 3_000; Date.now() < end; ) {
+      await Promise.all(Array.from({ length: 10 }, () => counter.who({})));
+      if (client.endpoints().every((e) => e.health === "healthy") && c.runs.who > before) break;
+      await sleep(20);
+    }
+    assert.ok(
+      client.endpoints().every((e) => e.health === "healthy"),
+      JSON.stringify(client.endpoints()),
+    );
+    const base = c.runs.who;
+    await Promise.all(Array.from({ length: 300 }, () => counter.who({})));
+    assert.ok(c.runs.who - base >= 40, `c is back in the spread: ${c.runs.who - base} of 300`);
+  });
+
+  test("every replica failing: at most max(1, floor(n x share)) are ejected at once, so calls still spread", async () => {
+    const reps = await Promise.all([replica("a", true), replica("b", true), replica("c", true)]);
+    const client = createClient(
+      reps.map((r) => r.address),
+      { maxAttempts: 1, outlier: { minCalls: 3, windowCalls: 5, baseEjectionMs: 60_000 } },
+    );
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    let most = 0;
+    for (let i = 0; i < 30; i++) {
+      await Promise.allSettled(Array.from({ length: 10 }, () => counter.who({})));
+      most = Math.max(most, client.endpoints().filter((e) => e.health !== "healthy").length);
+    }
+    assert.equal(most, 1, "one of three (share 0.5) is ejected, no more");
+    const ran = reps.map((r) => r.runs.who).sort((x, y) => x - y);
+    assert.ok((ran[1] as number) >= 60, `two replicas keep taking calls: ${ran}`);
+  });
+
+  test("outlier: false keeps a failing replica in the spread", async () => {
+    const reps = await Promise.all([replica("a"), replica("b", true)]);
+    const off = createClient(
+      reps.map((r) => r.address),
+      { maxAttempts: 1, outlier: false, balancer: "round_robin" },
+    );
+    cleanups.push(() => off.close());
+    const counter = off.service(Counter);
+    await Promise.allSettled(Array.from({ length: 100 }, () => counter.who({})));
+    assert.ok((reps[1] as Replica).runs.who >= 45, `b still gets its share: ${(reps[1] as Replica).runs.who}`);
+    assert.ok(off.endpoints().every((e) => e.health === "healthy"));
   });
 });
 

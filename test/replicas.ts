@@ -14,6 +14,8 @@ export interface Replica {
   server: Server;
   address: string;
   runs: { hit: number; who: number };
+  /** While true, `who` fails with `unavailable` (a sick replica); it can be changed at any time. */
+  failing: boolean;
 }
 
 /** A server of {@link Counter} on loopback that counts the calls its handlers ran; closed by `cleanups`. */
@@ -41,14 +43,15 @@ export async function startReplica(name: string, cleanups: (() => unknown)[], fa
     },
     async who({ ms }, ctx) {
       runs.who++;
-      if (failing) throw new RpcError(Code.Unavailable, "overloaded");
+      if (replica.failing) throw new RpcError(Code.Unavailable, "overloaded");
       await wait(ms, ctx.signal);
       return name;
     },
   });
   const address = await server.listen("tcp://127.0.0.1:0");
   cleanups.push(() => server.close({ graceMs: 0 }));
-  return { server, address, runs };
+  const replica: Replica = { server, address, runs, failing };
+  return replica;
 }
 
 type CounterClient = ServiceClient<(typeof Counter)["specs"]>;

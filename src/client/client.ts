@@ -6,9 +6,23 @@ import { compose, type Handler, type Interceptor, type RpcResponse } from "../co
 import type { Limits } from "../core/limits.js";
 import { createMetadata } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { AnySpec, BalancerPolicy, CallOptions, MethodDescriptor, ServiceDescriptor } from "../core/service.js";
+import type {
+  AnySpec,
+  BalancerPolicy,
+  CallOptions,
+  MethodDescriptor,
+  OutlierOptions,
+  ServiceDescriptor,
+} from "../core/service.js";
 import type { FramedCodec } from "../protocol/farcall/codecs.js";
-import type { CallTransport, ChannelState, KeepaliveOptions, Protocol, RetryPolicy } from "../protocol/protocol.js";
+import type {
+  CallTransport,
+  ChannelState,
+  EndpointStatus,
+  KeepaliveOptions,
+  Protocol,
+  RetryPolicy,
+} from "../protocol/protocol.js";
 import type { ClientTlsOptions } from "../protocol/tls.js";
 import type { BackoffOptions } from "./channel.js";
 import { createProxyClient, createServiceClient, type ProxyClient, type ServiceClient } from "./stub.js";
@@ -81,6 +95,12 @@ export interface ClientOptions {
    * run it twice: it never reached a server, or its method is `idempotent`.
    */
   maxAttempts?: number;
+  /**
+   * Clients of a name or a list: outlier ejection (docs/cluster.md, "Health"). An endpoint whose
+   * recent calls fail at `failureRate` or more is ejected for a while, then gets one probe call
+   * that readmits it or ejects it for longer. On by default; `false` turns it off.
+   */
+  outlier?: OutlierOptions | false;
 }
 
 const noMetadata = Object.freeze(createMetadata());
@@ -173,6 +193,14 @@ export class Client {
   /** Calls `cb` with every new connection state; returns the function that stops it. */
   onStateChange(cb: (state: ChannelState) => void): () => void {
     return this.transport.onStateChange?.(cb) ?? (() => {});
+  }
+
+  /**
+   * A client of a name or a list: its endpoints now, with their connection state, health and
+   * calls outstanding. A client of one address has none.
+   */
+  endpoints(): EndpointStatus[] {
+    return this.transport.endpoints?.() ?? [];
   }
 
   /** Round-trip time to the server in ms (PING). */

@@ -28,6 +28,7 @@ export {
   type MethodIdentity,
   type MethodKind,
   type MethodSpec,
+  type OutlierOptions,
   oneway,
   type ServiceDescriptor,
   serverStream,

@@ -232,3 +232,19 @@ export interface CallOptions {
  * weights), `ring_hash` (by `CallOptions.hashKey`).
  */
 export type BalancerPolicy = "p2c" | "round_robin" | "weighted_round_robin" | "ring_hash";
+
+/** Options of outlier ejection (`ClientOptions.outlier`); every field has a default. */
+export interface OutlierOptions {
+  /** Share of failed calls among the recent ones (0 < r ≤ 1) that ejects an endpoint. Default 0.5. */
+  readonly failureRate?: number | undefined;
+  /** Calls an endpoint must have made since it was last judged before it can be ejected. Default 10. */
+  readonly minCalls?: number | undefined;
+  /** How many of an endpoint's most recent calls are judged (1–1000). Default 50. */
+  readonly windowCalls?: number | undefined;
+  /** Ejection time the first time; the n-th ejection in a row lasts n times as long. Default 30 s. */
+  readonly baseEjectionMs?: number | undefined;
+  /** Longest ejection. Default 300 s. */
+  readonly maxEjectionMs?: number | undefined;
+  /** At most max(1, ⌊endpoints × share⌋) endpoints are ejected at once. Default 0.5. */
+  readonly maxEjectedShare?: number | undefined;
+}

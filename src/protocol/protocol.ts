@@ -200,6 +200,15 @@ export interface SessionCallOptions {
  */
 export type ChannelState = "idle" | "connecting" | "ready" | "transient_failure" | "shutdown";
 
+/** One endpoint of a client of a name or a list, as its balancer sees it now. */
+export interface EndpointStatus {
+  readonly address: string;
+  readonly state: ChannelState;
+  /** `ejected` by outlier detection; `probing`: its ejection is over and its next call is a probe. */
+  readonly health: "healthy" | "ejected" | "probing";
+  readonly outstanding: number;
+}
+
 /** What carries a client's calls: a channel of connections, or a stateless HTTP transport. */
 export interface CallTransport {
   call(req: RpcRequest): Promise<RpcResponse>;
@@ -212,6 +221,8 @@ export interface CallTransport {
   readonly state?: ChannelState;
   /** Calls `cb` with every new state; returns the function that stops it. */
   onStateChange?(cb: (state: ChannelState) => void): () => void;
+  /** The endpoints calls are spread over (balancers). */
+  endpoints?(): EndpointStatus[];
 }
 
 /** One connection's client session, as a channel drives it. */

@@ -3,8 +3,9 @@ import type { ResolvedEndpoint, Resolver } from "../client/resolver.js";
 import { Code } from "../core/code.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { BalancerPolicy } from "../core/service.js";
-import type { CallTransport, ChannelState } from "../protocol/protocol.js";
+import type { BalancerPolicy, OutlierOptions } from "../core/service.js";
+import type { CallTransport, ChannelState, EndpointStatus } from "../protocol/protocol.js";
+import { countsAgainst, Health, type ResolvedOutlierOptions, resolveOutlierOptions } from "./outlier.js";
 import { type Endpoint, type Picker, pickerFor } from "./pickers.js";
 import { RetryBudget } from "./retry-budget.js";
 
@@ -18,6 +19,8 @@ export interface BalancerOptions {
   readonly zone?: string | undefined;
   /** Attempts a call may make, the first included. Default 3. */
   readonly maxAttempts?: number | undefined;
+  /** Outlier ejection (passive health, a breaker per endpoint); `false` turns it off. Default on, with the defaults of {@link OutlierOptions}. */
+  readonly outlier?: OutlierOptions | false | undefined;
   /** The name resolved, for messages. */
   readonly name: string;
 }
@@ -37,7 +40,7 @@ export interface AttemptDetail {
  * where possible, only when that cannot run the call twice.
  */
 export class Balancer implements CallTransport {
-  private readonly endpoints = new Map<string, EndpointState>();
+  private readonly byAddress = new Map<string, EndpointState>();
   private picker: Picker<EndpointState>;
   /** Pickers of the policies calls asked for instead of the client's, made on demand, dropped on every refresh. */
   private overrides = new Map<BalancerPolicy, Picker<EndpointState>>();
@@ -47,6 +50,7 @@ export class Balancer implements CallTransport {
   private closed = false;
   private readonly budget = new RetryBudget();
   private readonly maxAttempts: number;
+  private readonly outlier: ResolvedOutlierOptions | undefined;
   private readonly watchers = new Set<(state: ChannelState) => void>();
   private current: ChannelState = "idle";
 
@@ -56,12 +60,13 @@ export class Balancer implements CallTransport {
     private readonly options: BalancerOptions,
   ) {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.outlier = options.outlier === false ? undefined : resolveOutlierOptions(options.outlier ?? {});
     this.picker = pickerFor<EndpointState>(options.policy ?? "p2c", [], options.zone);
     resolver.start({
       onUpdate: (endpoints, complete) => this.update(endpoints, complete),
       onError: (error) => {
         this.resolveError = error;
-        if (this.endpoints.size === 0) this.wake();
+        if (this.byAddress.size === 0) this.wake();
       },
     });
   }
@@ -75,11 +80,12 @@ export class Balancer implements CallTransport {
     return () => this.watchers.delete(cb);
   }
 
-  /** The endpoints now, with their outstanding calls: what a status page or a test reads. */
-  snapshot(): { address: string; state: ChannelState; outstanding: number }[] {
-    return [...this.endpoints.values()].map((e) => ({
+  /** The endpoints now, with their state, health and outstanding calls: what a status page or a test reads. */
+  endpoints(): EndpointStatus[] {
+    return [...this.byAddress.values()].map((e) => ({
       address: e.address,
       state: e.transport.state ?? "ready",
+      health: e.health?.state ?? "healthy",
       outstanding: e.outstanding,
     }));
   }
@@ -108,8 +114,9 @@ export class Balancer implements CallTransport {
     this.resolver.close();
     this.setState("shutdown");
     this.wake();
-    await Promise.all([...this.endpoints.values()].map((e) => e.transport.close()));
-    this.endpoints.clear();
+    for (const e of this.byAddress.values()) e.stopEjection();
+    await Promise.all([...this.byAddress.values()].map((e) => e.transport.close()));
+    this.byAddress.clear();
   }
 
   /** One attempt, on the endpoint the picker gives; no await on the way out, so a call costs one promise here. */
@@ -118,20 +125,48 @@ export class Balancer implements CallTransport {
     if (ep === undefined) return Promise.reject(this.noEndpoint(attempt));
     const phase: AttemptDetail["phase"] = ep.transport.state === "ready" ? "call" : "connect";
     ep.outstanding++;
+    const health = ep.health;
+    const probe = health?.sent() === true;
+    if (probe) this.refresh(); // no other call goes to it while its probe is out
     const started = performance.now();
     return ep.transport.call(req).then(
       (res) => {
         ep.finished(started);
+        if (health !== undefined) this.judge(ep, health, false, probe);
         this.budget.succeeded();
         return res;
       },
       (err: unknown) => {
         ep.finished(started);
         const error = RpcError.from(err, Code.Unavailable);
+        if (health !== undefined)
+          this.judge(ep, health, error.code === Code.Canceled ? undefined : countsAgainst(error), probe);
         if (this.retryable(req, error, attempt, ep)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
         throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
       },
     );
+  }
+
+  /** Records a call's outcome on its endpoint, and ejects or readmits it when that is the verdict. */
+  private judge(ep: EndpointState, health: Health, failed: boolean | undefined, probe: boolean): void {
+    const verdict = health.record(failed, probe);
+    if (verdict === undefined || this.closed || this.byAddress.get(ep.address) !== ep) return;
+    if (verdict === "eject") {
+      // A failed probe stays out; a healthy endpoint is ejected only while the cap allows.
+      if (!probe && this.ejected() >= Math.max(1, Math.floor(this.byAddress.size * this.maxEjectedShare()))) return;
+      ep.eject(health.eject(), () => this.refresh());
+    }
+    this.refresh();
+  }
+
+  private ejected(): number {
+    let n = 0;
+    for (const e of this.byAddress.values()) if (e.health !== undefined && e.health.state !== "healthy") n++;
+    return n;
+  }
+
+  private maxEjectedShare(): number {
+    return (this.outlier as ResolvedOutlierOptions).maxEjectedShare;
   }
 
   /** The picker of the call's policy: the client's, or the one the call asks for. */
@@ -140,7 +175,7 @@ export class Balancer implements CallTransport {
     if (policy === undefined || policy === (this.options.policy ?? "p2c")) return this.picker;
     let picker = this.overrides.get(policy);
     if (picker === undefined) {
-      picker = pickerFor(policy, [...this.endpoints.values()], this.options.zone);
+      picker = pickerFor(policy, [...this.byAddress.values()], this.options.zone);
       this.overrides.set(policy, picker);
     }
     return picker;
@@ -167,7 +202,7 @@ export class Balancer implements CallTransport {
   private noEndpoint(attempt: number): RpcError {
     if (this.closed) return new RpcError(Code.Unavailable, "client is closed", { safeToRetry: true });
     const error = this.resolveError;
-    if (this.endpoints.size === 0 && error !== undefined)
+    if (this.byAddress.size === 0 && error !== undefined)
       return annotate(
         new RpcError(Code.Unavailable, `cannot resolve ${this.options.name}: ${error.rawMessage}`, {
           cause: error,
@@ -227,25 +262,26 @@ export class Balancer implements CallTransport {
     const seen = new Set<string>();
     for (const r of endpoints) {
       seen.add(r.address);
-      let ep = this.endpoints.get(r.address);
+      let ep = this.byAddress.get(r.address);
       if (ep === undefined) {
         const transport = this.transportFor(r.address);
-        ep = new EndpointState(r, transport);
+        ep = new EndpointState(r, transport, this.outlier === undefined ? undefined : new Health(this.outlier));
         const state = ep;
         transport.onStateChange?.(() => {
           state.epoch++;
           this.refresh();
         });
-        this.endpoints.set(r.address, ep);
+        this.byAddress.set(r.address, ep);
       } else {
         ep.zone = r.zone;
         ep.weight = r.weight ?? 100;
       }
     }
     if (complete) {
-      for (const [address, ep] of this.endpoints) {
+      for (const [address, ep] of this.byAddress) {
         if (seen.has(address)) continue;
-        this.endpoints.delete(address);
+        this.byAddress.delete(address);
+        ep.stopEjection();
         void ep.transport.close();
       }
     }
@@ -256,7 +292,7 @@ export class Balancer implements CallTransport {
 
   /** A new picker over the endpoints as they are now (states change it too). */
   private refresh(): void {
-    const all = [...this.endpoints.values()];
+    const all = [...this.byAddress.values()];
     this.picker = pickerFor(this.options.policy ?? "p2c", all, this.options.zone);
     this.overrides = new Map();
     const states = all.map((e) => e.transport.state ?? "ready");
@@ -289,10 +325,12 @@ class EndpointState implements Endpoint {
   epoch = 0;
   chargedEpoch = -1;
   private lastAt = 0;
+  private ejection: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     resolved: ResolvedEndpoint,
     readonly transport: CallTransport,
+    readonly health: Health | undefined,
   ) {
     this.address = resolved.address;
     this.zone = resolved.zone;
@@ -301,7 +339,23 @@ class EndpointState implements Endpoint {
 
   get usable(): boolean {
     const s = this.transport.state;
-    return s !== "transient_failure" && s !== "shutdown";
+    return s !== "transient_failure" && s !== "shutdown" && (this.health === undefined || this.health.admits);
+  }
+
+  /** Out for `ms`; then its next call is a probe, and `changed` makes a picker that may pick it. */
+  eject(ms: number, changed: () => void): void {
+    this.stopEjection();
+    this.ejection = setTimeout(() => {
+      this.ejection = undefined;
+      this.health?.expire();
+      changed();
+    }, ms);
+    this.ejection.unref?.();
+  }
+
+  stopEjection(): void {
+    if (this.ejection !== undefined) clearTimeout(this.ejection);
+    this.ejection = undefined;
   }
 
   /** A call started at `started` (performance.now()) has ended: one fewer outstanding, its time in the EWMA. */
