@@ -49,6 +49,12 @@ export {
   hmacVerifier,
 } from "./server/hmac.js";
 export {
+  type IdempotencyOptions,
+  type IdempotencyStore,
+  type IdempotentOutcome,
+  MemoryIdempotencyStore,
+} from "./server/idempotency.js";
+export {
   type AddOptions,
   createServer,
   type ListenOptions,

@@ -4,7 +4,7 @@ import { Code } from "../core/code.js";
 import { deadlineFromTimeout } from "../core/deadline.js";
 import { compose, type Handler, type Interceptor, type RpcResponse } from "../core/interceptor.js";
 import type { Limits } from "../core/limits.js";
-import { createMetadata } from "../core/metadata.js";
+import { createMetadata, idempotencyKeyHeader } from "../core/metadata.js";
 import { RpcError } from "../core/rpc-error.js";
 import type {
   AnySpec,
@@ -165,10 +165,15 @@ export class Client {
       signal = signal === undefined ? parent.signal : eitherSignal(signal, parent.signal);
     }
     if (options === undefined) return this.handler({ method, input, metadata: noMetadata, signal, deadline });
+    const key = options.idempotencyKey;
     return this.handler({
       method,
       input,
-      metadata: options.metadata ?? noMetadata,
+      metadata:
+        key === undefined
+          ? (options.metadata ?? noMetadata)
+          : createMetadata({ ...options.metadata, [idempotencyKeyHeader]: key }),
+      idempotencyKey: key,
       signal,
       deadline,
       reuseBuffers: options.reuseBuffers,

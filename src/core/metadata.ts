@@ -23,3 +23,6 @@ export function isEmptyMetadata(md: Readonly<Metadata> | undefined): boolean {
   for (const _ in md) return false;
   return true;
 }
+
+/** The metadata key a call's `CallOptions.idempotencyKey` travels in (the name of the HTTP header drafted for it). */
+export const idempotencyKeyHeader = "idempotency-key";

@@ -14,7 +14,7 @@ export {
   type RpcResponse,
 } from "./interceptor.js";
 export { defaultLimits, type Limits } from "./limits.js";
-export { createMetadata, type Metadata } from "./metadata.js";
+export { createMetadata, idempotencyKeyHeader, type Metadata } from "./metadata.js";
 export { RpcError, type RpcErrorOptions } from "./rpc-error.js";
 export type { StandardSchemaV1 } from "./schema.js";
 export {

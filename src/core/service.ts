@@ -219,6 +219,13 @@ export interface CallOptions {
   /** Clients of a name or a list: this call's balancing policy instead of the client's. */
   balancer?: BalancerPolicy;
   /**
+   * Unary calls: at most once (docs/cluster.md, "Idempotency keys"). The server runs the first
+   * call with this key once and answers a repeat of it (same method, same input) with the first
+   * outcome. A client of a name or a list then sends a call that may have run again, to the same
+   * replica. 1–256 printable ASCII characters; a fresh UUID per operation.
+   */
+  idempotencyKey?: string;
+  /**
    * The call this one is made for: it inherits its deadline (the earlier of the two) and its
    * cancellation. Default: the handler running here, if any (Node, unary and client-stream
    * handlers; a stream handler passes its `ctx`). `null`: none, a detached call.

@@ -119,9 +119,17 @@ export class Balancer implements CallTransport {
     this.byAddress.clear();
   }
 
-  /** One attempt, on the endpoint the picker gives; no await on the way out, so a call costs one promise here. */
-  private attempt(req: RpcRequest, attempt: number, tried: ReadonlySet<EndpointState>): Promise<RpcResponse> {
-    const ep = this.pickerOf(req)(req, tried);
+  /**
+   * One attempt, on the endpoint the picker gives (or `pinned`: a keyed call that may have run
+   * goes again only where it ran); no await on the way out, so a call costs one promise here.
+   */
+  private attempt(
+    req: RpcRequest,
+    attempt: number,
+    tried: ReadonlySet<EndpointState>,
+    pinned?: EndpointState,
+  ): Promise<RpcResponse> {
+    const ep = pinned ?? this.pickerOf(req)(req, tried);
     if (ep === undefined) return Promise.reject(this.noEndpoint(attempt));
     const phase: AttemptDetail["phase"] = ep.transport.state === "ready" ? "call" : "connect";
     ep.outstanding++;
@@ -141,10 +149,77 @@ export class Balancer implements CallTransport {
         const error = RpcError.from(err, Code.Unavailable);
         if (health !== undefined)
           this.judge(ep, health, error.code === Code.Canceled ? undefined : countsAgainst(error), probe);
+        if (pinned !== undefined) return this.pinnedFailed(req, error, attempt, ep, phase);
+        if (this.keyed(req) && error.code === Code.Unavailable && !error.safeToRetry)
+          return this.again(req, error, attempt, ep, phase);
         if (this.retryable(req, error, attempt, ep)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
         throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
       },
     );
+  }
+
+  /** A unary call that is not idempotent but carries an idempotency key: its server answers a repeat with the first outcome. */
+  private keyed(req: RpcRequest): boolean {
+    return req.idempotencyKey !== undefined && req.method.kind === "unary" && req.method.idempotent !== true;
+  }
+
+  /**
+   * A keyed call's retry failed: unavailable again (or refused, unprocessed) goes once more; the
+   * deadline or a cancel leaves its outcome unknown; any other error is the first call's outcome.
+   */
+  private pinnedFailed(
+    req: RpcRequest,
+    error: RpcError,
+    attempt: number,
+    ep: EndpointState,
+    phase: AttemptDetail["phase"],
+  ): Promise<RpcResponse> {
+    if (error.code === Code.Unavailable || (error.code === Code.ResourceExhausted && error.safeToRetry))
+      return this.again(req, error, attempt, ep, phase);
+    const unknown = error.code === Code.DeadlineExceeded || error.code === Code.Canceled;
+    return Promise.reject(
+      annotate(error, { phase, endpoint: ep.address, attempt, outcome: unknown ? "unknown" : undefined }),
+    );
+  }
+
+  /**
+   * A keyed call that may have run on `ep`: sent again to `ep` only (another replica has no record
+   * of the key), after a jittered backoff, within its deadline and the retry budget. When it
+   * cannot be, its outcome is unknown.
+   */
+  private again(
+    req: RpcRequest,
+    error: RpcError,
+    attempt: number,
+    ep: EndpointState,
+    phase: AttemptDetail["phase"],
+  ): Promise<RpcResponse> {
+    const unknown = () => annotate(error, { phase, endpoint: ep.address, attempt, outcome: "unknown" });
+    const delay = retryDelay(attempt);
+    const late = req.deadline !== undefined && Date.now() + delay >= req.deadline;
+    const ok =
+      attempt < this.maxAttempts &&
+      !this.closed &&
+      !late &&
+      req.signal?.aborted !== true &&
+      this.byAddress.get(ep.address) === ep &&
+      (error.safeToRetry || this.charge(ep));
+    if (!ok) return Promise.reject(unknown());
+    return sleep(delay, req.signal).then(
+      () => this.attempt(req, attempt + 1, noneTried, ep),
+      () => Promise.reject(unknown()),
+    );
+  }
+
+  /** Draws on the retry budget for a retry of a call that may have run; false when it is spent. */
+  private charge(ep: EndpointState): boolean {
+    // Calls cut by one lost connection are one failure: the budget is charged once for them all
+    // (their retries are bounded by what was in flight); failures on a live connection, each.
+    if (ep.transport.state === "ready" || ep.chargedEpoch !== ep.epoch) {
+      ep.chargedEpoch = ep.epoch;
+      this.budget.failed();
+    }
+    return this.budget.allows();
   }
 
   /** Records a call's outcome on its endpoint, and ejects or readmits it when that is the verdict. */
@@ -190,13 +265,7 @@ export class Balancer implements CallTransport {
     // A call that never reached a server is sent again freely (as gRPC's transparent retries);
     // one that may have run draws on the budget.
     if (error.safeToRetry) return true;
-    // Calls cut by one lost connection are one failure: the budget is charged once for them all
-    // (their retries are bounded by what was in flight); failures on a live connection, each.
-    if (ep.transport.state === "ready" || ep.chargedEpoch !== ep.epoch) {
-      ep.chargedEpoch = ep.epoch;
-      this.budget.failed();
-    }
-    return this.budget.allows();
+    return this.charge(ep);
   }
 
   private noEndpoint(attempt: number): RpcError {
@@ -367,6 +436,26 @@ class EndpointState implements Endpoint {
     this.lastAt = now;
     this.latencyMs = this.latencyMs * w + (now - started) * (1 - w);
   }
+}
+
+/** Before retry n + 1 of a keyed call: 50 ms × 2^(n-1), at most 1 s, jittered to between half and all of it. */
+function retryDelay(attempt: number): number {
+  const full = Math.min(1_000, 50 * 2 ** (attempt - 1));
+  return full / 2 + Math.random() * (full / 2);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", aborted);
+      resolve();
+    }, ms);
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", aborted, { once: true });
+  });
 }
 
 function outcomeOf(req: RpcRequest, error: RpcError): "unknown" | undefined {

@@ -6,6 +6,7 @@ import { runSchema, type StandardSchemaV1 } from "../core/schema.js";
 import type { MethodDescriptor } from "../core/service.js";
 import type { CallGuard, ServerCallContext, ServerDispatcher } from "../protocol/call-context.js";
 import type { Authorize } from "./guard.js";
+import type { IdempotentCalls } from "./idempotency.js";
 
 /** A server-side method implementation: `(input, ctx) => output`. */
 export type HandlerFn = (input: unknown, ctx: ServerCallContext) => unknown;
@@ -39,6 +40,8 @@ export class Router implements ServerDispatcher {
   constructor(
     private readonly interceptors: () => readonly Interceptor[],
     private readonly policy: ErrorPolicy,
+    /** Unary calls with an idempotency key run once (`ServerOptions.idempotency`). */
+    private readonly idempotent?: IdempotentCalls,
   ) {}
 
   /** Adds a method. @throws TypeError on a duplicate path. */
@@ -106,9 +109,12 @@ export class Router implements ServerDispatcher {
    * that returns a plain value is then answered without a promise), else a pipeline. Whatever it
    * throws or rejects with goes through `toWire` in the protocol session.
    */
-  private wrap(method: MethodDescriptor, fn: HandlerFn): Route["run"] {
+  private wrap(method: MethodDescriptor, handler: HandlerFn): Route["run"] {
     const schema = method.input;
     const streamIn = method.kind === "client_stream" || method.kind === "bidi_stream";
+    // Innermost: interceptors and the schema see a repeated key's call as any other.
+    const fn =
+      this.idempotent !== undefined && method.kind === "unary" ? this.idempotent.wrap(method.path, handler) : handler;
     let invoke: Route["run"] = fn;
     if (schema !== undefined) {
       invoke = streamIn

@@ -35,6 +35,7 @@ import { connect, type Listener, listen } from "../transport/tcp.js";
 import { TlsTerminator, tlsHandshakeByte } from "../transport/tls.js";
 import { bindUdp, type UdpListener } from "../transport/udp.js";
 import { type Authenticate, type Authorize, createGuard } from "./guard.js";
+import { type IdempotencyOptions, IdempotentCalls } from "./idempotency.js";
 import { type HandlerFn, Router } from "./router.js";
 
 const encoder = new TextEncoder();
@@ -133,6 +134,12 @@ export interface ServerOptions {
    * A service added with its own `authorize` must pass both.
    */
   authorize?: Authorize;
+  /**
+   * Unary calls that carry an idempotency key (`CallOptions.idempotencyKey`) run at most once:
+   * a repeat gets the first call's outcome (docs/cluster.md, "Idempotency keys"). On by default,
+   * in memory; `false` turns it off.
+   */
+  idempotency?: IdempotencyOptions | false;
 }
 
 /** Options for {@link Server.add}. */
@@ -193,10 +200,11 @@ export class Server {
     installAsyncScopes();
     this.limits = resolveLimits(options.limits);
     this.interceptors = [...(options.interceptors ?? [])];
-    this.router = new Router(() => this.interceptors, {
-      exposeErrors: options.exposeErrors ?? false,
-      onError: options.onError,
-    });
+    this.router = new Router(
+      () => this.interceptors,
+      { exposeErrors: options.exposeErrors ?? false, onError: options.onError },
+      options.idempotency === false ? undefined : new IdempotentCalls(options.idempotency),
+    );
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
     this.writeStallTimeoutMs = options.writeStallTimeoutMs ?? defaultWriteStallTimeoutMs;
     this.protocols = [...(options.protocols ?? builtinProtocols())];

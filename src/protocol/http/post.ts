@@ -1,7 +1,7 @@
 import { toJsonText } from "../../codec/json.js";
 import { Code, codeToString } from "../../core/code.js";
 import { deadlineFromTimeout } from "../../core/deadline.js";
-import { createMetadata, type Metadata } from "../../core/metadata.js";
+import { createMetadata, idempotencyKeyHeader, type Metadata } from "../../core/metadata.js";
 import { RpcError } from "../../core/rpc-error.js";
 import type { HttpRouteContext } from "../protocol.js";
 import type { HttpRequest, HttpResponse } from "./exchange.js";
@@ -109,6 +109,9 @@ export function readPost(
       metadata[name.slice(metadataHeaderPrefix.length)] = req.headers[name] as string;
   }
   if (req.headers.authorization !== undefined) metadata.authorization = req.headers.authorization;
+  // The standard header too (draft-ietf-httpapi-idempotency-key-header), as curl users send it.
+  const key = req.headers[idempotencyKeyHeader];
+  if (typeof key === "string") metadata[idempotencyKeyHeader] = key;
   req.body(route.serve.limits.maxMessageBytes).then(
     (body) => run({ req, res, route, metadata, deadline, timeoutMs, body }),
     (err: unknown) => {
