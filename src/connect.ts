@@ -43,6 +43,7 @@ export function createClient(address: string | readonly string[], options: Clien
     zone: options.zone,
     maxAttempts: options.maxAttempts,
     outlier: options.outlier,
+    hedging: options.hedging,
   });
   return new Client(name, options, balancer);
 }

@@ -450,6 +450,59 @@ describe("outlier ejection", () => {
   });
 });
 
+describe("hedging", () => {
+  test("an idempotent call slow on one replica is answered by the other; the slow copy is canceled", async () => {
+    const a = await replica("a");
+    const b = await replica("b");
+    a.slowMs = 3_000;
+    const client = createClient([a.address, b.address], { balancer: "round_robin", hedging: { delayMs: 50 } });
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    const names: string[] = [];
+    for (let i = 0; i < 10; i++) names.push(await counter.who({}));
+    assert.deepEqual(new Set(names), new Set(["b"]), "every answer came from the fast replica");
+    assert.ok(a.runs.who >= 3, `first copies went to a too (${a.runs.who})`);
+    assert.equal(b.runs.who, 10, "b ran each call once: a first copy, or the hedge of one on a");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(a.canceled, a.runs.who, "each slow copy was canceled once answered elsewhere");
+  });
+
+  test("methods that are not idempotent, calls with hedging: false, and single endpoints are never hedged", async () => {
+    const a = await replica("a");
+    const b = await replica("b");
+    a.slowMs = 300;
+    const client = createClient([a.address, b.address], { balancer: "round_robin", hedging: { delayMs: 20 } });
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    await Promise.all([
+      ...Array.from({ length: 4 }, () => counter.hit({})),
+      ...Array.from({ length: 4 }, () => counter.who({}, { hedging: false })),
+    ]);
+    assert.equal(a.runs.hit + b.runs.hit, 4, "no copies of hit");
+    assert.equal(a.runs.who + b.runs.who, 4, "no copies of who with hedging: false");
+    assert.equal(a.canceled, 0);
+  });
+
+  test("a copy that fails with unavailable starts the next at once; every copy failing fails the call", async () => {
+    const a = await replica("a", true);
+    const b = await replica("b");
+    const client = createClient([a.address, b.address], {
+      balancer: "round_robin",
+      hedging: { delayMs: 10_000 },
+      outlier: false,
+    });
+    cleanups.push(() => client.close());
+    const counter = client.service(Counter);
+    for (let i = 0; i < 6; i++) assert.equal(await counter.who({}), "b", "a's failure moved the call to b at once");
+    b.failing = true;
+    const err = await rejectsWith(counter.who({}), Code.Unavailable);
+    assert.ok(
+      err.details.some((d) => typeof d === "object" && d !== null && "endpoint" in d),
+      JSON.stringify(err.details),
+    );
+  });
+});
+
 describe("retry budget", () => {
   test("a retry storm against failing replicas: attempts per call fall to <= 1.1 once the budget is spent", async () => {
     const a = await replica("a", true);

@@ -16,13 +16,18 @@ export interface Replica {
   runs: { hit: number; who: number };
   /** While true, `who` fails with `unavailable` (a sick replica); it can be changed at any time. */
   failing: boolean;
+  /** Added to every call's `ms` (a slow replica); it can be changed at any time. */
+  slowMs: number;
+  /** Calls whose handler saw its call canceled. */
+  canceled: number;
 }
 
 /** A server of {@link Counter} on loopback that counts the calls its handlers ran; closed by `cleanups`. */
 export async function startReplica(name: string, cleanups: (() => unknown)[], failing = false): Promise<Replica> {
   const runs = { hit: 0, who: 0 };
-  const wait = (ms: number | undefined, signal: AbortSignal) =>
-    ms === undefined
+  const wait = (given: number | undefined, signal: AbortSignal) => {
+    const ms = given === undefined && replica.slowMs === 0 ? undefined : (given ?? 0) + replica.slowMs;
+    return ms === undefined
       ? undefined
       : new Promise<void>((resolve) => {
           const t = setTimeout(resolve, ms);
@@ -30,11 +35,13 @@ export async function startReplica(name: string, cleanups: (() => unknown)[], fa
             "abort",
             () => {
               clearTimeout(t);
+              replica.canceled++;
               resolve();
             },
             { once: true },
           );
         });
+  };
   const server = createServer({ graceMs: 2_000 }).add(Counter, {
     async hit({ ms }, ctx) {
       runs.hit++;
@@ -50,7 +57,7 @@ export async function startReplica(name: string, cleanups: (() => unknown)[], fa
   });
   const address = await server.listen("tcp://127.0.0.1:0");
   cleanups.push(() => server.close({ graceMs: 0 }));
-  const replica: Replica = { server, address, runs, failing };
+  const replica: Replica = { server, address, runs, failing, slowMs: 0, canceled: 0 };
   return replica;
 }
 

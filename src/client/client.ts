@@ -10,6 +10,7 @@ import type {
   AnySpec,
   BalancerPolicy,
   CallOptions,
+  HedgingOptions,
   MethodDescriptor,
   OutlierOptions,
   ServiceDescriptor,
@@ -101,6 +102,11 @@ export interface ClientOptions {
    * that readmits it or ejects it for longer. On by default; `false` turns it off.
    */
   outlier?: OutlierOptions | false;
+  /**
+   * Clients of a name or a list: hedged requests for `idempotent` unary methods (docs/cluster.md,
+   * "Hedging"). Off by default.
+   */
+  hedging?: HedgingOptions;
 }
 
 const noMetadata = Object.freeze(createMetadata());
@@ -174,6 +180,7 @@ export class Client {
           ? (options.metadata ?? noMetadata)
           : createMetadata({ ...options.metadata, [idempotencyKeyHeader]: key }),
       idempotencyKey: key,
+      hedging: options.hedging,
       signal,
       deadline,
       reuseBuffers: options.reuseBuffers,

@@ -99,6 +99,8 @@ export interface RpcRequest {
   readonly hashKey?: string | undefined;
   /** Client only: see `CallOptions.balancer`. */
   readonly balancer?: BalancerPolicy | undefined;
+  /** Client only: see `CallOptions.hedging`. */
+  readonly hedging?: false | undefined;
   /** Client only: see `CallOptions.idempotencyKey` (it travels in the metadata too). */
   readonly idempotencyKey?: string | undefined;
 }

@@ -24,6 +24,7 @@ export {
   type CallOptions,
   clientStream,
   defineService,
+  type HedgingOptions,
   type MethodDescriptor,
   type MethodIdentity,
   type MethodKind,

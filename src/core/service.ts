@@ -225,6 +225,8 @@ export interface CallOptions {
    * replica. 1–256 printable ASCII characters; a fresh UUID per operation.
    */
   idempotencyKey?: string;
+  /** Clients of a name or a list with `hedging`: `false` sends this call once, unhedged. */
+  hedging?: false;
   /**
    * The call this one is made for: it inherits its deadline (the earlier of the two) and its
    * cancellation. Default: the handler running here, if any (Node, unary and client-stream
@@ -239,6 +241,17 @@ export interface CallOptions {
  * weights), `ring_hash` (by `CallOptions.hashKey`).
  */
 export type BalancerPolicy = "p2c" | "round_robin" | "weighted_round_robin" | "ring_hash";
+
+/**
+ * Hedged requests (`ClientOptions.hedging`): an idempotent unary call not answered within
+ * `delayMs` is sent to another replica as well, up to `maxAttempts` copies in all; the first
+ * answer wins and the others are canceled.
+ */
+export interface HedgingOptions {
+  readonly delayMs: number;
+  /** Copies in all, the first included: 2–5. Default 2. */
+  readonly maxAttempts?: number | undefined;
+}
 
 /** Options of outlier ejection (`ClientOptions.outlier`); every field has a default. */
 export interface OutlierOptions {

@@ -3,10 +3,12 @@ import type { ResolvedEndpoint, Resolver } from "../client/resolver.js";
 import { Code } from "../core/code.js";
 import type { RpcRequest, RpcResponse } from "../core/interceptor.js";
 import { RpcError } from "../core/rpc-error.js";
-import type { BalancerPolicy, OutlierOptions } from "../core/service.js";
+import type { BalancerPolicy, HedgingOptions, OutlierOptions } from "../core/service.js";
 import type { CallTransport, ChannelState, EndpointStatus } from "../protocol/protocol.js";
+import { EndpointState } from "./endpoint-state.js";
+import { hedgeCopies, hedged } from "./hedge.js";
 import { countsAgainst, Health, type ResolvedOutlierOptions, resolveOutlierOptions } from "./outlier.js";
-import { type Endpoint, type Picker, pickerFor } from "./pickers.js";
+import { type Picker, pickerFor } from "./pickers.js";
 import { RetryBudget } from "./retry-budget.js";
 
 const noneTried: ReadonlySet<never> = new Set();
@@ -19,6 +21,8 @@ export interface BalancerOptions {
   readonly zone?: string | undefined;
   /** Attempts a call may make, the first included. Default 3. */
   readonly maxAttempts?: number | undefined;
+  /** Hedged requests for idempotent unary methods; off when not given. */
+  readonly hedging?: HedgingOptions | undefined;
   /** Outlier ejection (passive health, a breaker per endpoint); `false` turns it off. Default on, with the defaults of {@link OutlierOptions}. */
   readonly outlier?: OutlierOptions | false | undefined;
   /** The name resolved, for messages. */
@@ -91,7 +95,20 @@ export class Balancer implements CallTransport {
   }
 
   call(req: RpcRequest): Promise<RpcResponse> {
-    if (!this.resolved) return this.whenResolved(req).then(() => this.attempt(req, 1, noneTried));
+    if (!this.resolved) return this.whenResolved(req).then(() => this.first(req));
+    return this.first(req);
+  }
+
+  private first(req: RpcRequest): Promise<RpcResponse> {
+    const hedging = this.options.hedging;
+    if (
+      hedging !== undefined &&
+      req.hedging !== false &&
+      req.method.kind === "unary" &&
+      req.method.idempotent === true &&
+      this.byAddress.size > 1
+    )
+      return this.hedge(req, hedging);
     return this.attempt(req, 1, noneTried);
   }
 
@@ -121,7 +138,7 @@ export class Balancer implements CallTransport {
 
   /**
    * One attempt, on the endpoint the picker gives (or `pinned`: a keyed call that may have run
-   * goes again only where it ran); no await on the way out, so a call costs one promise here.
+   * goes again only where it ran), and what a failure leads to.
    */
   private attempt(
     req: RpcRequest,
@@ -131,6 +148,24 @@ export class Balancer implements CallTransport {
   ): Promise<RpcResponse> {
     const ep = pinned ?? this.pickerOf(req)(req, tried);
     if (ep === undefined) return Promise.reject(this.noEndpoint(attempt));
+    return this.send(req, ep, (error, phase) => {
+      if (pinned !== undefined) return this.pinnedFailed(req, error, attempt, ep, phase);
+      if (this.keyed(req) && error.code === Code.Unavailable && !error.safeToRetry)
+        return this.again(req, error, attempt, ep, phase);
+      if (this.retryable(req, error, attempt, ep)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
+      throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
+    });
+  }
+
+  /**
+   * `req` on `ep`, with what every attempt records (outstanding calls, latency, health, budget);
+   * `failed` says what a failure becomes. No await on the way out: a call costs one promise here.
+   */
+  private send(
+    req: RpcRequest,
+    ep: EndpointState,
+    failed: (error: RpcError, phase: AttemptDetail["phase"]) => Promise<RpcResponse>,
+  ): Promise<RpcResponse> {
     const phase: AttemptDetail["phase"] = ep.transport.state === "ready" ? "call" : "connect";
     ep.outstanding++;
     const health = ep.health;
@@ -149,13 +184,24 @@ export class Balancer implements CallTransport {
         const error = RpcError.from(err, Code.Unavailable);
         if (health !== undefined)
           this.judge(ep, health, error.code === Code.Canceled ? undefined : countsAgainst(error), probe);
-        if (pinned !== undefined) return this.pinnedFailed(req, error, attempt, ep, phase);
-        if (this.keyed(req) && error.code === Code.Unavailable && !error.safeToRetry)
-          return this.again(req, error, attempt, ep, phase);
-        if (this.retryable(req, error, attempt, ep)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
-        throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
+        return failed(error, phase);
       },
     );
+  }
+
+  /** An idempotent unary call on a client with hedging: copies on other endpoints while none answers. */
+  private hedge(req: RpcRequest, hedging: HedgingOptions): Promise<RpcResponse> {
+    return hedged<EndpointState>(req, hedging.delayMs, hedgeCopies(hedging), {
+      pick: (r, tried) => this.pickerOf(r)(r, tried),
+      send: (r, ep, attempt) =>
+        this.send(r, ep, (error, phase) => {
+          // A copy that failed counts against the budget, as a retry would.
+          if (!error.safeToRetry && error.code !== Code.Canceled) this.budget.failed();
+          throw annotate(error, { phase, endpoint: ep.address, attempt });
+        }),
+      allows: () => this.budget.allows(),
+      noEndpoint: (attempt) => this.noEndpoint(attempt),
+    });
   }
 
   /** A unary call that is not idempotent but carries an idempotency key: its server answers a repeat with the first outcome. */
@@ -380,61 +426,6 @@ export class Balancer implements CallTransport {
     if (this.current === state || this.current === "shutdown") return;
     this.current = state;
     for (const w of [...this.watchers]) w(state);
-  }
-}
-
-/** An endpoint and what the pickers weigh: calls outstanding and a latency EWMA. */
-class EndpointState implements Endpoint {
-  readonly address: string;
-  zone: string | undefined;
-  weight: number;
-  outstanding = 0;
-  latencyMs = 0;
-  /** Counts the channel's state changes; the retry budget is charged once per lost connection. */
-  epoch = 0;
-  chargedEpoch = -1;
-  private lastAt = 0;
-  private ejection: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(
-    resolved: ResolvedEndpoint,
-    readonly transport: CallTransport,
-    readonly health: Health | undefined,
-  ) {
-    this.address = resolved.address;
-    this.zone = resolved.zone;
-    this.weight = resolved.weight ?? 100;
-  }
-
-  get usable(): boolean {
-    const s = this.transport.state;
-    return s !== "transient_failure" && s !== "shutdown" && (this.health === undefined || this.health.admits);
-  }
-
-  /** Out for `ms`; then its next call is a probe, and `changed` makes a picker that may pick it. */
-  eject(ms: number, changed: () => void): void {
-    this.stopEjection();
-    this.ejection = setTimeout(() => {
-      this.ejection = undefined;
-      this.health?.expire();
-      changed();
-    }, ms);
-    this.ejection.unref?.();
-  }
-
-  stopEjection(): void {
-    if (this.ejection !== undefined) clearTimeout(this.ejection);
-    this.ejection = undefined;
-  }
-
-  /** A call started at `started` (performance.now()) has ended: one fewer outstanding, its time in the EWMA. */
-  finished(started: number): void {
-    this.outstanding--;
-    const now = performance.now();
-    // The EWMA decays with a 10 s time constant: calls close together weigh alike, old ones fade.
-    const w = this.lastAt === 0 ? 0 : Math.exp(-(now - this.lastAt) / 10_000);
-    this.lastAt = now;
-    this.latencyMs = this.latencyMs * w + (now - started) * (1 - w);
   }
 }
 
