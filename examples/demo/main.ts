@@ -1,5 +1,7 @@
-// The main demo: `npm start`. Starts a server on a free loopback port, then a client calls it.
+// The main demo: `npm start`. Starts a server on a free loopback port, then a client calls it;
+// then a cluster of three replicas behind an embedded registry, one stopped and one killed.
 import { Code, createClient, createServer, RpcError } from "../../src/index.js";
+import { clusterDemo } from "./cluster-demo.js";
 import { Arith, arithImpl, Time, timeImpl } from "./services.js";
 
 const server = createServer()
@@ -62,4 +64,7 @@ try {
 
 await client.close();
 await server.close();
+
+console.log("\n6. a cluster: a registry, three replicas (processes), calls by name");
+await clusterDemo();
 console.log("\ndone");

@@ -7,10 +7,11 @@
 // `--tls-cert FILE --tls-key FILE` serves every protocol over TLS too (plaintext as well unless
 // `--no-plaintext`); `--tls-client-ca FILE` requires client certificates signed by that CA (mTLS).
 // `--registry tcp://HOST:PORT [--service-version X.Y.Z]` announces its services in a farcall
-// registry (docs/cluster.md), so clients call them by name: `registry://HOST:PORT/Arith`.
+// registry (docs/cluster.md), so clients call them by name: `registry://HOST:PORT/Arith`; each
+// reply then says which replica served it (response metadata `served-by`: its address).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { announce, builtinProtocols, createServer } from "../../src/index.js";
+import { announce, builtinProtocols, createServer, type Interceptor } from "../../src/index.js";
 import { Arith, arithImpl, oncTimeImpl, Time, timeImpl } from "./services.js";
 import { TIMEPROG_PRINTIMEVERS } from "./time-prog.js";
 
@@ -50,7 +51,13 @@ if (tls === undefined && (clientCa !== undefined || values["no-plaintext"])) {
 const addresses = values.listen ?? [`tcp://${values.host}:${values.port}`];
 
 const cors = values.cors;
+/** With --registry, each reply names the replica that served it. */
+const servedBy: Interceptor = (next) => async (req) => {
+  const res = await next(req);
+  return { ...res, metadata: { ...res.metadata, "served-by": server.addresses[0] ?? "" } };
+};
 const server = createServer({
+  interceptors: values.registry === undefined ? [] : [servedBy],
   onError: (err, method) => console.error(`handler ${method.path} failed:`, err),
   onConnectionError: (err, peer) => console.error(`connection from ${peer.address} refused: ${err.message}`),
   tls,

@@ -17,8 +17,9 @@ export const DivideArgs = z.object({ a: z.number(), b: z.number() });
 
 /** The demo's arithmetic service. */
 export const Arith = defineService("Arith", {
-  add: unary<{ a: number; b: number }, number>(),
-  multiply: unary<{ a: number; b: number }, number>(),
+  /** Pure functions: a client may send them again after a lost connection. */
+  add: unary<{ a: number; b: number }, number>({ idempotent: true }),
+  multiply: unary<{ a: number; b: number }, number>({ idempotent: true }),
   divide: unary({ input: DivideArgs, output: z.number() }),
   /** Counts 1..to, one number per message. */
   count: serverStream<{ to: number; delayMs?: number }, number>(),
