@@ -149,9 +149,8 @@ export class Balancer implements CallTransport {
     const ep = pinned ?? this.pickerOf(req)(req, tried);
     if (ep === undefined) return Promise.reject(this.noEndpoint(attempt));
     return this.send(req, ep, (error, phase) => {
-      if (pinned !== undefined) return this.pinnedFailed(req, error, attempt, ep, phase);
-      if (this.keyed(req) && error.code === Code.Unavailable && !error.safeToRetry)
-        return this.again(req, error, attempt, ep, phase);
+      if (pinned !== undefined || (this.keyed(req) && error.code === Code.Unavailable && !error.safeToRetry))
+        return this.again(req, error, attempt, ep, phase, pinned !== undefined);
       if (this.retryable(req, error, attempt, ep)) return this.attempt(req, attempt + 1, new Set([...tried, ep]));
       throw annotate(error, { phase, endpoint: ep.address, attempt, outcome: outcomeOf(req, error) });
     });
@@ -210,28 +209,11 @@ export class Balancer implements CallTransport {
   }
 
   /**
-   * A keyed call's retry failed: unavailable again (or refused, unprocessed) goes once more; the
-   * deadline or a cancel leaves its outcome unknown; any other error is the first call's outcome.
-   */
-  private pinnedFailed(
-    req: RpcRequest,
-    error: RpcError,
-    attempt: number,
-    ep: EndpointState,
-    phase: AttemptDetail["phase"],
-  ): Promise<RpcResponse> {
-    if (error.code === Code.Unavailable || (error.code === Code.ResourceExhausted && error.safeToRetry))
-      return this.again(req, error, attempt, ep, phase);
-    const unknown = error.code === Code.DeadlineExceeded || error.code === Code.Canceled;
-    return Promise.reject(
-      annotate(error, { phase, endpoint: ep.address, attempt, outcome: unknown ? "unknown" : undefined }),
-    );
-  }
-
-  /**
    * A keyed call that may have run on `ep`: sent again to `ep` only (another replica has no record
    * of the key), after a jittered backoff, within its deadline and the retry budget. When it
-   * cannot be, its outcome is unknown.
+   * cannot be, its outcome is unknown. A retry (`again`) that failed otherwise than unavailable
+   * (or refused, unprocessed) has its answer: the deadline or a cancel leaves the outcome unknown;
+   * any other error is the first call's outcome.
    */
   private again(
     req: RpcRequest,
@@ -239,7 +221,15 @@ export class Balancer implements CallTransport {
     attempt: number,
     ep: EndpointState,
     phase: AttemptDetail["phase"],
+    retried: boolean,
   ): Promise<RpcResponse> {
+    const code = error.code;
+    if (retried && code !== Code.Unavailable && !(code === Code.ResourceExhausted && error.safeToRetry)) {
+      const open = code === Code.DeadlineExceeded || code === Code.Canceled;
+      return Promise.reject(
+        annotate(error, { phase, endpoint: ep.address, attempt, outcome: open ? "unknown" : undefined }),
+      );
+    }
     const unknown = () => annotate(error, { phase, endpoint: ep.address, attempt, outcome: "unknown" });
     const delay = retryDelay(attempt);
     const late = req.deadline !== undefined && Date.now() + delay >= req.deadline;
@@ -429,7 +419,11 @@ export class Balancer implements CallTransport {
   }
 }
 
-/** Before retry n + 1 of a keyed call: 50 ms × 2^(n-1), at most 1 s, jittered to between half and all of it. */
+/**
+ * Before retry n + 1 of a keyed call: 50 ms × 2^(n-1), at most 1 s, jittered to between half and
+ * all of it (a reconnect on loopback or a LAN takes well under 50 ms; the jitter keeps the calls
+ * cut by one lost connection from coming back at the same instant).
+ */
 function retryDelay(attempt: number): number {
   const full = Math.min(1_000, 50 * 2 ** (attempt - 1));
   return full / 2 + Math.random() * (full / 2);

@@ -18,7 +18,7 @@ export interface HedgeTarget<E> {
   noEndpoint(attempt: number): RpcError;
 }
 
-/** The most copies a call is sent as, whatever the options say. */
+/** The most copies a call is sent as, whatever the options say: more buys little tail latency and multiplies load. */
 const maxCopies = 5;
 
 export function hedgeCopies(options: HedgingOptions): number {

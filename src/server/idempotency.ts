@@ -30,13 +30,13 @@ export interface IdempotencyStore {
 
 /** `ServerOptions.idempotency`; every field has a default. */
 export interface IdempotencyOptions {
-  /** How long an outcome is kept after the call ended. Default 300,000 ms (5 minutes). */
+  /** How long an outcome is kept after the call ended. Default 300,000 ms (5 minutes: longer than any client's retries of one call). */
   readonly ttlMs?: number;
   /** Outcomes kept at most (the oldest go first). Default 10,000. */
   readonly maxKeys?: number;
-  /** Their estimated size in all, in bytes (the oldest go first). Default 32 MiB. */
+  /** Their estimated size in all, in bytes (the oldest go first). Default 32 MiB (a small share of a server's heap). */
   readonly maxBytes?: number;
-  /** An outcome larger than this is not kept; its key is answered `already_exists`. Default 64 KiB. */
+  /** An outcome larger than this is not kept; its key is answered `already_exists`. Default 64 KiB (so 32 MiB holds at least 500). */
   readonly maxOutcomeBytes?: number;
   /** Default: in memory, bounded by `maxKeys` and `maxBytes`. */
   readonly store?: IdempotencyStore;
